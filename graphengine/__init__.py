@@ -1,0 +1,65 @@
+"""graphengine: a dataflow engine for audio.
+
+Graphs of typed nodes, written in TOML/JSON files or built in Python, are
+validated, planned, cached by content and rendered::
+
+    import graphengine as ge
+    result = ge.load("graphs/demo.toml").run()
+"""
+
+__version__ = "0.1.0"
+
+from graphengine.api import Graph, Result, load
+from graphengine.errors import (
+    CycleError,
+    GraphError,
+    GraphFileError,
+    GraphValidationError,
+    NodeError,
+    NodeRunError,
+    ParamError,
+    PortError,
+)
+from graphengine.node import InputPath, NodeContext, OutputPath, Pitch, PortInfo, node, param
+from graphengine.types import (
+    Audio,
+    Features,
+    Frequencies,
+    Image,
+    Notes,
+    Prediction,
+    Spectrum,
+    Value,
+    Vector,
+)
+
+__all__ = [
+    "Audio",
+    "CycleError",
+    "Features",
+    "Frequencies",
+    "Graph",
+    "GraphError",
+    "GraphFileError",
+    "GraphValidationError",
+    "Image",
+    "InputPath",
+    "NodeContext",
+    "NodeError",
+    "NodeRunError",
+    "Notes",
+    "OutputPath",
+    "ParamError",
+    "Pitch",
+    "PortError",
+    "PortInfo",
+    "Prediction",
+    "Result",
+    "Spectrum",
+    "Value",
+    "Vector",
+    "__version__",
+    "load",
+    "node",
+    "param",
+]

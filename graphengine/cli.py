@@ -1,0 +1,375 @@
+"""The ``graphengine`` command line.
+
+This module only parses arguments and formats output; each ``cmd_*``
+function returns data so it can be tested without a terminal. A
+:class:`GraphError` is printed in a line or two without a traceback (exit 2
+for a bad graph or arguments, 1 for a failure while running); ``--debug``
+shows the traceback. Commands of node families (``graphengine train``) plug in
+through the entry-point group ``graphengine.commands``: each entry point is a
+function ``register(subparsers)`` that adds a sub-command whose ``func``
+default takes the parsed arguments and returns an exit code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from graphengine.errors import GraphError
+
+EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_GRAPH = 0, 1, 2
+
+
+# -- commands -------------------------------------------------------------------
+
+
+def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
+    from graphengine.graphfile import parse_override
+
+    return dict(parse_override(pair) for pair in pairs or ())
+
+
+def cmd_validate(args: argparse.Namespace) -> dict[str, Any]:
+    """Validate a graph; returns a summary."""
+    from graphengine.api import load
+
+    graph = load(args.graph)
+    valid = graph.validate(_overrides(args.set), memory_budget=args.memory_budget)
+    sinks = [n for n in valid.order if valid.nodes[n].spec.is_sink]
+    return {"file": args.graph, "nodes": len(valid.order), "sinks": sinks, "order": valid.order}
+
+
+def cmd_render(args: argparse.Namespace) -> Any:
+    """Render a graph; returns the run's :class:`Result`."""
+    from graphengine.api import load
+
+    graph = load(args.graph)
+    if args.cache_dir:
+        cache: Any = args.cache_dir
+    else:
+        cache = not args.no_cache
+    outputs = [args.target] if args.target else None
+    if outputs is None:
+        valid = graph.validate(_overrides(args.set), memory_budget=args.memory_budget)
+        if not any(valid.nodes[n].spec.is_sink for n in valid.order):
+            raise GraphError(
+                "nothing to render: the graph has no sink (use --target NODE)", file=graph.file
+            )
+    progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
+    with progress:
+        result = graph.run(
+            _overrides(args.set),
+            outputs=outputs,
+            cache=cache,
+            on_event=progress.event,
+            memory_budget=args.memory_budget,
+        )
+    return result
+
+
+def cmd_nodes(args: argparse.Namespace) -> str:
+    """The node list, one node's reference, or the whole reference as JSON/Markdown."""
+    from graphengine import describe
+    from graphengine.graphfile import did_you_mean
+    from graphengine.registry import default_registry
+
+    registry = default_registry()
+    if args.type:
+        spec = registry.get(args.type)
+        if spec is None:
+            known = [s.type_id for s in registry]
+            raise GraphError(f"unknown node type {args.type!r}{did_you_mean(args.type, known)}")
+        if args.json:
+            return json.dumps(describe.spec_dict(spec), indent=2) + "\n"
+        if args.markdown:
+            return describe.markdown([spec])
+        return describe.text(spec)
+    if args.json:
+        return json.dumps([describe.spec_dict(s) for s in registry], indent=2) + "\n"
+    if args.markdown:
+        return describe.markdown(registry)
+    return describe.listing(registry)
+
+
+def cmd_schema(args: argparse.Namespace) -> str:
+    """The JSON Schema of graph files."""
+    from graphengine.registry import default_registry
+    from graphengine.schema import graph_schema
+
+    return json.dumps(graph_schema(default_registry()), indent=2) + "\n"
+
+
+def cmd_viz(args: argparse.Namespace) -> Path:
+    """Write a picture of the graph: DOT text, or PNG when the file ends in .png."""
+    from graphengine import viz
+    from graphengine.api import load
+    from graphengine.graphfile import write_text_atomic
+
+    valid = load(args.graph).validate(_overrides(args.set))
+    output = Path(args.output)
+    if output.suffix.lower() == ".png":
+        temp = output.with_name(f".{output.name}.tmp.png")
+        output.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            viz.png(valid, temp)
+            temp.replace(output)
+        finally:
+            temp.unlink(missing_ok=True)
+    else:
+        write_text_atomic(output, viz.dot(valid))
+    return output
+
+
+def cmd_cache(args: argparse.Namespace) -> dict[str, Any]:
+    """Cache statistics, or clear it."""
+    from graphengine.api import CACHE_DIR_NAME
+    from graphengine.cache import DiskStore
+
+    if args.cache_dir:
+        directory = Path(args.cache_dir)
+    elif args.graph:
+        directory = Path(args.graph).resolve().parent / CACHE_DIR_NAME
+    else:
+        directory = Path.cwd() / CACHE_DIR_NAME
+    store = DiskStore(directory)
+    if args.action == "clear":
+        return {"directory": str(directory), "removed": store.clear()}
+    return store.info()
+
+
+# -- output ---------------------------------------------------------------------
+
+
+class _Progress:
+    """A rich progress bar on a terminal; nothing otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+            self._progress = Progress(
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.completed}/{task.total} nodes"),
+                TimeElapsedColumn(),
+                transient=True,
+            )
+            self._progress.__enter__()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.__exit__(*exc)
+
+    def event(self, event: Any) -> None:
+        if self._progress is None:
+            return
+        if event.kind == "run_start":
+            self._task = self._progress.add_task("rendering", total=event.data["nodes"])
+        elif event.kind == "node_start" and self._task is not None:
+            self._progress.update(self._task, description=f"{event.node_id}")
+        elif event.kind == "node_end" and self._task is not None:
+            self._progress.advance(self._task)
+
+
+def _summary(result: Any, seconds: float) -> str:
+    computed = sum(1 for s in result.stats if s.status == "computed")
+    cached = sum(1 for s in result.stats if s.status == "cached")
+    line = f"{len(result.stats)} nodes ({computed} computed, {cached} cached) in {seconds:.2f} s"
+    if result.outputs:
+        line += " -> " + ", ".join(str(p) for p in result.outputs)
+    return line
+
+
+def _explain_table(result: Any) -> str:
+    width = max((len(s.node) for s in result.stats), default=4)
+    type_width = max((len(s.type) for s in result.stats), default=4)
+    lines = []
+    for s in result.stats:
+        timing = f"{s.status:<8}  {s.seconds:8.3f} s"
+        lines.append(f"{s.node:<{width}}  {s.type:<{type_width}}  {timing}  {s.reason}")
+    return "\n".join(lines) + "\n"
+
+
+def _describe_value(value: Any) -> str:
+    arrays, _meta = value.to_arrays()
+    shapes = ", ".join(f"{k} {tuple(v.shape)} {v.dtype}" for k, v in arrays.items())
+    return f"{value.port_type}: {shapes}"
+
+
+def _write_stats(result: Any, destination: str) -> None:
+    text = json.dumps(result.stats_dicts(), indent=2) + "\n"
+    if destination == "-":
+        sys.stdout.write(text)
+    else:
+        from graphengine.graphfile import write_text_atomic
+
+        write_text_atomic(Path(destination), text)
+
+
+# -- parser ---------------------------------------------------------------------
+
+
+def _memory_bytes(text: str) -> int:
+    units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
+    text = text.strip().lower().removesuffix("b").removesuffix("i")
+    factor = units.get(text[-1:], 1)
+    number = text[:-1] if text[-1:] in units else text
+    try:
+        return int(float(number) * factor)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 4G or 500M") from None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from graphengine import __version__
+
+    parser = argparse.ArgumentParser(
+        prog="graphengine", description="Validate, render and inspect audio dataflow graphs."
+    )
+    parser.add_argument("--version", action="version", version=f"graphengine {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def graph_command(name: str, help: str) -> argparse.ArgumentParser:
+        command = sub.add_parser(name, help=help, description=help)
+        command.add_argument("graph", help="graph file (.toml or .json)")
+        command.add_argument(
+            "--set",
+            action="append",
+            metavar="KEY=VALUE",
+            help="override a graph parameter (name=value) or a node parameter (node.param=value); "
+            "values are TOML literals",
+        )
+        command.add_argument(
+            "--memory-budget",
+            type=_memory_bytes,
+            default="4G",
+            help="largest output a node may produce (default 4G)",
+        )
+        command.add_argument("--debug", action="store_true", help="show tracebacks")
+        return command
+
+    render = graph_command(
+        "render", "render a graph: run every sink (or --target) that is not up to date"
+    )
+    render.add_argument(
+        "--no-cache", action="store_true", help="compute everything; read and write no cache"
+    )
+    render.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache directory (default: .graphengine-cache next to the graph)",
+    )
+    render.add_argument(
+        "--target", metavar="NODE[.PORT]", help="run only this node and its stale ancestors"
+    )
+    render.add_argument(
+        "--explain",
+        action="store_true",
+        help="print per node whether it was cached or computed, and why",
+    )
+    render.add_argument(
+        "--stats", metavar="FILE", help="write per-node statistics as JSON to FILE ('-' for stdout)"
+    )
+    render.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    render.set_defaults(func=cmd_render)
+
+    graph_command("validate", "check a graph without running it").set_defaults(func=cmd_validate)
+
+    nodes = sub.add_parser(
+        "nodes", help="list node types, or show one", description="list node types, or show one"
+    )
+    nodes.add_argument("type", nargs="?", help="a node type, e.g. effect.gain")
+    form = nodes.add_mutually_exclusive_group()
+    form.add_argument("--json", action="store_true")
+    form.add_argument("--markdown", action="store_true")
+    nodes.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    nodes.set_defaults(func=cmd_nodes)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of graph files")
+    schema.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    schema.set_defaults(func=cmd_schema)
+
+    viz = graph_command("viz", "draw a graph: Graphviz DOT, or PNG when -o ends in .png")
+    viz.add_argument("-o", "--output", required=True, metavar="FILE")
+    viz.set_defaults(func=cmd_viz)
+
+    cache = sub.add_parser("cache", help="show or clear the disk cache")
+    cache.add_argument("action", choices=("info", "clear"))
+    cache.add_argument("graph", nargs="?", help="use the cache next to this graph file")
+    cache.add_argument("--cache-dir", metavar="DIR")
+    cache.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    cache.set_defaults(func=cmd_cache)
+
+    _plugin_commands(sub)
+    return parser
+
+
+def _plugin_commands(sub: Any) -> None:
+    from importlib.metadata import entry_points
+
+    from graphengine.registry import COMMAND_GROUP
+
+    for entry in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
+        entry.load()(sub)
+
+
+def _print_result(args: argparse.Namespace, value: Any, seconds: float) -> None:
+    func = args.func
+    if func is cmd_render:
+        if args.stats:
+            _write_stats(value, args.stats)
+        if args.quiet:
+            return
+        for warning in value.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
+        if args.explain:
+            sys.stderr.write(_explain_table(value))
+        if args.target:
+            print(f"{args.target}: {_describe_value(value[args.target])}", file=sys.stderr)
+        print(f"{args.graph}: {_summary(value, seconds)}", file=sys.stderr)
+    elif func is cmd_validate:
+        sinks = ", ".join(value["sinks"]) or "none"
+        print(f"{value['file']}: ok, {value['nodes']} nodes, sinks: {sinks}")
+    elif func in (cmd_nodes, cmd_schema):
+        sys.stdout.write(value)
+    elif func is cmd_viz:
+        print(f"wrote {value}")
+    elif func is cmd_cache:
+        print(json.dumps(value, indent=2))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``graphengine`` console script; returns the exit code."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    started = time.perf_counter()
+    try:
+        value = args.func(args)
+    except GraphError as error:
+        if args.debug:
+            raise
+        print(str(error), file=sys.stderr)
+        return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    _print_result(args, value, time.perf_counter() - started)
+    return EXIT_OK
+
+
+if __name__ == "__main__":
+    sys.exit(main())

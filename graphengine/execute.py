@@ -1,0 +1,464 @@
+"""Running a plan: cache look-ups, node calls, atomic sink outputs, statistics.
+
+The executor is a short loop over the plan's steps in topological order. It
+loads cached values, computes the rest, stores every computed output in the
+cache, frees a value once its last consumer has run, and reports progress
+through an event callback (never a print). Sinks write to temporary files that
+are renamed into place, with a provenance sidecar, only once every node has
+succeeded: a failed or killed run leaves no partial output.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphengine.cache import Cache, CacheEntry
+from graphengine.errors import GraphError, NodeRunError
+from graphengine.graphfile import write_text_atomic
+from graphengine.node import NodeContext
+from graphengine.plan import (
+    COMPUTE,
+    LOAD,
+    PROVIDED,
+    SKIP,
+    NodeKey,
+    Plan,
+    canonical,
+    make_plan,
+    value_hash,
+)
+from graphengine.plan import compute_keys as _compute_keys
+from graphengine.types import PORT_TYPES, Value
+from graphengine.validate import ValidGraph, ValidNode
+
+SIDECAR_SUFFIX = ".graph.json"
+TEMP_MARK = ".graphengine-tmp-"
+COMPUTED, CACHED = "computed", "cached"
+
+
+@dataclass(frozen=True)
+class Event:
+    """A progress event: ``run_start``, ``node_start``, ``node_end``, ``node_progress``,
+    ``warning``, ``run_end``."""
+
+    kind: str
+    node_id: str | None = None
+    data: Mapping[str, Any] = field(default_factory=dict)
+
+
+EventCallback = Callable[[Event], None]
+
+
+@dataclass
+class NodeStats:
+    """Per-node statistics of one run."""
+
+    node: str
+    type: str
+    status: str
+    seconds: float
+    bytes: int
+    key: str
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "node": self.node,
+            "type": self.type,
+            "status": self.status,
+            "seconds": round(self.seconds, 6),
+            "bytes": self.bytes,
+            "key": self.key,
+            "reason": self.reason,
+        }
+
+
+@dataclass
+class RunReport:
+    """What a run produced: wanted values, written files, statistics, warnings."""
+
+    values: dict[str, dict[str, Value]]
+    keys: dict[str, NodeKey]
+    stats: list[NodeStats]
+    outputs: list[Path]
+    warnings: list[str]
+
+
+class _CacheMiss(Exception):
+    def __init__(self, key: str) -> None:
+        self.key = key
+
+
+# -- cache entries ----------------------------------------------------------------
+
+
+def to_entry(values: Mapping[str, Value], node: ValidNode, key: NodeKey) -> CacheEntry:
+    """Pack a node's output values into named arrays plus JSON metadata."""
+    arrays: dict[str, Any] = {}
+    ports: dict[str, Any] = {}
+    for port, value in values.items():
+        value_arrays, meta = value.to_arrays()
+        ports[port] = {"type": value.port_type, "meta": meta, "arrays": list(value_arrays)}
+        for name, array in value_arrays.items():
+            arrays[f"{port}.{name}"] = array
+    return CacheEntry(arrays, {"node_type": node.type, "ports": ports, "material": key.material})
+
+
+def from_entry(entry: CacheEntry) -> dict[str, Value]:
+    """Unpack a cache entry into output values (raises on a malformed entry)."""
+    values: dict[str, Value] = {}
+    for port, info in entry.meta["ports"].items():
+        arrays = {name: entry.arrays[f"{port}.{name}"] for name in info["arrays"]}
+        values[port] = PORT_TYPES[info["type"]].from_arrays(arrays, info["meta"])
+    return values
+
+
+# -- sinks: temporary outputs, commit, provenance ------------------------------------------
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def clean_stale_temps(final: Path) -> None:
+    """Remove temporary files a killed run left beside ``final``."""
+    try:
+        candidates = list(final.parent.glob(f".{final.name}{TEMP_MARK}*"))
+    except OSError:
+        return
+    for temp in candidates:
+        try:
+            pid = int(temp.name[len(f".{final.name}{TEMP_MARK}") :].split("-")[0])
+        except ValueError:
+            continue
+        if not _pid_alive(pid) or time.time() - temp.stat().st_mtime > 24 * 3600:
+            temp.unlink(missing_ok=True)
+
+
+def temp_path_for(final: Path) -> Path:
+    """A temporary file beside ``final`` with the same suffix (formats go by suffix)."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    clean_stale_temps(final)
+    token = f"{os.getpid()}-{secrets.token_hex(4)}"
+    return final.with_name(f".{final.name}{TEMP_MARK}{token}{final.suffix}")
+
+
+def read_sidecar(output: Path) -> dict[str, Any] | None:
+    try:
+        tree = json.loads(Path(str(output) + SIDECAR_SUFFIX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return tree if isinstance(tree, dict) else None
+
+
+def sink_is_current(node: ValidNode, key: NodeKey) -> bool:
+    """Whether every file this sink writes exists as the sidecar recorded it for this key."""
+    for name in node.spec.output_paths:
+        path = Path(node.params[name])
+        sidecar = read_sidecar(path)
+        if sidecar is None:
+            return False
+        provenance = sidecar.get("provenance", {})
+        recorded = provenance.get("outputs", {}).get(str(path))
+        if provenance.get("key") != key.key or not isinstance(recorded, dict):
+            return False
+        try:
+            stat = path.stat()
+        except OSError:
+            return False
+        if stat.st_size != recorded.get("size") or stat.st_mtime_ns != recorded.get("mtime_ns"):
+            return False
+    return True
+
+
+def resolved_tree(valid: ValidGraph) -> dict[str, Any]:
+    """The graph as run: concrete parameters (absolute paths, Hz, seeds), sub-graphs expanded."""
+    graph = valid.graph
+    nodes: dict[str, Any] = {}
+    for node_id in valid.order:
+        node = valid.nodes[node_id]
+        table: dict[str, Any] = {"type": node.type}
+        for port, refs in node.inputs.items():
+            names = [str(ref) for ref in refs]
+            table[port] = names if node.spec.input(port).variadic else names[0]
+        table.update({k: v for k, v in node.params.items() if v is not None})
+        nodes[node_id] = table
+    tree = {"format": 1, "name": graph.name, "sample_rate": graph.sample_rate, "seed": graph.seed}
+    tree["nodes"] = nodes
+    return tree
+
+
+def _provenance(
+    valid: ValidGraph, keys: Mapping[str, NodeKey], node: ValidNode, outputs: dict[str, dict]
+) -> dict[str, Any]:
+    from graphengine import __version__
+
+    graph = valid.graph
+    ancestors = valid.ancestors({node.id})
+    return {
+        "provenance": {
+            "engine": f"graphengine {__version__}",
+            "graph_file": graph.file,
+            "params": graph.params,
+            "overrides": graph.overrides,
+            "node": node.id,
+            "key": keys[node.id].key,
+            "outputs": outputs,
+            "nodes": {
+                node_id: {
+                    "type": valid.nodes[node_id].type,
+                    "version": valid.nodes[node_id].spec.version,
+                    "code": valid.nodes[node_id].spec.code_hash,
+                    "key": keys[node_id].key,
+                    **(
+                        {"seed": valid.nodes[node_id].params["seed"]}
+                        if "seed" in valid.nodes[node_id].params
+                        else {}
+                    ),
+                }
+                for node_id in valid.order
+                if node_id in ancestors
+            },
+        },
+        "graph": resolved_tree(valid),
+    }
+
+
+# -- the executor -----------------------------------------------------------------------
+
+
+class Executor:
+    """Runs validated graphs against one cache.
+
+    Parameters
+    ----------
+    cache : Cache or None
+        ``None`` disables caching: everything is computed, sinks always write.
+    on_event : callable, optional
+        Receives :class:`Event` objects.
+    """
+
+    def __init__(self, cache: Cache | None, on_event: EventCallback | None = None) -> None:
+        self.cache = cache
+        self.on_event = on_event or (lambda event: None)
+
+    def keys(self, valid: ValidGraph, values: Mapping[str, Value]) -> dict[str, NodeKey]:
+        hashes = {node_id: value_hash(*value.to_arrays()) for node_id, value in values.items()}
+        return _compute_keys(valid, hashes)
+
+    def plan(
+        self,
+        valid: ValidGraph,
+        keys: dict[str, NodeKey],
+        targets: Iterable[str] | None,
+        missing: set[str] = frozenset(),  # type: ignore[assignment]
+    ) -> Plan:
+        cache = self.cache
+
+        def is_cached(key: str) -> bool:
+            return cache is not None and key not in missing and cache.contains(key)
+
+        def current(node: ValidNode, key: NodeKey) -> bool:
+            return cache is not None and sink_is_current(node, key)
+
+        return make_plan(valid, keys, targets=targets, is_cached=is_cached, sink_is_current=current)
+
+    def run(
+        self,
+        valid: ValidGraph,
+        *,
+        values: Mapping[str, Value] | None = None,
+        targets: Iterable[str] | None = None,
+    ) -> RunReport:
+        """Run every step needed for ``targets`` (node ids; ``None``: every sink)."""
+        values = dict(values or {})
+        targets = list(targets) if targets is not None else None
+        keys = self.keys(valid, values)
+        missing: set[str] = set()
+        while True:
+            plan = self.plan(valid, keys, targets, missing)
+            try:
+                return self._run_plan(plan, values)
+            except _CacheMiss as miss:  # an entry vanished or was corrupt: plan again without it
+                missing.add(miss.key)
+
+    def _run_plan(self, plan: Plan, provided: Mapping[str, Value]) -> RunReport:
+        valid = plan.valid
+        self.on_event(Event("run_start", None, {"nodes": len(plan.steps), "file": valid.file}))
+        remaining = _consumer_counts(plan)
+        live: dict[str, dict[str, Value]] = {}
+        stats: list[NodeStats] = []
+        warnings: list[str] = []
+        pending_outputs: list[tuple[ValidNode, dict[str, Path]]] = []
+        try:
+            for step in plan.steps:
+                node = valid.nodes[step.node_id]
+                self.on_event(Event("node_start", node.id, {"action": step.action}))
+                started = time.perf_counter()
+                if step.action == PROVIDED:
+                    live[node.id] = {node.spec.outputs[0].name: provided[node.id]}
+                    status = "provided"
+                elif step.action == LOAD:
+                    live[node.id] = self._load(step.key.key)
+                    status = CACHED
+                elif step.action == SKIP:
+                    status = CACHED
+                else:
+                    outputs, temps = self._compute(node, live, valid, warnings)
+                    live[node.id] = outputs
+                    if temps:
+                        pending_outputs.append((node, temps))
+                    if self.cache is not None and outputs:
+                        self.cache.put(step.key.key, to_entry(outputs, node, step.key))
+                    status = COMPUTED
+                seconds = time.perf_counter() - started
+                nbytes = sum(v.nbytes for v in live.get(node.id, {}).values())
+                stats.append(
+                    NodeStats(
+                        node.id, node.type, status, seconds, nbytes, step.key.key, step.reason
+                    )
+                )
+                self.on_event(Event("node_end", node.id, {"status": status, "seconds": seconds}))
+                if step.action == COMPUTE:
+                    for refs in node.inputs.values():
+                        for ref in refs:
+                            remaining[ref.node] -= 1
+                            if remaining[ref.node] == 0 and ref.node not in plan.wanted:
+                                live.pop(ref.node, None)
+            written = self._commit(pending_outputs, plan)
+        except BaseException:
+            for _node, temps in pending_outputs:
+                for temp in temps.values():
+                    temp.unlink(missing_ok=True)
+            raise
+        self.on_event(Event("run_end", None, {"written": [str(p) for p in written]}))
+        wanted = {node_id: live[node_id] for node_id in plan.wanted if node_id in live}
+        return RunReport(wanted, plan.keys, stats, written, warnings)
+
+    def _load(self, key: str) -> dict[str, Value]:
+        entry = self.cache.get(key) if self.cache is not None else None
+        if entry is None:
+            raise _CacheMiss(key)
+        try:
+            return from_entry(entry)
+        except (KeyError, TypeError, ValueError):
+            raise _CacheMiss(key) from None
+
+    def _compute(
+        self,
+        node: ValidNode,
+        live: Mapping[str, dict[str, Value]],
+        valid: ValidGraph,
+        warnings: list[str],
+    ) -> tuple[dict[str, Value], dict[str, Path]]:
+        inputs: dict[str, Any] = {}
+        for port in node.spec.inputs:
+            refs = node.inputs.get(port.name, ())
+            got = [live[ref.node][ref.port] for ref in refs]
+            inputs[port.name] = got if port.variadic else (got[0] if got else None)
+        params = dict(node.params)
+        temps: dict[str, Path] = {}
+        for name in node.spec.output_paths:
+            temps[name] = temp_path_for(Path(params[name]))
+            params[name] = str(temps[name])
+
+        def emit(kind: str, data: dict) -> None:
+            if kind == "warning":
+                warnings.append(f"{node.id} [{node.type}]: {data['message']}")
+            self.on_event(Event(kind, node.id, data))
+
+        graph = valid.graph
+        ctx = NodeContext(node.id, node.type, graph.sample_rate, graph.base_dir, emit)
+        try:
+            outputs = node.spec.call(inputs, params, ctx)
+        except GraphError as error:
+            for temp in temps.values():
+                temp.unlink(missing_ok=True)
+            raise error.with_file(graph.file) from None
+        except Exception as error:
+            for temp in temps.values():
+                temp.unlink(missing_ok=True)
+            raise NodeRunError(
+                node.id,
+                None,
+                f"failed: {type(error).__name__}: {error}",
+                node.type,
+                file=graph.file,
+            ) from error
+        for name, temp in temps.items():
+            if not temp.exists():
+                raise NodeRunError(
+                    node.id, name, "the node wrote no file", node.type, file=graph.file
+                )
+        return outputs, temps
+
+    def _commit(self, pending: list[tuple[ValidNode, dict[str, Path]]], plan: Plan) -> list[Path]:
+        written: list[Path] = []
+        for node, temps in pending:
+            outputs: dict[str, dict] = {}
+            for name, temp in temps.items():
+                final = Path(node.params[name])
+                os.replace(temp, final)
+                stat = final.stat()
+                outputs[str(final)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
+                written.append(final)
+            provenance = _provenance(plan.valid, plan.keys, node, outputs)
+            for final_name in outputs:
+                write_text_atomic(
+                    Path(final_name + SIDECAR_SUFFIX), json.dumps(provenance, indent=2) + "\n"
+                )
+        return written
+
+
+def _consumer_counts(plan: Plan) -> dict[str, int]:
+    counts = {step.node_id: 0 for step in plan.steps}
+    for step in plan.steps:
+        if step.action != COMPUTE:
+            continue
+        for refs in plan.valid.nodes[step.node_id].inputs.values():
+            for ref in refs:
+                counts[ref.node] = counts.get(ref.node, 0) + 1
+    return counts
+
+
+def explain(material: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str:
+    """Why a node's key differs from the one it had in the previous run."""
+    if previous is None:
+        return "first run: not in the cache"
+    if canonical(dict(material)) == canonical(dict(previous)):
+        return "not in the cache (cleared, evicted or corrupt)"
+    reasons = []
+    if material.get("version") != previous.get("version"):
+        reasons.append(f"node version {previous.get('version')} -> {material.get('version')}")
+    if material.get("code") != previous.get("code"):
+        reasons.append("node code changed")
+    old_params, new_params = previous.get("params", {}), material.get("params", {})
+    for name in sorted(set(old_params) | set(new_params)):
+        if old_params.get(name) != new_params.get(name):
+            reasons.append(f"param {name} {old_params.get(name)!r} -> {new_params.get(name)!r}")
+    old_files, new_files = previous.get("files", {}), material.get("files", {})
+    for name in sorted(set(old_files) | set(new_files)):
+        if old_files.get(name) != new_files.get(name):
+            reasons.append(f"file {name} changed")
+    old_inputs, new_inputs = previous.get("inputs", {}), material.get("inputs", {})
+    for port in sorted(set(old_inputs) | set(new_inputs)):
+        if old_inputs.get(port) != new_inputs.get(port):
+            reasons.append(f"input {port} changed")
+    if material.get("provided") != previous.get("provided"):
+        reasons.append("value given from Python changed")
+    if material.get("type") != previous.get("type"):
+        reasons.append(f"type {previous.get('type')} -> {material.get('type')}")
+    return "; ".join(reasons) or "key recipe changed"

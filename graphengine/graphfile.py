@@ -1,0 +1,521 @@
+"""Graph files: TOML/JSON loading and saving, ``$param`` substitution, sub-graphs.
+
+Loading turns a file (or a dict) into a :class:`GraphDocument`; resolving turns
+a document plus parameter overrides into a :class:`ResolvedGraph`: parameters
+substituted, sub-graphs (``type = "graph"``) expanded into prefixed node ids
+(``fx/lp``), node tables split into connections and parameter values.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import tempfile
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from graphengine.errors import (
+    GraphError,
+    GraphFileError,
+    ParamError,
+    PortError,
+    raise_collected,
+)
+from graphengine.graph import (
+    FORMAT_VERSION,
+    NODE_ID,
+    TOP_LEVEL_KEYS,
+    GraphDocument,
+    NodeInstance,
+    PortRef,
+    ResolvedGraph,
+)
+from graphengine.registry import Registry
+
+SUBGRAPH_TYPE = "graph"
+_WHOLE_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
+_EMBEDDED_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+_TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
+
+
+def did_you_mean(name: str, candidates: Any) -> str:
+    """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(name, [str(c) for c in candidates], n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+# -- reading ------------------------------------------------------------------
+
+
+def _reject_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    tree: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in tree:
+            raise ValueError(f"duplicate key {key!r}")
+        tree[key] = value
+    return tree
+
+
+def parse_text(text: str, *, file: str, suffix: str) -> dict[str, Any]:
+    """Parse TOML or JSON text into a tree; errors carry line and column."""
+    if suffix == ".json":
+        try:
+            tree = json.loads(text, object_pairs_hook=_reject_duplicates)
+        except json.JSONDecodeError as error:
+            raise GraphFileError(
+                f"invalid JSON: {error.msg}", file=file, line=error.lineno, column=error.colno
+            ) from None
+        except ValueError as error:
+            raise GraphFileError(f"invalid JSON: {error}", file=file) from None
+    else:
+        try:
+            tree = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as error:
+            message = str(error)
+            position = _TOML_POSITION.search(message)
+            line = int(position.group(1)) if position else None
+            column = int(position.group(2)) if position else None
+            message = _TOML_POSITION.sub("", message).strip()
+            raise GraphFileError(
+                f"invalid TOML: {message}", file=file, line=line, column=column
+            ) from None
+    if not isinstance(tree, dict):
+        raise GraphFileError("a graph file must hold a table (object) at the top", file=file)
+    return tree
+
+
+def load_file(path: str | os.PathLike) -> GraphDocument:
+    """Read a ``.toml`` or ``.json`` graph file into a document."""
+    path = Path(path)
+    file = str(path)
+    if path.suffix not in (".toml", ".json"):
+        raise GraphFileError("a graph file must end in .toml or .json", file=file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GraphFileError("no such graph file", file=file) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise GraphFileError(f"cannot read graph file: {error}", file=file) from None
+    tree = parse_text(text, file=file, suffix=path.suffix)
+    if "provenance" in tree and isinstance(tree.get("graph"), dict):
+        tree = tree["graph"]  # a sidecar written beside an output: re-render what made it
+    return from_tree(tree, path=path)
+
+
+def _check_table(value: Any, what: str, file: str | None) -> dict[str, Any]:
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise GraphFileError(
+            f"{what} must be a table (object), got {type(value).__name__}", file=file
+        )
+    return value
+
+
+def from_tree(tree: Mapping[str, Any], *, path: str | os.PathLike | None = None) -> GraphDocument:
+    """Check a graph tree's top-level structure and build a document from it."""
+    file = str(path) if path is not None else None
+    errors: list[GraphError] = []
+    for key in tree:
+        if key not in TOP_LEVEL_KEYS:
+            errors.append(
+                GraphFileError(f"unknown top-level key {key!r}{did_you_mean(key, TOP_LEVEL_KEYS)}")
+            )
+    version = tree.get("format", FORMAT_VERSION)
+    if version != FORMAT_VERSION or isinstance(version, bool):
+        errors.append(GraphFileError(f"format {version!r} is not supported (this engine reads 1)"))
+    sample_rate = tree.get("sample_rate", 44100)
+    if (
+        isinstance(sample_rate, bool)
+        or not isinstance(sample_rate, int | float)
+        or not (1 <= sample_rate <= 1_536_000)
+    ):
+        errors.append(
+            GraphFileError(
+                f"sample_rate must be a number of Hz in [1, 1536000], got {sample_rate!r}"
+            )
+        )
+    seed = tree.get("seed", 0)
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        errors.append(GraphFileError(f"seed must be an integer, got {seed!r}"))
+    name = tree.get("name", "")
+    if not isinstance(name, str):
+        errors.append(GraphFileError(f"name must be a string, got {name!r}"))
+    raise_collected(errors, file)
+
+    params = _check_table(tree.get("params"), "params", file)
+    for key in params:
+        if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
+            errors.append(GraphFileError(f"graph parameter name {key!r} is not an identifier"))
+    nodes = _check_table(tree.get("nodes"), "nodes", file)
+    for node_id, table in nodes.items():
+        if not NODE_ID.match(node_id):
+            errors.append(
+                GraphFileError(f"node id {node_id!r} may hold only letters, digits, _ and -")
+            )
+        elif not isinstance(table, dict):
+            errors.append(GraphFileError(f"node {node_id!r} must be a table, got {table!r}"))
+        elif not isinstance(table.get("type"), str):
+            errors.append(PortError(node_id, "type", "every node needs a type (a string)"))
+    inputs = _check_table(tree.get("inputs"), "inputs", file)
+    outputs = _check_table(tree.get("outputs"), "outputs", file)
+    raise_collected(errors, file)
+    return GraphDocument(
+        sample_rate,
+        name=name,
+        seed=seed,
+        params=params,
+        nodes=nodes,
+        inputs=inputs,
+        outputs=outputs,
+        path=path,
+    )
+
+
+def load(source: str | os.PathLike | Mapping[str, Any] | GraphDocument) -> GraphDocument:
+    """A document from a file path, a dict tree, or a document (copied)."""
+    if isinstance(source, GraphDocument):
+        return source.copy()
+    if isinstance(source, Mapping):
+        return from_tree(source)
+    return load_file(source)
+
+
+# -- writing ------------------------------------------------------------------
+
+
+def dumps(document: GraphDocument, suffix: str = ".toml") -> str:
+    """The document as TOML or JSON text."""
+    tree = document.to_dict()
+    if suffix == ".json":
+        return json.dumps(tree, indent=2) + "\n"
+    import tomli_w
+
+    try:
+        return tomli_w.dumps(tree)
+    except TypeError as error:
+        raise GraphError(f"cannot write this graph as TOML: {error}") from None
+
+
+def save(document: GraphDocument, path: str | os.PathLike) -> Path:
+    """Write the document to ``path`` (.toml or .json) atomically."""
+    path = Path(path)
+    if path.suffix not in (".toml", ".json"):
+        raise GraphError(f"{path}: a graph file must end in .toml or .json")
+    write_text_atomic(path, dumps(document, path.suffix))
+    return path
+
+
+def _umask() -> int:
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+_FILE_MODE = 0o666 & ~_umask()
+
+
+def write_text_atomic(path: Path, text: str) -> None:
+    """Write text to a temporary file beside ``path``, then rename it over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temp, _FILE_MODE)
+        os.replace(temp, path)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+# -- overrides ----------------------------------------------------------------
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``key=value`` with the value read as a TOML literal (a bare word stays a string)."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or not key:
+        raise GraphError(f"--set {text!r}: expected key=value")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return key, value
+
+
+def _split_overrides(
+    overrides: Mapping[str, Any], document: GraphDocument
+) -> tuple[dict[str, Any], dict[str, dict[str, Any]], list[GraphError]]:
+    graph_params: dict[str, Any] = {}
+    node_params: dict[str, dict[str, Any]] = {}
+    errors: list[GraphError] = []
+    for key, value in overrides.items():
+        if "." in key:
+            node_id, _, name = key.rpartition(".")
+            node_params.setdefault(node_id, {})[name] = value
+        elif key in document.params:
+            graph_params[key] = value
+        else:
+            known = ", ".join(sorted(document.params)) or "none"
+            errors.append(
+                GraphError(
+                    f"--set {key}: unknown graph parameter{did_you_mean(key, document.params)}"
+                    f" (graph parameters: {known}; use node.param to set a node's parameter)"
+                )
+            )
+    return graph_params, node_params, errors
+
+
+# -- resolving ----------------------------------------------------------------
+
+
+class _Resolver:
+    def __init__(self, registry: Registry, node_overrides: dict[str, dict[str, Any]]) -> None:
+        self.registry = registry
+        self.node_overrides = node_overrides
+        self.used_overrides: set[str] = set()
+        self.errors: list[GraphError] = []
+        self.instances: dict[str, NodeInstance] = {}
+        self.aliases: dict[str, dict[str | None, str]] = {}
+
+    def substitute(self, value: Any, params: Mapping[str, Any], node_id: str, key: str) -> Any:
+        if isinstance(value, list):
+            return [self.substitute(v, params, node_id, key) for v in value]
+        if isinstance(value, dict):
+            return {k: self.substitute(v, params, node_id, key) for k, v in value.items()}
+        if not isinstance(value, str):
+            return value
+        whole = _WHOLE_REF.match(value)
+        if whole:
+            return self._param(whole.group(1), params, node_id, key)
+
+        def embed(match: re.Match[str]) -> str:
+            if match.group(0) == "$$":
+                return "$"
+            return str(self._param(match.group(1), params, node_id, key))
+
+        return _EMBEDDED_REF.sub(embed, value)
+
+    def _param(self, name: str, params: Mapping[str, Any], node_id: str, key: str) -> Any:
+        if name in params:
+            return params[name]
+        self.errors.append(
+            ParamError(
+                node_id, key, f"undefined graph parameter ${name}{did_you_mean(name, params)}"
+            )
+        )
+        return None
+
+    def expand(
+        self,
+        document: GraphDocument,
+        params: Mapping[str, Any],
+        prefix: str,
+        stack: tuple[Path, ...],
+    ) -> None:
+        for local_id, raw in document.nodes.items():
+            node_id = prefix + local_id
+            type_id = raw["type"]
+            table = {
+                key: self.substitute(value, params, node_id, key)
+                for key, value in raw.items()
+                if key != "type"
+            }
+            overrides = self.node_overrides.get(node_id, {})
+            if overrides:
+                self.used_overrides.add(node_id)
+                for key, value in overrides.items():
+                    table[key] = self.substitute(value, params, node_id, key)
+            if type_id == SUBGRAPH_TYPE:
+                self.expand_subgraph(node_id, table, document, prefix, stack)
+            else:
+                self.add_node(node_id, type_id, table, prefix)
+
+    def add_node(self, node_id: str, type_id: str, table: dict[str, Any], prefix: str) -> None:
+        if node_id in self.instances:
+            self.errors.append(PortError(node_id, None, "duplicate node id", type_id))
+            return
+        spec = self.registry.get(type_id)
+        if spec is None:
+            close = self.registry.suggest(type_id)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            self.errors.append(PortError(node_id, "type", f"unknown node type {type_id!r}{hint}"))
+            return
+        instance = NodeInstance(node_id, type_id)
+        for key, value in table.items():
+            port = spec.input(key)
+            if port is not None:
+                refs = self.port_refs(node_id, key, type_id, value, prefix)
+                if refs is not None:
+                    instance.inputs[key] = refs
+            elif spec.param(key) is not None:
+                instance.params[key] = value
+            else:
+                names = [p.name for p in spec.inputs] + [p.name for p in spec.params]
+                self.errors.append(
+                    ParamError(
+                        node_id,
+                        key,
+                        f"unknown parameter or port {key!r}{did_you_mean(key, names)}",
+                        type_id,
+                    )
+                )
+        self.instances[node_id] = instance
+
+    def port_refs(
+        self, node_id: str, port: str, type_id: str, value: Any, prefix: str
+    ) -> tuple[PortRef, ...] | None:
+        values = value if isinstance(value, list) else [value]
+        if not values or not all(isinstance(v, str) and v for v in values):
+            self.errors.append(
+                PortError(
+                    node_id,
+                    port,
+                    f"expects a node reference ('node' or 'node.port') or a list of them, "
+                    f"got {value!r}",
+                    type_id,
+                )
+            )
+            return None
+        return tuple(PortRef.parse(prefix + v) for v in values)
+
+    def expand_subgraph(
+        self,
+        node_id: str,
+        table: dict[str, Any],
+        parent: GraphDocument,
+        prefix: str,
+        stack: tuple[Path, ...],
+    ) -> None:
+        raw_path = table.pop("path", None)
+        if not isinstance(raw_path, str):
+            self.errors.append(
+                ParamError(node_id, "path", "a sub-graph needs a path (a string)", "graph")
+            )
+            return
+        path = (parent.base_dir / raw_path).resolve()
+        if path in stack:
+            chain = " -> ".join(p.name for p in (*stack, path))
+            self.errors.append(
+                ParamError(node_id, "path", f"sub-graphs include each other: {chain}", "graph")
+            )
+            return
+        try:
+            sub = load_file(path)
+        except GraphError as error:
+            self.errors.append(
+                ParamError(node_id, "path", f"cannot load sub-graph: {error}", "graph")
+            )
+            return
+        sub_params = dict(sub.params)
+        connections: dict[str, Any] = {}
+        for key, value in table.items():
+            if key in sub.inputs:
+                connections[key] = value
+            elif key in sub.params:
+                sub_params[key] = value
+            else:
+                names = [*sub.inputs, *sub.params]
+                self.errors.append(
+                    ParamError(
+                        node_id,
+                        key,
+                        f"sub-graph {path.name} has no input or parameter {key!r}"
+                        f"{did_you_mean(key, names)}",
+                        "graph",
+                    )
+                )
+        inner_prefix = node_id + "/"
+        self.expand(sub, sub_params, inner_prefix, (*stack, path))
+        for name, targets in sub.inputs.items():
+            for target in targets if isinstance(targets, list) else [targets]:
+                ref = PortRef.parse(inner_prefix + str(target))
+                instance = self.instances.get(ref.node)
+                if instance is None or ref.port is None:
+                    self.errors.append(
+                        PortError(
+                            node_id,
+                            name,
+                            f"sub-graph input {name!r} -> {target!r} names no node port",
+                            "graph",
+                        )
+                    )
+                    continue
+                if name in connections:
+                    refs = self.port_refs(node_id, name, "graph", connections[name], prefix)
+                    if refs is not None:
+                        instance.inputs[ref.port] = refs
+        aliases: dict[str | None, str] = {
+            name: inner_prefix + str(target) for name, target in sub.outputs.items()
+        }
+        if aliases:
+            aliases[None] = aliases.get("out", next(iter(aliases.values())))
+        self.aliases[node_id] = aliases
+
+    def rewrite_aliases(self) -> None:
+        for instance in self.instances.values():
+            for port, refs in instance.inputs.items():
+                rewritten = []
+                for ref in refs:
+                    seen = 0
+                    while ref.node in self.aliases and seen < 64:
+                        outputs = self.aliases[ref.node]
+                        target = outputs.get(ref.port)
+                        if target is None:
+                            self.errors.append(
+                                PortError(
+                                    instance.id,
+                                    port,
+                                    f"sub-graph {ref.node!r} has no output {ref.port or 'out'!r}"
+                                    f" (outputs: {', '.join(k for k in outputs if k) or 'none'})",
+                                    instance.type,
+                                )
+                            )
+                            break
+                        ref = PortRef.parse(target)
+                        seen += 1
+                    rewritten.append(ref)
+                instance.inputs[port] = tuple(rewritten)
+
+
+def resolve(
+    document: GraphDocument, registry: Registry, overrides: Mapping[str, Any] | None = None
+) -> ResolvedGraph:
+    """Substitute parameters, apply overrides, expand sub-graphs, split node tables.
+
+    ``overrides`` maps graph parameter names (``"delay_ms"``) or node
+    parameters (``"echo.feedback"``, ``"fx/lp.cutoff_hz"``) to values.
+    Raises a :class:`GraphError` listing every problem found.
+    """
+    overrides = dict(overrides or {})
+    graph_params, node_params, errors = _split_overrides(overrides, document)
+    params = {**document.params, **graph_params}
+    resolver = _Resolver(registry, node_params)
+    resolver.errors.extend(errors)
+    stack = (document.path.resolve(),) if document.path is not None else ()
+    resolver.expand(document, params, "", stack)
+    resolver.rewrite_aliases()
+    for node_id in sorted(set(node_params) - resolver.used_overrides):
+        names = ", ".join(f"{node_id}.{k}" for k in node_params[node_id])
+        resolver.errors.append(
+            GraphError(
+                f"--set {names}: no node {node_id!r}{did_you_mean(node_id, resolver.instances)}"
+            )
+        )
+    raise_collected(resolver.errors, document.file)
+    return ResolvedGraph(
+        name=document.name or (document.path.stem if document.path else "graph"),
+        sample_rate=float(document.sample_rate),
+        seed=int(document.seed),
+        nodes=resolver.instances,
+        file=document.file,
+        base_dir=document.base_dir,
+        params=params,
+        overrides=overrides,
+    )

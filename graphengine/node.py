@@ -1,0 +1,460 @@
+"""Node declaration API: ``@node``, ``param``, port and parameter specs.
+
+A node is an ordinary function whose signature is its spec::
+
+    @node("effect.gain", version=1, infer=same_as_input)
+    def gain(in_: Audio, *, gain_db: float = param(0.0, unit="dB", range=(-120, 24))) -> Audio:
+        ...
+
+Positional parameters are input ports, typed with port value classes (a
+trailing underscore is dropped, so ``in_`` is the port ``in``; ``list[Audio]``
+is a variadic port; ``Audio | None = None`` an optional one). Keyword-only
+parameters whose default is :func:`param` are parameters. The return
+annotation is the output port ``out``, or a NamedTuple of several, or ``None``
+for a sink. A keyword-only ``ctx`` receives the :class:`NodeContext`.
+
+``@node`` only attaches a :class:`NodeSpec` (as ``fn.spec``) and returns the
+function unchanged; the registry collects specs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import inspect
+import math
+import re
+import sys
+import textwrap
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphengine.types import ANY, PORT_TYPES, Value
+
+REQUIRED: Any = inspect.Parameter.empty
+"""Default of a parameter that must be given in the graph."""
+
+
+class InputPath(str):
+    """Annotation for a parameter naming a file the node reads (resolved, checked readable)."""
+
+
+class OutputPath(str):
+    """Annotation for a parameter naming a file the node writes (resolved, written atomically)."""
+
+
+class Pitch(float):
+    """Annotation for a frequency given in Hz or as a pitch name (``"A4"``, ``"C#-1"``)."""
+
+
+PARAM_KINDS = {
+    float: "float",
+    int: "int",
+    bool: "bool",
+    str: "str",
+    InputPath: "input_path",
+    OutputPath: "output_path",
+    Pitch: "pitch",
+}
+LIST_KINDS = {float: "float_list", str: "str_list", int: "int_list"}
+
+UNIT_SUFFIXES = {
+    "_hz": "Hz",
+    "_s": "s",
+    "_ms": "ms",
+    "_db": "dB",
+    "_dbfs": "dBFS",
+    "_cents": "cents",
+    "_bpm": "BPM",
+    "_semitones": "semitones",
+}
+"""Parameter-name suffix -> the unit it promises (see STYLE.md, Naming)."""
+
+UNIT_WITHOUT_SUFFIX = {"frequency": "Hz"}
+
+
+@dataclass(frozen=True)
+class ParamSpec:
+    """One parameter: type, default, unit, allowed range or choices, description.
+
+    ``kind`` is one of ``float``, ``int``, ``bool``, ``str``, ``float_list``,
+    ``int_list``, ``str_list``, ``input_path``, ``output_path``, ``pitch``.
+    ``range`` bounds are inclusive; ``None`` leaves a side open.
+    """
+
+    name: str
+    kind: str
+    default: Any = REQUIRED
+    unit: str | None = None
+    range: tuple[float | None, float | None] | None = None
+    choices: tuple[Any, ...] | None = None
+    description: str = ""
+    nullable: bool = False
+
+    @property
+    def required(self) -> bool:
+        return self.default is REQUIRED
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """One input or output port: a name, a port type and, for inputs, arity."""
+
+    name: str
+    type: str
+    variadic: bool = False
+    optional: bool = False
+
+
+@dataclass(frozen=True)
+class PortInfo:
+    """What validation knows of a port's value before anything runs.
+
+    ``shape`` is the array shape the value will have (``(channels, frames)``
+    for audio), ``None`` where unknown; ``itemsize`` its bytes per element.
+    """
+
+    type: str
+    shape: tuple[int, ...] | None = None
+    sample_rate: float | None = None
+    itemsize: int = 4
+
+    @property
+    def nbytes(self) -> int | None:
+        if self.shape is None:
+            return None
+        return math.prod(self.shape) * self.itemsize
+
+    @property
+    def channels(self) -> int | None:
+        return self.shape[0] if self.shape else None
+
+    @property
+    def frames(self) -> int | None:
+        return self.shape[-1] if self.shape else None
+
+
+@dataclass
+class NodeContext:
+    """What a node may know about the run it is part of.
+
+    Attributes
+    ----------
+    node_id : str
+    node_type : str
+    sample_rate : float
+        The graph's audio rate in Hz.
+    graph_dir : Path
+        Folder of the graph file (the working folder for graphs built in Python).
+    """
+
+    node_id: str
+    node_type: str
+    sample_rate: float
+    graph_dir: Path
+    emit: Callable[[str, dict], None] | None = None
+
+    def progress(self, fraction: float) -> None:
+        """Report progress of this node in [0, 1]."""
+        if self.emit is not None:
+            self.emit("node_progress", {"fraction": float(fraction)})
+
+    def warn(self, message: str) -> None:
+        """Report a warning about this node's output (e.g. clipped samples)."""
+        if self.emit is not None:
+            self.emit("warning", {"message": message})
+
+
+InferFn = Callable[[Mapping[str, Any], Mapping[str, Any], NodeContext], Mapping[str, PortInfo]]
+
+
+@dataclass(frozen=True)
+class NodeSpec:
+    """Everything the engine knows about a node type."""
+
+    type_id: str
+    version: int
+    inputs: tuple[PortSpec, ...]
+    outputs: tuple[PortSpec, ...]
+    params: tuple[ParamSpec, ...]
+    doc: str
+    function: Callable[..., Any] = field(repr=False)
+    infer: InferFn | None = field(default=None, repr=False)
+    wants_ctx: bool = False
+    output_class: type | None = field(default=None, repr=False)
+    origin: str = ""
+
+    @property
+    def summary(self) -> str:
+        """First line of the docstring."""
+        return self.doc.strip().splitlines()[0] if self.doc.strip() else ""
+
+    @property
+    def example(self) -> str:
+        """The example node table from the docstring's Example section."""
+        match = re.search(r"^Example\s*\n-+\s*\n(.*?)(?:\n\S|\Z)", self.doc, re.S | re.M)
+        return textwrap.dedent(match.group(1)).strip() if match else ""
+
+    @property
+    def is_sink(self) -> bool:
+        return not self.outputs
+
+    @property
+    def output_paths(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params if p.kind == "output_path")
+
+    @property
+    def input_paths(self) -> tuple[str, ...]:
+        return tuple(p.name for p in self.params if p.kind == "input_path")
+
+    @property
+    def default_output(self) -> str | None:
+        return self.outputs[0].name if self.outputs else None
+
+    def input(self, name: str) -> PortSpec | None:
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> PortSpec | None:
+        return next((p for p in self.outputs if p.name == name), None)
+
+    def param(self, name: str) -> ParamSpec | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    @property
+    def code_hash(self) -> str:
+        """Hash of the source of the module defining the node (part of the cache key)."""
+        return _module_hash(self.function.__module__)
+
+    def call(
+        self, inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+    ) -> dict[str, Value]:
+        """Run the node on complete values; returns output port -> value."""
+        args = [inputs.get(port.name) for port in self.inputs]
+        kwargs = dict(params)
+        if self.wants_ctx:
+            kwargs["ctx"] = ctx
+        result = self.function(*args, **kwargs)
+        if not self.outputs:
+            return {}
+        if len(self.outputs) == 1 and self.output_class is None:
+            result = (result,)
+        values = dict(zip((p.name for p in self.outputs), result, strict=True))
+        for port in self.outputs:
+            value = values[port.name]
+            expected = PORT_TYPES.get(port.type, Value)
+            if not isinstance(value, expected):
+                raise TypeError(
+                    f"node returned {type(value).__name__} on port {port.name!r}, "
+                    f"declared {port.type}"
+                )
+        return values
+
+
+_MODULE_HASHES: dict[str, str] = {}
+
+
+def _module_hash(module_name: str) -> str:
+    cached = _MODULE_HASHES.get(module_name)
+    if cached is None:
+        module = sys.modules.get(module_name)
+        try:
+            source = Path(inspect.getfile(module)).read_bytes() if module else b""
+        except (TypeError, OSError):
+            source = module_name.encode()
+        cached = hashlib.sha256(source).hexdigest()[:16]
+        _MODULE_HASHES[module_name] = cached
+    return cached
+
+
+@dataclass(frozen=True)
+class _ParamDefault:
+    default: Any
+    unit: str | None
+    range: tuple[float | None, float | None] | None
+    choices: tuple[Any, ...] | None
+    description: str
+
+
+def param(
+    default: Any = REQUIRED,
+    *,
+    unit: str | None = None,
+    range: tuple[float | None, float | None] | None = None,
+    choices: tuple[Any, ...] | list[Any] | None = None,
+    description: str = "",
+) -> Any:
+    """Declare a node parameter as the default of a keyword-only argument.
+
+    Parameters
+    ----------
+    default : any
+        The value used when the graph does not set it; omit for a required parameter.
+    unit : str, optional
+        The unit, matching the name's suffix (``_hz`` -> ``"Hz"``, ``_db`` -> ``"dB"``).
+    range : (low, high), optional
+        Inclusive bounds; ``None`` leaves a side open.
+    choices : sequence, optional
+        The allowed values.
+    description : str
+        One line for the node reference.
+    """
+    return _ParamDefault(
+        default, unit, range, tuple(choices) if choices is not None else None, description
+    )
+
+
+def _strip_optional(annotation: Any) -> tuple[Any, bool]:
+    origin = typing.get_origin(annotation)
+    if origin in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(args) == 1 and len(typing.get_args(annotation)) == 2:
+            return args[0], True
+    return annotation, False
+
+
+def _param_kind(annotation: Any) -> str | None:
+    if annotation in PARAM_KINDS:
+        return PARAM_KINDS[annotation]
+    if typing.get_origin(annotation) is list:
+        (item,) = typing.get_args(annotation) or (None,)
+        return LIST_KINDS.get(item)
+    return None
+
+
+def _port_type(annotation: Any) -> tuple[str, bool] | None:
+    variadic = typing.get_origin(annotation) is list
+    if variadic:
+        (annotation,) = typing.get_args(annotation)
+    if isinstance(annotation, type) and issubclass(annotation, Value):
+        return annotation.port_type, variadic
+    return None
+
+
+def _check_unit(type_id: str, name: str, unit: str | None) -> None:
+    for suffix, expected in UNIT_SUFFIXES.items():
+        if name.endswith(suffix):
+            if unit is not None and unit != expected:
+                raise TypeError(f"{type_id}: parameter {name!r} promises {expected}, unit={unit!r}")
+            return
+    if unit is not None and UNIT_WITHOUT_SUFFIX.get(name) != unit:
+        raise TypeError(
+            f"{type_id}: parameter {name!r} has unit {unit!r} but its name has no unit suffix"
+        )
+
+
+def _build_spec(
+    function: Callable[..., Any], type_id: str, version: int, infer: InferFn | None
+) -> NodeSpec:
+    hints = typing.get_type_hints(function)
+    signature = inspect.signature(function)
+    inputs: list[PortSpec] = []
+    params: list[ParamSpec] = []
+    wants_ctx = False
+    for name, parameter in signature.parameters.items():
+        annotation = hints.get(name, parameter.annotation)
+        if parameter.kind in (parameter.POSITIONAL_ONLY, parameter.POSITIONAL_OR_KEYWORD):
+            base, optional = _strip_optional(annotation)
+            port = _port_type(base)
+            if port is None:
+                raise TypeError(f"{type_id}: input port {name!r} needs a port type annotation")
+            inputs.append(PortSpec(name.rstrip("_"), port[0], variadic=port[1], optional=optional))
+        elif parameter.kind is parameter.KEYWORD_ONLY and name == "ctx":
+            wants_ctx = True
+        elif parameter.kind is parameter.KEYWORD_ONLY:
+            declared = parameter.default
+            if not isinstance(declared, _ParamDefault):
+                raise TypeError(f"{type_id}: parameter {name!r} must default to param(...)")
+            base, nullable = _strip_optional(annotation)
+            kind = _param_kind(base)
+            if kind is None:
+                raise TypeError(
+                    f"{type_id}: parameter {name!r} has unsupported type {annotation!r}"
+                )
+            unit = declared.unit
+            if kind == "pitch" and unit is None:
+                unit = "Hz"
+            _check_unit(type_id, name, unit)
+            params.append(
+                ParamSpec(
+                    name,
+                    kind,
+                    declared.default,
+                    unit,
+                    declared.range,
+                    declared.choices,
+                    declared.description,
+                    nullable or declared.default is None,
+                )
+            )
+        else:
+            raise TypeError(f"{type_id}: *args and **kwargs are not allowed in a node signature")
+    outputs, output_class = _outputs(type_id, hints.get("return", signature.return_annotation))
+    return NodeSpec(
+        type_id=type_id,
+        version=version,
+        inputs=tuple(inputs),
+        outputs=outputs,
+        params=tuple(params),
+        doc=inspect.cleandoc(function.__doc__ or ""),
+        function=function,
+        infer=infer,
+        wants_ctx=wants_ctx,
+        output_class=output_class,
+        origin=f"{function.__module__}:{function.__qualname__}",
+    )
+
+
+def _outputs(type_id: str, annotation: Any) -> tuple[tuple[PortSpec, ...], type | None]:
+    if annotation in (None, type(None)):
+        return (), None
+    port = _port_type(annotation)
+    if port is not None and not port[1]:
+        return (PortSpec("out", port[0]),), None
+    fields = getattr(annotation, "__annotations__", None)
+    if isinstance(annotation, type) and issubclass(annotation, tuple) and fields:
+        ports = []
+        for name, field_annotation in fields.items():
+            field_port = _port_type(field_annotation)
+            if field_port is None or field_port[1]:
+                raise TypeError(f"{type_id}: output {name!r} needs a port type annotation")
+            ports.append(PortSpec(name, field_port[0]))
+        return tuple(ports), annotation
+    raise TypeError(f"{type_id}: the return annotation must be a port type, a NamedTuple or None")
+
+
+_TYPE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+
+def node(type_id: str, *, version: int = 1, infer: InferFn | None = None) -> Callable:
+    """Declare a function as a node type.
+
+    Parameters
+    ----------
+    type_id : str
+        Dotted type name used in graph files, e.g. ``"effect.gain"``; never
+        derived from the Python name.
+    version : int >= 1
+        Bump when the node's outputs change for the same inputs (part of the cache key).
+    infer : callable, optional
+        ``infer(inputs, params, ctx) -> {port: PortInfo}``: output shapes from
+        input shapes and parameters, and the checks that need them. Raise
+        :class:`graphengine.errors.ParamError` or ``PortError`` for bad values.
+    """
+    if not _TYPE_ID.match(type_id):
+        raise TypeError(f"node type id {type_id!r} must be dotted lower-case words")
+    if version < 1:
+        raise TypeError(f"{type_id}: version must be >= 1")
+
+    def decorate(function: Callable) -> Callable:
+        function.spec = _build_spec(function, type_id, version, infer)  # type: ignore[attr-defined]
+        return function
+
+    return decorate
+
+
+def port_types() -> tuple[str, ...]:
+    """All port type names, including ``any``."""
+    return (*PORT_TYPES, ANY)

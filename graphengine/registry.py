@@ -1,0 +1,108 @@
+"""Node discovery and lookup.
+
+Node packages register through the entry-point group ``graphengine.nodes``
+(graphengine's own ``nodes`` package does the same). The registry imports each
+such module and, if it is a package, every module inside it, and collects the
+specs that ``@node`` attached. The engine never imports a node by name.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+import pkgutil
+from collections.abc import Iterator
+from importlib.metadata import entry_points
+from types import ModuleType
+
+from graphengine.node import NodeSpec
+
+NODE_GROUP = "graphengine.nodes"
+COMMAND_GROUP = "graphengine.commands"
+
+
+class DuplicateNodeError(Exception):
+    """Two node definitions claim one type id (a packaging bug, not a graph error)."""
+
+
+class Registry:
+    """Node specs by type id."""
+
+    def __init__(self, specs: dict[str, NodeSpec] | None = None) -> None:
+        self._specs: dict[str, NodeSpec] = dict(specs or {})
+
+    def add(self, spec: NodeSpec) -> None:
+        existing = self._specs.get(spec.type_id)
+        if existing is not None and existing.origin != spec.origin:
+            raise DuplicateNodeError(
+                f"node type {spec.type_id!r} is defined twice: {existing.origin} and {spec.origin}"
+            )
+        self._specs[spec.type_id] = spec
+
+    def add_module(self, module: ModuleType) -> None:
+        for spec in _specs_in(module):
+            self.add(spec)
+
+    def get(self, type_id: str) -> NodeSpec | None:
+        return self._specs.get(type_id)
+
+    def suggest(self, type_id: str, n: int = 3) -> list[str]:
+        """Closest known type ids to a misspelt one."""
+        return difflib.get_close_matches(type_id, list(self._specs), n=n, cutoff=0.5)
+
+    def converters(self, source: str, target: str) -> list[str]:
+        """Node types with one input of type ``source`` and an output of type ``target``."""
+        found = []
+        for spec in self._specs.values():
+            inputs = [p for p in spec.inputs if not p.optional]
+            single = len(inputs) == 1 and inputs[0].type == source and not inputs[0].variadic
+            if single and any(p.type == target for p in spec.outputs):
+                found.append(spec.type_id)
+        return sorted(found)
+
+    def __iter__(self) -> Iterator[NodeSpec]:
+        return iter(sorted(self._specs.values(), key=lambda s: s.type_id))
+
+    def __len__(self) -> int:
+        return len(self._specs)
+
+    def __contains__(self, type_id: object) -> bool:
+        return type_id in self._specs
+
+
+def _specs_in(module: ModuleType) -> Iterator[NodeSpec]:
+    for value in vars(module).values():
+        spec = getattr(value, "spec", None)
+        if isinstance(spec, NodeSpec) and spec.origin.startswith(module.__name__ + ":"):
+            yield spec
+
+
+def _walk(module: ModuleType) -> Iterator[ModuleType]:
+    yield module
+    path = getattr(module, "__path__", None)
+    if path is None:
+        return
+    for info in sorted(pkgutil.iter_modules(path), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        yield from _walk(importlib.import_module(f"{module.__name__}.{info.name}"))
+
+
+_DEFAULT: Registry | None = None
+
+
+def discover() -> Registry:
+    """Import every registered node package and collect its specs."""
+    registry = Registry()
+    for entry in sorted(entry_points(group=NODE_GROUP), key=lambda e: e.name):
+        for module in _walk(importlib.import_module(entry.module)):
+            registry.add_module(module)
+    return registry
+
+
+def default_registry() -> Registry:
+    """The process-wide registry, discovered on first use."""
+    global _DEFAULT
+    if _DEFAULT is None:
+        _DEFAULT = discover()
+    return _DEFAULT

@@ -1,0 +1,488 @@
+"""Every check that runs before anything is computed.
+
+Validation takes a :class:`ResolvedGraph` and either raises one
+:class:`GraphError` listing every problem, or returns a :class:`ValidGraph`:
+parameters converted to what nodes receive (pitch names to Hz, relative paths
+to absolute ones, unset seeds derived from the graph seed and node id),
+connections checked edge by edge, a deterministic topological order, and the
+shape of every output inferred without allocating anything.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import networkx as nx
+
+from graphengine.errors import (
+    CycleError,
+    GraphError,
+    NodeError,
+    ParamError,
+    PortError,
+    raise_collected,
+)
+from graphengine.graph import PortRef, ResolvedGraph
+from graphengine.graphfile import did_you_mean
+from graphengine.node import REQUIRED, NodeContext, NodeSpec, ParamSpec, PortInfo
+from graphengine.pitch import PitchError, to_hz
+from graphengine.registry import Registry
+from graphengine.types import ANY, Value, compatible
+
+DEFAULT_MEMORY_BUDGET = 4 << 30
+"""Largest output (bytes) a node may produce unless the caller allows more."""
+
+
+@dataclass
+class ValidNode:
+    """A node ready to plan: its spec, resolved connections and converted parameters."""
+
+    id: str
+    spec: NodeSpec
+    inputs: dict[str, tuple[PortRef, ...]]
+    params: dict[str, Any]
+    info: dict[str, PortInfo] = field(default_factory=dict)
+
+    @property
+    def type(self) -> str:
+        return self.spec.type_id
+
+
+@dataclass
+class ValidGraph:
+    """A validated graph: nodes in a deterministic topological order."""
+
+    graph: ResolvedGraph
+    nodes: dict[str, ValidNode]
+    order: list[str]
+    provided: frozenset[str] = frozenset()
+
+    @property
+    def file(self) -> str | None:
+        return self.graph.file
+
+    def consumers(self) -> dict[str, list[str]]:
+        """Node id -> ids of the nodes that read its outputs."""
+        result: dict[str, list[str]] = {node_id: [] for node_id in self.nodes}
+        for node in self.nodes.values():
+            for refs in node.inputs.values():
+                for ref in refs:
+                    if node.id not in result[ref.node]:
+                        result[ref.node].append(node.id)
+        return result
+
+    def ancestors(self, node_ids: set[str]) -> set[str]:
+        """The given nodes and every node they depend on."""
+        found: set[str] = set()
+        pending = list(node_ids)
+        while pending:
+            node_id = pending.pop()
+            if node_id in found:
+                continue
+            found.add(node_id)
+            for refs in self.nodes[node_id].inputs.values():
+                pending.extend(ref.node for ref in refs)
+        return found
+
+
+def derive_seed(graph_seed: int, node_id: str) -> int:
+    """A node's seed from the graph seed and its id (stable across runs and platforms)."""
+    digest = hashlib.sha256(f"{graph_seed}:{node_id}".encode()).digest()
+    return int.from_bytes(digest[:4], "little")
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if abs(n) < 1024 or unit == "PiB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.3g} {unit}"
+        n /= 1024
+    return f"{n:.3g} PiB"
+
+
+# -- parameters -----------------------------------------------------------------
+
+
+def _number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _describe(value: Any) -> str:
+    return f"{value!r} ({type(value).__name__})"
+
+
+def convert_param(spec: ParamSpec, value: Any, base_dir: Path) -> Any:
+    """Check one parameter value and convert it to what the node receives.
+
+    Raises ``ValueError`` with a message (without the node/param location).
+    """
+    if value is None:
+        if spec.nullable:
+            return None
+        raise ValueError("must be set (no value given)")
+    kind = spec.kind
+    if kind in ("float", "int"):
+        if not _number(value) or (kind == "int" and not float(value).is_integer()):
+            raise ValueError(
+                f"expects {'an integer' if kind == 'int' else 'a number'}, got {_describe(value)}"
+            )
+        if not math.isfinite(value):
+            raise ValueError(f"must be finite, got {value}")
+        value = int(value) if kind == "int" else float(value)
+    elif kind == "bool":
+        if not isinstance(value, bool):
+            raise ValueError(f"expects true or false, got {_describe(value)}")
+    elif kind in ("str", "input_path", "output_path"):
+        if not isinstance(value, str):
+            raise ValueError(f"expects a string, got {_describe(value)}")
+        if kind != "str":
+            if not value.strip():
+                raise ValueError("expects a file path, got an empty string")
+            value = str((base_dir / Path(value).expanduser()).resolve())
+    elif kind == "pitch":
+        if not (_number(value) or isinstance(value, str)):
+            raise ValueError(f"expects Hz or a pitch name like 'A4', got {_describe(value)}")
+        try:
+            value = to_hz(value)
+        except PitchError as error:
+            raise ValueError(str(error)) from None
+        if not math.isfinite(value) or value <= 0:
+            raise ValueError(f"must be a positive number of Hz, got {value}")
+    elif kind.endswith("_list"):
+        value = _convert_list(kind, value)
+    _check_bounds(spec, value)
+    return value
+
+
+def _convert_list(kind: str, value: Any) -> list[Any]:
+    if not isinstance(value, list):
+        raise ValueError(f"expects a list, got {_describe(value)}")
+    if kind == "str_list":
+        if not all(isinstance(v, str) for v in value):
+            raise ValueError(f"expects a list of strings, got {value!r}")
+        return list(value)
+    if not all(_number(v) for v in value):
+        raise ValueError(f"expects a list of numbers, got {value!r}")
+    if not all(math.isfinite(v) for v in value):
+        raise ValueError(f"must hold finite numbers, got {value!r}")
+    if kind == "int_list":
+        if not all(float(v).is_integer() for v in value):
+            raise ValueError(f"expects a list of integers, got {value!r}")
+        return [int(v) for v in value]
+    return [float(v) for v in value]
+
+
+def _check_bounds(spec: ParamSpec, value: Any) -> None:
+    if spec.choices is not None:
+        items = value if isinstance(value, list) else [value]
+        for item in items:
+            if item not in spec.choices:
+                hint = did_you_mean(str(item), spec.choices)
+                options = ", ".join(str(c) for c in spec.choices)
+                raise ValueError(f"{item!r} is not one of {options}{hint}")
+    if spec.range is not None:
+        low, high = spec.range
+        unit = f" {spec.unit}" if spec.unit else ""
+        for item in value if isinstance(value, list) else [value]:
+            if not _number(item):
+                continue
+            if (low is not None and item < low) or (high is not None and item > high):
+                bounds = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
+                raise ValueError(f"{item}{unit} is out of range {bounds}{unit}")
+
+
+def _check_readable(path: str) -> str | None:
+    target = Path(path)
+    if not target.exists():
+        return f"no such file: {path}"
+    if not target.is_file():
+        return f"not a file: {path}"
+    if not os.access(target, os.R_OK):
+        return f"file is not readable: {path}"
+    return None
+
+
+def _check_writable(path: str) -> str | None:
+    target = Path(path)
+    if target.is_dir():
+        return f"output path is a directory: {path}"
+    parent = target.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        return f"cannot create {path}: {parent} is not a directory"
+    if not os.access(parent, os.W_OK | os.X_OK):
+        return f"cannot write to {parent}"
+    if target.exists() and not os.access(target, os.W_OK):
+        return f"cannot overwrite {path}"
+    return None
+
+
+def _convert_params(
+    node_id: str, spec: NodeSpec, raw: Mapping[str, Any], graph: ResolvedGraph, provided: bool
+) -> tuple[dict[str, Any], list[GraphError]]:
+    params: dict[str, Any] = {}
+    errors: list[GraphError] = []
+    for param in spec.params:
+        if param.name not in raw:
+            if param.default is REQUIRED:
+                if not provided:
+                    errors.append(ParamError(node_id, param.name, "is required", spec.type_id))
+                continue
+            value = param.default
+        else:
+            value = raw[param.name]
+        try:
+            value = convert_param(param, value, graph.base_dir)
+        except ValueError as error:
+            errors.append(ParamError(node_id, param.name, str(error), spec.type_id))
+            continue
+        if param.name == "seed" and value is None:
+            value = derive_seed(graph.seed, node_id)
+        if param.kind == "input_path" and not provided:
+            problem = _check_readable(value)
+            if problem:
+                errors.append(ParamError(node_id, param.name, problem, spec.type_id))
+        elif param.kind == "output_path":
+            problem = _check_writable(value)
+            if problem:
+                errors.append(ParamError(node_id, param.name, problem, spec.type_id))
+        params[param.name] = value
+    return params, errors
+
+
+# -- connections ----------------------------------------------------------------
+
+
+def _check_connections(
+    nodes: dict[str, ValidNode], registry: Registry, provided: frozenset[str]
+) -> list[GraphError]:
+    errors: list[GraphError] = []
+    for node in nodes.values():
+        spec = node.spec
+        resolved: dict[str, tuple[PortRef, ...]] = {}
+        for port in spec.inputs:
+            refs = node.inputs.get(port.name, ())
+            if not refs:
+                if not port.optional and node.id not in provided:
+                    errors.append(
+                        PortError(
+                            node.id, port.name, "required input is not connected", spec.type_id
+                        )
+                    )
+                continue
+            if len(refs) > 1 and not port.variadic:
+                errors.append(
+                    PortError(node.id, port.name, f"takes one input, got {len(refs)}", spec.type_id)
+                )
+                continue
+            good = []
+            for ref in refs:
+                checked = _check_ref(node, port.name, port.type, ref, nodes, registry)
+                if isinstance(checked, GraphError):
+                    errors.append(checked)
+                else:
+                    good.append(checked)
+            resolved[port.name] = tuple(good)
+        node.inputs = resolved
+    return errors
+
+
+def _check_ref(
+    node: ValidNode,
+    port: str,
+    port_type: str,
+    ref: PortRef,
+    nodes: dict[str, ValidNode],
+    registry: Registry,
+) -> PortRef | GraphError:
+    source = nodes.get(ref.node)
+    if source is None:
+        hint = did_you_mean(ref.node, nodes)
+        return PortError(node.id, port, f"no node {ref.node!r}{hint}", node.type)
+    out_name = ref.port or source.spec.default_output
+    if out_name is None:
+        return PortError(node.id, port, f"{ref.node} [{source.type}] has no outputs", node.type)
+    output = source.spec.output(out_name)
+    if output is None:
+        names = [p.name for p in source.spec.outputs]
+        return PortError(
+            node.id,
+            port,
+            f"{source.type} {ref.node!r} has no output {out_name!r}{did_you_mean(out_name, names)}"
+            f" (outputs: {', '.join(names)})",
+            node.type,
+        )
+    if not compatible(output.type, port_type):
+        converters = registry.converters(output.type, port_type) if port_type != ANY else []
+        hint = f"; put a {' or '.join(converters)} node between them" if converters else ""
+        return PortError(
+            node.id,
+            port,
+            f"expects {port_type}, got {output.type} from {ref.node}.{out_name}{hint}",
+            node.type,
+        )
+    return PortRef(ref.node, out_name)
+
+
+def _topological_order(nodes: dict[str, ValidNode]) -> list[str]:
+    graph = nx.DiGraph()
+    graph.add_nodes_from(nodes)
+    for node in nodes.values():
+        for refs in node.inputs.values():
+            for ref in refs:
+                graph.add_edge(ref.node, node.id)
+    try:
+        return list(nx.lexicographical_topological_sort(graph))
+    except nx.NetworkXUnfeasible:
+        cycle = nx.find_cycle(graph)
+        path = [edge[0] for edge in cycle] + [cycle[0][0]]
+        raise CycleError(path) from None
+
+
+# -- shapes ---------------------------------------------------------------------
+
+
+def _value_info(value: Value) -> dict[str, PortInfo]:
+    arrays, meta = value.to_arrays()
+    primary = next(iter(arrays.values()))
+    return {
+        "out": PortInfo(
+            value.port_type,
+            tuple(primary.shape),
+            meta.get("sample_rate"),
+            primary.dtype.itemsize,
+        )
+    }
+
+
+def _infer(valid: ValidGraph, values: Mapping[str, Value], budget: int) -> list[GraphError]:
+    errors: list[GraphError] = []
+    graph = valid.graph
+    for node_id in valid.order:
+        node = valid.nodes[node_id]
+        if node_id in values:
+            info = _value_info(values[node_id])
+            node.info = {port.name: info["out"] for port in node.spec.outputs[:1]}
+            continue
+        inputs: dict[str, Any] = {}
+        for port in node.spec.inputs:
+            infos = [
+                valid.nodes[r.node].info.get(r.port or "") for r in node.inputs.get(port.name, ())
+            ]
+            if port.variadic:
+                inputs[port.name] = [i or PortInfo(port.type) for i in infos]
+            else:
+                inputs[port.name] = (infos[0] or PortInfo(port.type)) if infos else None
+        ctx = NodeContext(node_id, node.type, graph.sample_rate, graph.base_dir)
+        if node.spec.infer is None:
+            node.info = {port.name: PortInfo(port.type) for port in node.spec.outputs}
+        else:
+            try:
+                node.info = dict(node.spec.infer(inputs, node.params, ctx))
+            except GraphError as error:
+                errors.append(error)
+                node.info = {port.name: PortInfo(port.type) for port in node.spec.outputs}
+                continue
+            except Exception as error:  # an infer bug must not hide the graph's other errors
+                errors.append(
+                    NodeError(
+                        node_id, None, f"check failed: {type(error).__name__}: {error}", node.type
+                    )
+                )
+                node.info = {port.name: PortInfo(port.type) for port in node.spec.outputs}
+                continue
+        for port, info in node.info.items():
+            if info.nbytes is not None and info.nbytes > budget:
+                errors.append(
+                    PortError(
+                        node_id,
+                        port,
+                        f"output would hold {_format_bytes(info.nbytes)}, over the memory budget "
+                        f"of {_format_bytes(budget)}",
+                        node.type,
+                    )
+                )
+    return errors
+
+
+def validate(
+    graph: ResolvedGraph,
+    registry: Registry,
+    *,
+    values: Mapping[str, Value] | None = None,
+    memory_budget: int = DEFAULT_MEMORY_BUDGET,
+) -> ValidGraph:
+    """Run every check; raise one :class:`GraphError` listing all problems.
+
+    Parameters
+    ----------
+    values : mapping, optional
+        Node id -> value fed from Python in place of that node's output.
+    memory_budget : int > 0
+        Largest output in bytes any node may produce.
+    """
+    values = dict(values or {})
+    provided = frozenset(values)
+    errors: list[GraphError] = []
+    if not graph.nodes:
+        errors.append(GraphError("the graph has no nodes"))
+    for node_id in values:
+        if node_id not in graph.nodes:
+            errors.append(
+                GraphError(f"inputs: no node {node_id!r}{did_you_mean(node_id, graph.nodes)}")
+            )
+    nodes: dict[str, ValidNode] = {}
+    for node_id, instance in graph.nodes.items():
+        spec = registry.get(instance.type)
+        assert spec is not None  # resolve() reported unknown types
+        params, param_errors = _convert_params(
+            node_id, spec, instance.params, graph, node_id in provided
+        )
+        errors.extend(param_errors)
+        nodes[node_id] = ValidNode(node_id, spec, dict(instance.inputs), params)
+        value = values.get(node_id)
+        if value is not None:
+            expected = spec.outputs[0].type if spec.outputs else None
+            if not isinstance(value, Value) or value.port_type != expected:
+                errors.append(
+                    PortError(
+                        node_id,
+                        "out",
+                        f"inputs: expects a {expected} value, got {type(value).__name__}",
+                        spec.type_id,
+                    )
+                )
+    errors.extend(_check_connections(nodes, registry, provided))
+    errors.extend(_check_output_clashes(nodes))
+    raise_collected(errors, graph.file)
+    try:
+        order = _topological_order(nodes)
+    except CycleError as error:
+        raise error.with_file(graph.file) from None
+    valid = ValidGraph(graph, nodes, order, provided)
+    raise_collected(_infer(valid, values, memory_budget), graph.file)
+    return valid
+
+
+def _check_output_clashes(nodes: dict[str, ValidNode]) -> list[GraphError]:
+    errors: list[GraphError] = []
+    writers: dict[str, str] = {}
+    for node in nodes.values():
+        for name in node.spec.output_paths:
+            path = node.params.get(name)
+            if path is None:
+                continue
+            if path in writers:
+                errors.append(
+                    ParamError(
+                        node.id, name, f"{path} is also written by {writers[path]}", node.type
+                    )
+                )
+            writers[path] = f"{node.id}.{name}"
+    return errors

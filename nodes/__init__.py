@@ -1,0 +1,1 @@
+"""graphengine's own node library; the registry imports every module in it."""

@@ -1,0 +1,129 @@
+"""Effects: nodes that transform audio sample by sample or combine several signals."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+import numpy as np
+
+from graphengine.errors import ParamError, PortError
+from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.types import Audio
+
+
+def infer_same_as_input(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """The output is audio shaped and timed like the input ``in``."""
+    source = inputs["in"]
+    return {"out": PortInfo("audio", source.shape, sample_rate=source.sample_rate, itemsize=4)}
+
+
+@node("effect.gain", version=1, infer=infer_same_as_input)
+def gain(
+    in_: Audio,
+    *,
+    gain_db: float = param(0.0, unit="dB", range=(-120, 24), description="gain in decibels"),
+) -> Audio:
+    """Scale every channel by a gain in decibels.
+
+    ``gain_db`` in [-120, 24] dB multiplies the samples by ``10 ** (gain_db / 20)``:
+    -6.02 dB halves the amplitude, 0 dB leaves it unchanged. Nothing is clipped;
+    a sink decides what to do with samples beyond full scale.
+
+    Example
+    -------
+        [nodes.quiet]
+        type = "effect.gain"
+        in = "src"
+        gain_db = -6.0
+    """
+    return in_.with_samples(in_.samples * np.float32(10.0 ** (gain_db / 20.0)))
+
+
+def _mix_shape(ports: Sequence[PortInfo], ctx: NodeContext) -> tuple[tuple[int, int] | None, float]:
+    """Output shape (None when any input's is unknown) and sample rate of a mix."""
+    if not ports:
+        raise PortError(ctx.node_id, "in", "needs at least one input to mix", ctx.node_type)
+    rates = [p.sample_rate for p in ports if p.sample_rate is not None]
+    if any(rate != rates[0] for rate in rates):
+        listed = ", ".join(f"{r:g}" for r in rates)
+        raise PortError(
+            ctx.node_id,
+            "in",
+            f"inputs have different sample rates ({listed} Hz); resample them to one rate first",
+            ctx.node_type,
+        )
+    known = [(i, p.shape) for i, p in enumerate(ports) if p.shape is not None]
+    channels = max((shape[0] for _, shape in known), default=0)
+    for i, shape in known:
+        if shape[0] not in (1, channels):
+            raise PortError(
+                ctx.node_id,
+                "in",
+                f"input {i + 1} has {shape[0]} channels but another has {channels}; "
+                "only mono inputs are spread over the other channels",
+                ctx.node_type,
+            )
+    rate = rates[0] if rates else ctx.sample_rate
+    if len(known) < len(ports):
+        return None, rate
+    return (channels, max(shape[1] for _, shape in known)), rate
+
+
+def _check_gains(gains: Sequence[float], count: int, ctx: NodeContext) -> None:
+    if gains and len(gains) != count:
+        raise ParamError(
+            ctx.node_id,
+            "gains",
+            f"{len(gains)} gains for {count} inputs; give one per input, or none for all 1.0",
+            ctx.node_type,
+        )
+
+
+def infer_mix(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """Channels: the most of any input; frames: the longest input's."""
+    ports = list(inputs.get("in") or [])
+    shape, rate = _mix_shape(ports, ctx)
+    _check_gains(params.get("gains") or [], len(ports), ctx)
+    return {"out": PortInfo("audio", shape, sample_rate=rate, itemsize=4)}
+
+
+@node("mix", version=1, infer=infer_mix)
+def mix(
+    in_: list[Audio],
+    *,
+    gains: list[float] = param(
+        [], description="linear gain per input, in input order; empty means all 1.0"
+    ),
+    ctx: NodeContext,
+) -> Audio:
+    """Sum several signals, each scaled by a linear gain.
+
+    ``gains`` holds one linear factor per input, in the order of ``in``
+    (``[1.0, 0.5]``: the second input at half amplitude, about -6 dB; negative
+    factors invert polarity); an empty list means 1.0 for every input. The
+    output is as long as the longest input (shorter ones are padded with
+    silence) and has as many channels as the widest; a mono input is added to
+    every channel, any other difference in channel count is an error. All
+    inputs must share one sample rate. The sum is not normalised or clipped.
+
+    Example
+    -------
+        [nodes.bus]
+        type = "mix"
+        in = ["drums", "bass"]
+        gains = [1.0, 0.5]
+    """
+    infos = [PortInfo("audio", a.samples.shape, sample_rate=a.sample_rate) for a in in_]
+    shape, rate = _mix_shape(infos, ctx)
+    _check_gains(gains, len(in_), ctx)
+    assert shape is not None
+    out = np.zeros(shape, dtype=np.float32)
+    factors = gains or [1.0] * len(in_)
+    for audio, factor in zip(in_, factors, strict=True):
+        out[:, : audio.frames] += np.float32(factor) * audio.samples
+    return Audio(out, rate)

@@ -1,0 +1,142 @@
+"""Sinks: nodes that write a value to a file.
+
+The engine hands a sink the path of a temporary file with the same suffix as
+the requested one and renames it when the node succeeds, so a sink simply
+writes to ``path`` and an interrupted run leaves no partial output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphengine.errors import ParamError
+from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
+from graphengine.types import Audio, Value
+
+WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+_BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
+_WAV_MAX_DATA_BYTES = 0xFFFFFFFF - 1024
+"""A RIFF WAV's 32-bit sizes end near 4 GiB; bigger data is written as RF64."""
+
+_CHUNK = 1 << 16
+"""Frames converted and written per step."""
+
+
+def _check_suffix(path: str, suffix: str, ctx: NodeContext) -> None:
+    actual = Path(path).suffix
+    if actual.lower() != suffix:
+        raise ParamError(
+            ctx.node_id,
+            "path",
+            f"{Path(path).name!r} does not end in {suffix} ({ctx.node_type} writes {suffix} files)",
+            ctx.node_type,
+        )
+
+
+def infer_wav(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """No outputs; the path must end in ``.wav``."""
+    _check_suffix(params["path"], ".wav", ctx)
+    return {}
+
+
+@node("sink.wav", version=1, infer=infer_wav)
+def wav(
+    in_: Audio,
+    *,
+    path: OutputPath = param(description="the .wav file to write"),
+    subtype: str = param("PCM_16", choices=WAV_SUBTYPES, description="sample format"),
+    ctx: NodeContext,
+) -> None:
+    """Write audio to a WAV file.
+
+    ``subtype`` is the sample format: ``PCM_16`` or ``PCM_24`` (integer; full
+    scale is [-1, 1]) or ``FLOAT`` (32-bit IEEE float, which keeps samples
+    beyond full scale). For the integer formats samples outside [-1, 1] are
+    clipped, with a warning saying how many. NaN or infinite samples are
+    written as 0, also with a warning. The file's rate is the audio's sample
+    rate rounded to whole Hz; data beyond the 4 GiB limit of a RIFF WAV is
+    written as RF64 (a WAV with 64-bit sizes).
+
+    Example
+    -------
+        [nodes.out]
+        type = "sink.wav"
+        in = "mix"
+        path = "out/mix.wav"
+        subtype = "PCM_24"
+    """
+    import soundfile
+
+    _check_suffix(path, ".wav", ctx)
+    channels, frames = in_.samples.shape
+    rate = round(in_.sample_rate)
+    if rate != in_.sample_rate:
+        ctx.warn(f"sample rate {in_.sample_rate:g} Hz written as {rate} Hz (WAV stores whole Hz)")
+    data_bytes = channels * frames * _BYTES_PER_SAMPLE[subtype]
+    container = "RF64" if data_bytes > _WAV_MAX_DATA_BYTES else "WAV"
+    if container == "RF64":
+        ctx.warn(f"{data_bytes / 2**30:.1f} GiB of samples: written as RF64, WAV's 64-bit form")
+    clip = subtype != "FLOAT"
+    clipped = nonfinite = 0
+    with soundfile.SoundFile(
+        path, "w", samplerate=rate, channels=channels, subtype=subtype, format=container
+    ) as out:
+        for start in range(0, frames, _CHUNK):
+            block = np.array(in_.samples[:, start : start + _CHUNK].T, order="C")
+            bad = ~np.isfinite(block)
+            if bad.any():
+                nonfinite += int(np.count_nonzero(bad))
+                block[bad] = 0.0
+            if clip:
+                clipped += int(np.count_nonzero(np.abs(block) > 1.0))
+                np.clip(block, -1.0, 1.0, out=block)
+            out.write(block)
+    total = channels * frames
+    if nonfinite:
+        ctx.warn(f"{nonfinite} of {total} samples were NaN or infinite and were written as 0")
+    if clipped:
+        ctx.warn(
+            f"{clipped} of {total} samples ({100.0 * clipped / total:.3g}%) were beyond "
+            f"full scale and were clipped to [-1, 1] for {subtype}"
+        )
+
+
+def infer_npy(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """No outputs; the path must end in ``.npy``."""
+    _check_suffix(params["path"], ".npy", ctx)
+    return {}
+
+
+@node("sink.npy", version=1, infer=infer_npy)
+def npy(
+    in_: Value,
+    *,
+    path: OutputPath = param(description="the .npy file to write"),
+    ctx: NodeContext,
+) -> None:
+    """Write the main array of any value to a NumPy ``.npy`` file.
+
+    Accepts every port type and writes its primary array as it is: audio
+    samples (channels, frames) float32, a spectrum's complex STFT, feature
+    values, a vector, image pixels, note onsets, frequencies or probabilities.
+    The file is written without pickle, so ``numpy.load(path)`` reads it with
+    its default ``allow_pickle=False``.
+
+    Example
+    -------
+        [nodes.dump]
+        type = "sink.npy"
+        in = "src"
+        path = "out/src.npy"
+    """
+    _check_suffix(path, ".npy", ctx)
+    with open(path, "wb") as handle:  # a file object: np.save would append .npy to a name
+        np.save(handle, in_.primary, allow_pickle=False)

@@ -1,0 +1,56 @@
+"""Helpers for calling node functions directly, outside a graph.
+
+Plain functions rather than fixtures: a ``conftest.py`` here would take the
+module name ``conftest`` from ``tests/conftest.py``, which other tests import.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from graphengine.node import NodeContext, PortInfo
+
+
+@dataclass
+class RecordingContext(NodeContext):
+    """A NodeContext that keeps the warnings a node reports."""
+
+    warnings: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.emit = self._record
+
+    def _record(self, event: str, data: dict) -> None:
+        if event == "warning":
+            self.warnings.append(data["message"])
+
+
+def make_ctx(node_type: str, sample_rate: float = 44100.0, node_id: str = "n") -> RecordingContext:
+    """A context for one node, recording its warnings."""
+    return RecordingContext(node_id, node_type, sample_rate, Path("."))
+
+
+def _params(fn: Callable, given: Mapping[str, Any]) -> dict[str, Any]:
+    """The node's parameter defaults overridden by ``given`` (unknown names are an error)."""
+    spec = fn.spec
+    unknown = set(given) - {p.name for p in spec.params}
+    assert not unknown, f"{spec.type_id} has no parameters {sorted(unknown)}"
+    return {p.name: p.default for p in spec.params if not p.required} | dict(given)
+
+
+def run_node(fn: Callable, ctx: NodeContext, *inputs: Any, **params: Any) -> Any:
+    """Call a node function with its parameter defaults filled in."""
+    kwargs = _params(fn, params)
+    if fn.spec.wants_ctx:
+        kwargs["ctx"] = ctx
+    return fn(*inputs, **kwargs)
+
+
+def infer_node(
+    fn: Callable, ctx: NodeContext, inputs: Mapping[str, Any] | None = None, **params: Any
+) -> dict[str, PortInfo]:
+    """Run a node's infer with its parameter defaults filled in."""
+    return dict(fn.spec.infer(dict(inputs or {}), _params(fn, params), ctx))
