@@ -74,7 +74,7 @@ class Result:
     cache: Cache | None = field(default=None, repr=False)
 
     def __getitem__(self, name: str) -> Value:
-        ref = PortRef.parse(name)
+        ref = self.valid.graph.resolve_alias(PortRef.parse(name))
         node = self.valid.nodes.get(ref.node)
         if node is None:
             raise KeyError(f"no node {ref.node!r} in this graph")
@@ -175,7 +175,7 @@ class Graph(GraphDocument):
         if outputs is not None:
             targets = []
             for name in outputs:
-                ref = PortRef.parse(name)
+                ref = valid.graph.resolve_alias(PortRef.parse(name))
                 if ref.node not in valid.nodes:
                     raise GraphError(f"outputs: no node {ref.node!r}", file=self.file)
                 targets.append(ref.node)

@@ -41,6 +41,7 @@ import socket
 import threading
 import time
 from collections import OrderedDict
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -374,10 +375,14 @@ class Cache:
     ):
         self.memory = memory if memory is not None else MemoryLRU(memory_bytes)
         self.disk = DiskStore(directory) if directory is not None else None
+        self._writer: ThreadPoolExecutor | None = None
+        self._pending: list[Future[None]] = []
 
     def get(self, key: str) -> CacheEntry | None:
         """Return the entry from memory, else from disk (promoting it to memory), else None."""
         entry = self.memory.get(key)
+        if entry is not None and self.disk is not None and not self.disk.contains(key):
+            self.put(key, entry, background=True)  # computed for another cache directory
         if entry is not None or self.disk is None:
             return entry
         entry = self.disk.get(key)
@@ -397,11 +402,41 @@ class Cache:
             return False
         return self.disk.contains(key)
 
-    def put(self, key: str, entry: CacheEntry) -> None:
-        """Store ``entry`` in memory and, when there is a disk store, on disk."""
+    def put(
+        self, key: str, entry: CacheEntry, *, owned: bool = False, background: bool = False
+    ) -> None:
+        """Store ``entry`` in memory and, when there is a disk store, on disk.
+
+        Parameters
+        ----------
+        owned : bool
+            The caller hands the arrays over: they are made read-only in place
+            instead of being copied.
+        background : bool
+            Write to disk on a writer thread; :meth:`flush` waits for it.
+        """
+        if owned:
+            entry = CacheEntry({k: _freeze_owned(a) for k, a in entry.arrays.items()}, entry.meta)
         self.memory.put(key, entry)
-        if self.disk is not None:
+        if self.disk is None:
+            return
+        if not background:
             self.disk.put(key, entry)
+            return
+        frozen = _freeze_entry(entry)
+        if self._writer is None:
+            self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="cache-writer")
+        self._pending.append(self._writer.submit(self.disk.put, key, frozen))
+
+    def flush(self) -> list[BaseException]:
+        """Wait for background disk writes; return the errors they raised (entries not stored)."""
+        pending, self._pending = self._pending, []
+        errors = []
+        for future in pending:
+            error = future.exception()
+            if error is not None:
+                errors.append(error)
+        return errors
 
 
 # --- validation ---------------------------------------------------------------------------

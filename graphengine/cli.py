@@ -75,15 +75,15 @@ def cmd_render(args: argparse.Namespace) -> Any:
 def cmd_nodes(args: argparse.Namespace) -> str:
     """The node list, one node's reference, or the whole reference as JSON/Markdown."""
     from graphengine import describe
-    from graphengine.graphfile import did_you_mean
     from graphengine.registry import default_registry
 
     registry = default_registry()
     if args.type:
         spec = registry.get(args.type)
         if spec is None:
-            known = [s.type_id for s in registry]
-            raise GraphError(f"unknown node type {args.type!r}{did_you_mean(args.type, known)}")
+            close = registry.suggest(args.type)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            raise GraphError(f"unknown node type {args.type!r}{hint}")
         if args.json:
             return json.dumps(describe.spec_dict(spec), indent=2) + "\n"
         if args.markdown:
@@ -257,7 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
             default="4G",
             help="largest output a node may produce (default 4G)",
         )
-        command.add_argument("--debug", action="store_true", help="show tracebacks")
+        command.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+        )
         return command
 
     render = graph_command(
@@ -294,11 +296,15 @@ def build_parser() -> argparse.ArgumentParser:
     form = nodes.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true")
     form.add_argument("--markdown", action="store_true")
-    nodes.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    nodes.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     nodes.set_defaults(func=cmd_nodes)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of graph files")
-    schema.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    schema.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     schema.set_defaults(func=cmd_schema)
 
     viz = graph_command("viz", "draw a graph: Graphviz DOT, or PNG when -o ends in .png")
@@ -309,7 +315,9 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("action", choices=("info", "clear"))
     cache.add_argument("graph", nargs="?", help="use the cache next to this graph file")
     cache.add_argument("--cache-dir", metavar="DIR")
-    cache.add_argument("--debug", action="store_true", help=argparse.SUPPRESS)
+    cache.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
     cache.set_defaults(func=cmd_cache)
 
     _plugin_commands(sub)
@@ -358,7 +366,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         value = args.func(args)
     except GraphError as error:
-        if args.debug:
+        if getattr(args, "debug", False):
             raise
         print(str(error), file=sys.stderr)
         return error.exit_code

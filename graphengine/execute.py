@@ -322,7 +322,8 @@ class Executor:
                     if temps:
                         pending_outputs.append((node, temps))
                     if self.cache is not None and outputs:
-                        self.cache.put(step.key.key, to_entry(outputs, node, step.key))
+                        entry = to_entry(outputs, node, step.key)
+                        self.cache.put(step.key.key, entry, owned=True, background=True)
                     status = COMPUTED
                 seconds = time.perf_counter() - started
                 nbytes = sum(v.nbytes for v in live.get(node.id, {}).values())
@@ -338,8 +339,10 @@ class Executor:
                             remaining[ref.node] -= 1
                             if remaining[ref.node] == 0 and ref.node not in plan.wanted:
                                 live.pop(ref.node, None)
+            self._flush_cache(warnings)
             written = self._commit(pending_outputs, plan)
         except BaseException:
+            self._flush_cache(warnings)
             for _node, temps in pending_outputs:
                 for temp in temps.values():
                     temp.unlink(missing_ok=True)
@@ -347,6 +350,14 @@ class Executor:
         self.on_event(Event("run_end", None, {"written": [str(p) for p in written]}))
         wanted = {node_id: live[node_id] for node_id in plan.wanted if node_id in live}
         return RunReport(wanted, plan.keys, stats, written, warnings)
+
+    def _flush_cache(self, warnings: list[str]) -> None:
+        if self.cache is None:
+            return
+        for error in self.cache.flush():
+            message = f"cache: an entry was not stored ({type(error).__name__}: {error})"
+            warnings.append(message)
+            self.on_event(Event("warning", None, {"message": message}))
 
     def _load(self, key: str) -> dict[str, Value]:
         entry = self.cache.get(key) if self.cache is not None else None
@@ -384,10 +395,15 @@ class Executor:
         ctx = NodeContext(node.id, node.type, graph.sample_rate, graph.base_dir, emit)
         try:
             outputs = node.spec.call(inputs, params, ctx)
-        except GraphError as error:
+        except NodeRunError as error:
             for temp in temps.values():
                 temp.unlink(missing_ok=True)
             raise error.with_file(graph.file) from None
+        except GraphError as error:  # a problem only running could find: a failure, exit 1
+            for temp in temps.values():
+                temp.unlink(missing_ok=True)
+            where = getattr(error, "port_or_param", None)
+            raise NodeRunError(node.id, where, error.message, node.type, file=graph.file) from error
         except Exception as error:
             for temp in temps.values():
                 temp.unlink(missing_ok=True)

@@ -10,6 +10,7 @@ Nothing here imports numpy or any node.
 from __future__ import annotations
 
 import copy
+import os
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
@@ -51,6 +52,8 @@ class NodeInstance:
     type: str
     inputs: dict[str, tuple[PortRef, ...]] = field(default_factory=dict)
     params: dict[str, Any] = field(default_factory=dict)
+    base_dir: Path | None = None
+    """Folder its relative paths resolve against (its sub-graph file's); None: the graph's."""
 
 
 @dataclass
@@ -65,6 +68,29 @@ class ResolvedGraph:
     base_dir: Path = field(default_factory=Path.cwd)
     params: dict[str, Any] = field(default_factory=dict)
     overrides: dict[str, Any] = field(default_factory=dict)
+    aliases: dict[str, dict[str | None, str]] = field(default_factory=dict)
+    """Sub-graph node id -> its outputs (None: the default) as ``"inner/node.port"``."""
+    node_files: dict[str, str] = field(default_factory=dict)
+    """Node id -> the sub-graph file that declares it (nodes of the top file are absent)."""
+
+    def locate(self, errors: list[Any]) -> list[Any]:
+        """Add ``(in sub.toml)`` to errors about nodes declared in a sub-graph file."""
+        for error in errors:
+            node_id = getattr(error, "node_id", None)
+            sub_file = self.node_files.get(node_id) if node_id else None
+            if sub_file and not getattr(error, "located", False):
+                error.message += f" (in {sub_file})"
+                error.located = True
+        return errors
+
+    def resolve_alias(self, ref: PortRef) -> PortRef:
+        """Follow a reference to a sub-graph's output to the node inside that makes it."""
+        for _ in range(64):
+            outputs = self.aliases.get(ref.node)
+            if outputs is None or ref.port not in outputs:
+                return ref
+            ref = PortRef.parse(outputs[ref.port])
+        return ref
 
     def edges(self) -> Iterator[tuple[str, str, str]]:
         """(source node, target node, target port) for every connection."""
@@ -72,6 +98,15 @@ class ResolvedGraph:
             for port, refs in instance.inputs.items():
                 for ref in refs:
                     yield ref.node, instance.id, port
+
+
+def _plain(value: Any) -> Any:
+    """Builder values as a graph file holds them: paths as strings."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    return value
 
 
 def _port_value(refs: Any) -> tuple[str, ...]:
@@ -136,7 +171,7 @@ class GraphDocument:
             raise GraphError(f"duplicate node id {node_id!r}", file=self.file)
         table: dict[str, Any] = {"type": type}
         for key, value in values.items():
-            table[key.rstrip("_") if key.endswith("_") else key] = value
+            table[key.rstrip("_") if key.endswith("_") else key] = _plain(value)
         self.nodes[node_id] = table
         return self
 
@@ -162,7 +197,7 @@ class GraphDocument:
         if node_id not in self.nodes:
             raise GraphError(f"no node {node_id!r}")
         for key, value in values.items():
-            self.nodes[node_id][key.rstrip("_") if key.endswith("_") else key] = value
+            self.nodes[node_id][key.rstrip("_") if key.endswith("_") else key] = _plain(value)
         return self
 
     def remove(self, node_id: str) -> GraphDocument:

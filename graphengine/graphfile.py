@@ -192,7 +192,10 @@ def dumps(document: GraphDocument, suffix: str = ".toml") -> str:
     """The document as TOML or JSON text."""
     tree = document.to_dict()
     if suffix == ".json":
-        return json.dumps(tree, indent=2) + "\n"
+        try:
+            return json.dumps(tree, indent=2, allow_nan=False) + "\n"
+        except (TypeError, ValueError) as error:
+            raise GraphError(f"cannot write this graph as JSON: {error}") from None
     import tomli_w
 
     try:
@@ -283,6 +286,8 @@ class _Resolver:
         self.errors: list[GraphError] = []
         self.instances: dict[str, NodeInstance] = {}
         self.aliases: dict[str, dict[str | None, str]] = {}
+        self.input_targets: dict[str, dict[str, list[PortRef]]] = {}
+        self.node_files: dict[str, str] = {}
 
     def substitute(self, value: Any, params: Mapping[str, Any], node_id: str, key: str) -> Any:
         if isinstance(value, list):
@@ -322,6 +327,8 @@ class _Resolver:
         for local_id, raw in document.nodes.items():
             node_id = prefix + local_id
             type_id = raw["type"]
+            if prefix and document.file:
+                self.node_files[node_id] = document.file
             table = {
                 key: self.substitute(value, params, node_id, key)
                 for key, value in raw.items()
@@ -335,9 +342,12 @@ class _Resolver:
             if type_id == SUBGRAPH_TYPE:
                 self.expand_subgraph(node_id, table, document, prefix, stack)
             else:
-                self.add_node(node_id, type_id, table, prefix)
+                base_dir = document.base_dir if prefix else None
+                self.add_node(node_id, type_id, table, prefix, base_dir)
 
-    def add_node(self, node_id: str, type_id: str, table: dict[str, Any], prefix: str) -> None:
+    def add_node(
+        self, node_id: str, type_id: str, table: dict[str, Any], prefix: str, base_dir: Path | None
+    ) -> None:
         if node_id in self.instances:
             self.errors.append(PortError(node_id, None, "duplicate node id", type_id))
             return
@@ -347,7 +357,7 @@ class _Resolver:
             hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
             self.errors.append(PortError(node_id, "type", f"unknown node type {type_id!r}{hint}"))
             return
-        instance = NodeInstance(node_id, type_id)
+        instance = NodeInstance(node_id, type_id, base_dir=base_dir)
         for key, value in table.items():
             port = spec.input(key)
             if port is not None:
@@ -399,7 +409,12 @@ class _Resolver:
                 ParamError(node_id, "path", "a sub-graph needs a path (a string)", "graph")
             )
             return
-        path = (parent.base_dir / raw_path).resolve()
+        try:
+            path = (parent.base_dir / raw_path).resolve()
+        except (OSError, ValueError, RuntimeError) as error:
+            message = f"not a usable path: {raw_path!r} ({error})"
+            self.errors.append(ParamError(node_id, "path", message, "graph"))
+            return
         if path in stack:
             chain = " -> ".join(p.name for p in (*stack, path))
             self.errors.append(
@@ -433,11 +448,17 @@ class _Resolver:
                 )
         inner_prefix = node_id + "/"
         self.expand(sub, sub_params, inner_prefix, (*stack, path))
+        exposed: dict[str, list[PortRef]] = {}
         for name, targets in sub.inputs.items():
+            exposed[name] = []
             for target in targets if isinstance(targets, list) else [targets]:
                 ref = PortRef.parse(inner_prefix + str(target))
-                instance = self.instances.get(ref.node)
-                if instance is None or ref.port is None:
+                nested = self.input_targets.get(ref.node, {})
+                if ref.node in self.instances and ref.port is not None:
+                    exposed[name].append(ref)
+                elif ref.port in nested:
+                    exposed[name].extend(nested[ref.port])
+                else:
                     self.errors.append(
                         PortError(
                             node_id,
@@ -446,11 +467,13 @@ class _Resolver:
                             "graph",
                         )
                     )
-                    continue
-                if name in connections:
-                    refs = self.port_refs(node_id, name, "graph", connections[name], prefix)
-                    if refs is not None:
-                        instance.inputs[ref.port] = refs
+        self.input_targets[node_id] = exposed
+        for name, value in connections.items():
+            refs = self.port_refs(node_id, name, "graph", value, prefix)
+            if refs is None:
+                continue
+            for target in exposed.get(name, []):
+                self.instances[target.node].inputs[target.port] = refs
         aliases: dict[str | None, str] = {
             name: inner_prefix + str(target) for name, target in sub.outputs.items()
         }
@@ -508,7 +531,8 @@ def resolve(
                 f"--set {names}: no node {node_id!r}{did_you_mean(node_id, resolver.instances)}"
             )
         )
-    raise_collected(resolver.errors, document.file)
+    located = ResolvedGraph("", 0, 0, {}, node_files=resolver.node_files).locate(resolver.errors)
+    raise_collected(located, document.file)
     return ResolvedGraph(
         name=document.name or (document.path.stem if document.path else "graph"),
         sample_rate=float(document.sample_rate),
@@ -518,4 +542,6 @@ def resolve(
         base_dir=document.base_dir,
         params=params,
         overrides=overrides,
+        aliases=resolver.aliases,
+        node_files=resolver.node_files,
     )

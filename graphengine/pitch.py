@@ -64,6 +64,9 @@ def to_hz(value: float | int | str, a4_hz: float = 440.0) -> float:
     if isinstance(value, int | float):
         return float(value)
     match = _HZ.match(value)
-    if match is not None:
-        return float(match["hz"])
-    return midi_to_hz(midi_of(value), a4_hz)
+    try:
+        if match is not None:
+            return float(match["hz"])
+        return midi_to_hz(midi_of(value), a4_hz)
+    except OverflowError:
+        raise PitchError(f"{value!r} is too high a pitch") from None

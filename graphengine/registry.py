@@ -47,8 +47,18 @@ class Registry:
         return self._specs.get(type_id)
 
     def suggest(self, type_id: str, n: int = 3) -> list[str]:
-        """Closest known type ids to a misspelt one."""
-        return difflib.get_close_matches(type_id, list(self._specs), n=n, cutoff=0.5)
+        """Closest known type ids to a misspelt one: the best, and others nearly as close."""
+        scored = sorted(
+            (
+                (difflib.SequenceMatcher(None, type_id, known).ratio(), known)
+                for known in self._specs
+            ),
+            reverse=True,
+        )
+        if not scored or scored[0][0] < 0.5:
+            return []
+        best = scored[0][0]
+        return [known for score, known in scored[:n] if score >= 0.5 and score >= best - 0.08]
 
     def converters(self, source: str, target: str) -> list[str]:
         """Node types with one input of type ``source`` and an output of type ``target``."""

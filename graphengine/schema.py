@@ -44,11 +44,8 @@ def _param_schema(param: ParamSpec) -> dict[str, Any]:
         schema = {"enum": list(param.choices)}
     if param.nullable:
         schema = {"anyOf": [schema, {"type": "null"}]}
-    schema = (
-        {"anyOf": [schema, PARAM_REF]}
-        if kind not in ("str", "input_path", "output_path")
-        else schema
-    )
+    plain_string = kind in ("str", "input_path", "output_path") and param.choices is None
+    schema = schema if plain_string else {"anyOf": [schema, PARAM_REF]}
     if param.description:
         schema["description"] = param.description + (f" ({param.unit})" if param.unit else "")
     return schema

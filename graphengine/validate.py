@@ -127,13 +127,13 @@ def convert_param(spec: ParamSpec, value: Any, base_dir: Path) -> Any:
         raise ValueError("must be set (no value given)")
     kind = spec.kind
     if kind in ("float", "int"):
-        if not _number(value) or (kind == "int" and not float(value).is_integer()):
+        if not _number(value) or (kind == "int" and not _is_integral(value)):
             raise ValueError(
                 f"expects {'an integer' if kind == 'int' else 'a number'}, got {_describe(value)}"
             )
-        if not math.isfinite(value):
+        if not math.isfinite(_as_float(value)):
             raise ValueError(f"must be finite, got {value}")
-        value = int(value) if kind == "int" else float(value)
+        value = int(value) if kind == "int" else _as_float(value)
     elif kind == "bool":
         if not isinstance(value, bool):
             raise ValueError(f"expects true or false, got {_describe(value)}")
@@ -143,7 +143,7 @@ def convert_param(spec: ParamSpec, value: Any, base_dir: Path) -> Any:
         if kind != "str":
             if not value.strip():
                 raise ValueError("expects a file path, got an empty string")
-            value = str((base_dir / Path(value).expanduser()).resolve())
+            value = _absolute_path(value, base_dir)
     elif kind == "pitch":
         if not (_number(value) or isinstance(value, str)):
             raise ValueError(f"expects Hz or a pitch name like 'A4', got {_describe(value)}")
@@ -159,6 +159,24 @@ def convert_param(spec: ParamSpec, value: Any, base_dir: Path) -> Any:
     return value
 
 
+def _as_float(value: float | int) -> float:
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{value} is too large") from None
+
+
+def _is_integral(value: float | int) -> bool:
+    return isinstance(value, int) or (math.isfinite(value) and float(value).is_integer())
+
+
+def _absolute_path(value: str, base_dir: Path) -> str:
+    try:
+        return str((base_dir / Path(value).expanduser()).resolve())
+    except (RuntimeError, ValueError, OSError) as error:
+        raise ValueError(f"not a usable file path: {value!r} ({error})") from None
+
+
 def _convert_list(kind: str, value: Any) -> list[Any]:
     if not isinstance(value, list):
         raise ValueError(f"expects a list, got {_describe(value)}")
@@ -168,13 +186,13 @@ def _convert_list(kind: str, value: Any) -> list[Any]:
         return list(value)
     if not all(_number(v) for v in value):
         raise ValueError(f"expects a list of numbers, got {value!r}")
-    if not all(math.isfinite(v) for v in value):
+    if not all(math.isfinite(_as_float(v)) for v in value):
         raise ValueError(f"must hold finite numbers, got {value!r}")
     if kind == "int_list":
-        if not all(float(v).is_integer() for v in value):
+        if not all(_is_integral(v) for v in value):
             raise ValueError(f"expects a list of integers, got {value!r}")
         return [int(v) for v in value]
-    return [float(v) for v in value]
+    return [_as_float(v) for v in value]
 
 
 def _check_bounds(spec: ParamSpec, value: Any) -> None:
@@ -197,7 +215,14 @@ def _check_bounds(spec: ParamSpec, value: Any) -> None:
 
 
 def _check_readable(path: str) -> str | None:
-    target = Path(path)
+    try:
+        return _readable_problem(Path(path))
+    except (OSError, ValueError) as error:
+        return f"cannot read {path}: {error}"
+
+
+def _readable_problem(target: Path) -> str | None:
+    path = str(target)
     if not target.exists():
         return f"no such file: {path}"
     if not target.is_file():
@@ -208,7 +233,14 @@ def _check_readable(path: str) -> str | None:
 
 
 def _check_writable(path: str) -> str | None:
-    target = Path(path)
+    try:
+        return _writable_problem(Path(path))
+    except (OSError, ValueError) as error:
+        return f"cannot write {path}: {error}"
+
+
+def _writable_problem(target: Path) -> str | None:
+    path = str(target)
     if target.is_dir():
         return f"output path is a directory: {path}"
     parent = target.parent
@@ -218,13 +250,24 @@ def _check_writable(path: str) -> str | None:
         return f"cannot create {path}: {parent} is not a directory"
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"cannot write to {parent}"
+    name_max = os.pathconf(parent, "PC_NAME_MAX")
+    for part in target.relative_to(parent).parts:
+        if len(os.fsencode(part)) > name_max:
+            return (
+                f"file name too long ({len(os.fsencode(part))} bytes, at most {name_max}): {part}"
+            )
     if target.exists() and not os.access(target, os.W_OK):
         return f"cannot overwrite {path}"
     return None
 
 
 def _convert_params(
-    node_id: str, spec: NodeSpec, raw: Mapping[str, Any], graph: ResolvedGraph, provided: bool
+    node_id: str,
+    spec: NodeSpec,
+    raw: Mapping[str, Any],
+    graph: ResolvedGraph,
+    provided: bool,
+    base_dir: Path,
 ) -> tuple[dict[str, Any], list[GraphError]]:
     params: dict[str, Any] = {}
     errors: list[GraphError] = []
@@ -238,7 +281,7 @@ def _convert_params(
         else:
             value = raw[param.name]
         try:
-            value = convert_param(param, value, graph.base_dir)
+            value = convert_param(param, value, base_dir)
         except ValueError as error:
             errors.append(ParamError(node_id, param.name, str(error), spec.type_id))
             continue
@@ -441,8 +484,9 @@ def validate(
     for node_id, instance in graph.nodes.items():
         spec = registry.get(instance.type)
         assert spec is not None  # resolve() reported unknown types
+        base_dir = instance.base_dir or graph.base_dir
         params, param_errors = _convert_params(
-            node_id, spec, instance.params, graph, node_id in provided
+            node_id, spec, instance.params, graph, node_id in provided, base_dir
         )
         errors.extend(param_errors)
         nodes[node_id] = ValidNode(node_id, spec, dict(instance.inputs), params)
@@ -460,13 +504,13 @@ def validate(
                 )
     errors.extend(_check_connections(nodes, registry, provided))
     errors.extend(_check_output_clashes(nodes))
-    raise_collected(errors, graph.file)
+    raise_collected(graph.locate(errors), graph.file)
     try:
         order = _topological_order(nodes)
     except CycleError as error:
         raise error.with_file(graph.file) from None
     valid = ValidGraph(graph, nodes, order, provided)
-    raise_collected(_infer(valid, values, memory_budget), graph.file)
+    raise_collected(graph.locate(_infer(valid, values, memory_budget)), graph.file)
     return valid
 
 
@@ -478,7 +522,15 @@ def _check_output_clashes(nodes: dict[str, ValidNode]) -> list[GraphError]:
             path = node.params.get(name)
             if path is None:
                 continue
-            if path in writers:
+            here = Path(path)
+            nested = [w for w in writers if here in Path(w).parents or Path(w) in here.parents]
+            if nested:
+                other = nested[0]
+                message = (
+                    f"{path} and {other} (written by {writers[other]}) would contain each other"
+                )
+                errors.append(ParamError(node.id, name, message, node.type))
+            elif path in writers:
                 errors.append(
                     ParamError(
                         node.id, name, f"{path} is also written by {writers[path]}", node.type
