@@ -165,22 +165,26 @@ def read_sidecar(output: Path) -> dict[str, Any] | None:
 
 
 def sink_is_current(node: ValidNode, key: NodeKey) -> bool:
-    """Whether every file this sink writes exists as the sidecar recorded it for this key."""
+    """Whether every file this sink wrote for this key still exists as its sidecar recorded."""
     for name in node.spec.output_paths:
         path = Path(node.params[name])
         sidecar = read_sidecar(path)
         if sidecar is None:
             return False
         provenance = sidecar.get("provenance", {})
-        recorded = provenance.get("outputs", {}).get(str(path))
-        if provenance.get("key") != key.key or not isinstance(recorded, dict):
+        outputs = provenance.get("outputs", {})
+        if provenance.get("key") != key.key or str(path) not in outputs:
             return False
-        try:
-            stat = path.stat()
-        except OSError:
-            return False
-        if stat.st_size != recorded.get("size") or stat.st_mtime_ns != recorded.get("mtime_ns"):
-            return False
+        for output, recorded in outputs.items():
+            try:
+                stat = Path(output).stat()
+            except OSError:
+                return False
+            if not isinstance(recorded, dict) or (stat.st_size, stat.st_mtime_ns) != (
+                recorded.get("size"),
+                recorded.get("mtime_ns"),
+            ):
+                return False
     return True
 
 
@@ -381,10 +385,16 @@ class Executor:
             got = [live[ref.node][ref.port] for ref in refs]
             inputs[port.name] = got if port.variadic else (got[0] if got else None)
         params = dict(node.params)
-        temps: dict[str, Path] = {}
+        temps: dict[str, Path] = {}  # final path -> temporary path
         for name in node.spec.output_paths:
-            temps[name] = temp_path_for(Path(params[name]))
-            params[name] = str(temps[name])
+            temps[params[name]] = temp_path_for(Path(params[name]))
+            params[name] = str(temps[params[name]])
+
+        def open_output(path: str) -> str:
+            final = str(Path(path).resolve())
+            if final not in temps:
+                temps[final] = temp_path_for(Path(final))
+            return str(temps[final])
 
         def emit(kind: str, data: dict) -> None:
             if kind == "warning":
@@ -392,7 +402,10 @@ class Executor:
             self.on_event(Event(kind, node.id, data))
 
         graph = valid.graph
-        ctx = NodeContext(node.id, node.type, graph.sample_rate, graph.base_dir, emit)
+        finals = {str(temp): final for final, temp in temps.items()}
+        ctx = NodeContext(
+            node.id, node.type, graph.sample_rate, graph.base_dir, emit, open_output, finals
+        )
         try:
             outputs = node.spec.call(inputs, params, ctx)
         except NodeRunError as error:
@@ -414,19 +427,24 @@ class Executor:
                 node.type,
                 file=graph.file,
             ) from error
-        for name, temp in temps.items():
-            if not temp.exists():
+        for name in node.spec.output_paths:
+            if not temps[node.params[name]].exists():
+                for temp in temps.values():
+                    temp.unlink(missing_ok=True)
                 raise NodeRunError(
                     node.id, name, "the node wrote no file", node.type, file=graph.file
                 )
+        for final, temp in list(temps.items()):
+            if not temp.exists():  # an extra output that was asked for but not written
+                del temps[final]
         return outputs, temps
 
     def _commit(self, pending: list[tuple[ValidNode, dict[str, Path]]], plan: Plan) -> list[Path]:
         written: list[Path] = []
         for node, temps in pending:
             outputs: dict[str, dict] = {}
-            for name, temp in temps.items():
-                final = Path(node.params[name])
+            for final_name, temp in temps.items():
+                final = Path(final_name)
                 os.replace(temp, final)
                 stat = final.stat()
                 outputs[str(final)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}

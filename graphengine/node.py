@@ -156,6 +156,24 @@ class NodeContext:
     sample_rate: float
     graph_dir: Path
     emit: Callable[[str, dict], None] | None = None
+    open_output: Callable[[str], str] | None = None
+    finals: dict[str, str] = field(default_factory=dict)
+
+    def final_path(self, path: str) -> str:
+        """The final path of an ``OutputPath`` parameter (the node receives a temporary one)."""
+        return self.finals.get(path, path)
+
+    def output_path(self, path: str) -> str:
+        """A temporary path to write an extra output file to (e.g. numbered chunks).
+
+        ``path`` is the absolute final path. The engine renames the temporary
+        file to it, with a provenance sidecar, when the whole run succeeds, and
+        deletes it otherwise. Files named by ``OutputPath`` parameters need no
+        call: the node already receives their temporary paths.
+        """
+        if self.open_output is None:
+            raise RuntimeError("this node is not running inside the engine: no outputs to commit")
+        return self.open_output(path)
 
     def progress(self, fraction: float) -> None:
         """Report progress of this node in [0, 1]."""

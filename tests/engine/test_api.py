@@ -243,3 +243,43 @@ def test_node_context_reaches_nodes(tmp_path: Path) -> None:
     g.add("p", "test.peek", in_="osc")
     g.run(outputs=["p"], cache=False, registry=registry)
     assert seen[0].node_id == "p" and seen[0].sample_rate == 22050
+
+
+def test_extra_outputs_are_committed_with_the_run(tmp_path: Path) -> None:
+    @node("test.chunks", version=1)
+    def chunks(in_: Audio, *, path: ge.OutputPath = param(), ctx: NodeContext) -> None:
+        """Write the input and two halves of it."""
+        np.save(path, in_.samples)
+        half = in_.frames // 2
+        final = ctx.final_path(path)
+        for index, part in enumerate((in_.samples[:, :half], in_.samples[:, half:])):
+            with open(ctx.output_path(final.replace(".npy", f"-{index}.npy")), "wb") as handle:
+                np.save(handle, part)
+
+    registry = Registry({spec.type_id: spec for spec in default_registry()})
+    registry.add(chunks.spec)
+    g = ge.Graph(sample_rate=SR)
+    g.add("osc", "source.tone", duration_s=0.01)
+    g.add("out", "test.chunks", in_="osc", path=str(tmp_path / "all.npy"))
+    result = g.run(cache=tmp_path / "cache", registry=registry)
+    names = sorted(p.name for p in tmp_path.iterdir() if p.is_file())
+    assert names == [
+        "all-0.npy",
+        "all-0.npy.graph.json",
+        "all-1.npy",
+        "all-1.npy.graph.json",
+        "all.npy",
+        "all.npy.graph.json",
+    ]
+    assert len(result.outputs) == 3
+    whole = np.load(tmp_path / "all.npy")
+    parts = [np.load(tmp_path / f"all-{i}.npy") for i in (0, 1)]
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
+    assert [s.status for s in g.run(cache=tmp_path / "cache", registry=registry).stats] == [
+        "cached",
+        "cached",
+    ]
+    (tmp_path / "all-1.npy").unlink()
+    again = g.run(cache=tmp_path / "cache", registry=registry)
+    assert {s.node: s.status for s in again.stats}["out"] == "computed"
+    assert (tmp_path / "all-1.npy").is_file()
