@@ -204,6 +204,7 @@ class NodeSpec:
     wants_ctx: bool = False
     output_class: type | None = field(default=None, repr=False)
     origin: str = ""
+    auto_convert: bool = False
 
     @property
     def summary(self) -> str:
@@ -364,7 +365,11 @@ def _check_unit(type_id: str, name: str, unit: str | None) -> None:
 
 
 def _build_spec(
-    function: Callable[..., Any], type_id: str, version: int, infer: InferFn | None
+    function: Callable[..., Any],
+    type_id: str,
+    version: int,
+    infer: InferFn | None,
+    auto_convert: bool = False,
 ) -> NodeSpec:
     hints = typing.get_type_hints(function)
     signature = inspect.signature(function)
@@ -422,6 +427,7 @@ def _build_spec(
         wants_ctx=wants_ctx,
         output_class=output_class,
         origin=f"{function.__module__}:{function.__qualname__}",
+        auto_convert=auto_convert,
     )
 
 
@@ -446,7 +452,9 @@ def _outputs(type_id: str, annotation: Any) -> tuple[tuple[PortSpec, ...], type 
 _TYPE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 
-def node(type_id: str, *, version: int = 1, infer: InferFn | None = None) -> Callable:
+def node(
+    type_id: str, *, version: int = 1, infer: InferFn | None = None, auto_convert: bool = False
+) -> Callable:
     """Declare a function as a node type.
 
     Parameters
@@ -460,6 +468,11 @@ def node(type_id: str, *, version: int = 1, infer: InferFn | None = None) -> Cal
         ``infer(inputs, params, ctx) -> {port: PortInfo}``: output shapes from
         input shapes and parameters, and the checks that need them. Raise
         :class:`graphengine.errors.ParamError` or ``PortError`` for bad values.
+    auto_convert : bool
+        Mark a one-input converter (e.g. ``spectral.stft``: audio -> spectrum)
+        that the engine inserts, with its default parameters and shared by all
+        consumers of one output, when an output of its input type is connected
+        straight to an input of its output type.
     """
     if not _TYPE_ID.match(type_id):
         raise TypeError(f"node type id {type_id!r} must be dotted lower-case words")
@@ -467,7 +480,7 @@ def node(type_id: str, *, version: int = 1, infer: InferFn | None = None) -> Cal
         raise TypeError(f"{type_id}: version must be >= 1")
 
     def decorate(function: Callable) -> Callable:
-        function.spec = _build_spec(function, type_id, version, infer)  # type: ignore[attr-defined]
+        function.spec = _build_spec(function, type_id, version, infer, auto_convert)  # type: ignore[attr-defined]
         return function
 
     return decorate
