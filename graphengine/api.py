@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from graphengine import graphfile
+from graphengine.blocks import DEFAULT_BLOCK_SIZE
 from graphengine.cache import Cache, MemoryLRU
 from graphengine.errors import GraphError
 from graphengine.execute import (
@@ -148,6 +149,7 @@ class Graph(GraphDocument):
         on_event: EventCallback | None = None,
         memory_budget: int = DEFAULT_MEMORY_BUDGET,
         registry: Registry | None = None,
+        block_size: int = DEFAULT_BLOCK_SIZE,
     ) -> Result:
         """Validate and run the graph.
 
@@ -169,7 +171,12 @@ class Graph(GraphDocument):
             Largest output, in bytes, any node may produce.
         registry : Registry, optional
             Node types to use instead of the installed ones.
+        block_size : int > 0
+            Frames per block for chains of streaming nodes. The output does not
+            depend on it; memory and speed do.
         """
+        if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
+            raise GraphError(f"block_size must be a positive integer, got {block_size!r}")
         valid = self.validate(params, inputs=inputs, memory_budget=memory_budget, registry=registry)
         targets = None
         if outputs is not None:
@@ -185,7 +192,8 @@ class Graph(GraphDocument):
             store = open_cache(self.cache_dir())
         else:
             store = open_cache(cache)
-        report = Executor(store, on_event).run(valid, values=inputs, targets=targets)
+        executor = Executor(store, on_event, block_size=block_size)
+        report = executor.run(valid, values=inputs, targets=targets)
         self._explain(report.stats, report.keys, store)
         return Result(
             report.values, report.stats, report.outputs, report.warnings, report.keys, valid, store

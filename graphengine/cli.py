@@ -68,6 +68,7 @@ def cmd_render(args: argparse.Namespace) -> Any:
             cache=cache,
             on_event=progress.event,
             memory_budget=args.memory_budget,
+            block_size=args.block_size,
         )
     return result
 
@@ -220,6 +221,16 @@ def _write_stats(result: Any, destination: str) -> None:
 # -- parser ---------------------------------------------------------------------
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a positive integer")
+    return value
+
+
 def _memory_bytes(text: str) -> int:
     units = {"k": 1 << 10, "m": 1 << 20, "g": 1 << 30, "t": 1 << 40}
     text = text.strip().lower().removesuffix("b").removesuffix("i")
@@ -285,6 +296,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--stats", metavar="FILE", help="write per-node statistics as JSON to FILE ('-' for stdout)"
     )
     render.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    render.add_argument(
+        "--block-size",
+        type=_positive_int,
+        default=4096,
+        metavar="N",
+        help="frames per block for streaming chains (default 4096; the output does not change)",
+    )
     render.set_defaults(func=cmd_render)
 
     graph_command("validate", "check a graph without running it").set_defaults(func=cmd_validate)

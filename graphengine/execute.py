@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphengine.blocks import DEFAULT_BLOCK_SIZE, Member, MemberError, Region, run_region
 from graphengine.cache import Cache, CacheEntry
 from graphengine.errors import GraphError, NodeRunError
 from graphengine.graphfile import write_text_atomic
@@ -30,12 +31,15 @@ from graphengine.plan import (
     SKIP,
     NodeKey,
     Plan,
+    Step,
+    Unit,
     canonical,
+    group_units,
     make_plan,
     value_hash,
 )
 from graphengine.plan import compute_keys as _compute_keys
-from graphengine.types import PORT_TYPES, Value
+from graphengine.types import PORT_TYPES, Audio, Value
 from graphengine.validate import ValidGraph, ValidNode
 
 SIDECAR_SUFFIX = ".graph.json"
@@ -255,9 +259,15 @@ class Executor:
         Receives :class:`Event` objects.
     """
 
-    def __init__(self, cache: Cache | None, on_event: EventCallback | None = None) -> None:
+    def __init__(
+        self,
+        cache: Cache | None,
+        on_event: EventCallback | None = None,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+    ) -> None:
         self.cache = cache
         self.on_event = on_event or (lambda event: None)
+        self.block_size = block_size
 
     def keys(self, valid: ValidGraph, values: Mapping[str, Value]) -> dict[str, NodeKey]:
         hashes = {node_id: value_hash(*value.to_arrays()) for node_id, value in values.items()}
@@ -302,58 +312,116 @@ class Executor:
     def _run_plan(self, plan: Plan, provided: Mapping[str, Value]) -> RunReport:
         valid = plan.valid
         self.on_event(Event("run_start", None, {"nodes": len(plan.steps), "file": valid.file}))
-        remaining = _consumer_counts(plan)
-        live: dict[str, dict[str, Value]] = {}
-        stats: list[NodeStats] = []
-        warnings: list[str] = []
-        pending_outputs: list[tuple[ValidNode, dict[str, Path]]] = []
+        run = _RunState(plan, provided)
         try:
-            for step in plan.steps:
-                node = valid.nodes[step.node_id]
-                self.on_event(Event("node_start", node.id, {"action": step.action}))
-                started = time.perf_counter()
-                if step.action == PROVIDED:
-                    live[node.id] = {node.spec.outputs[0].name: provided[node.id]}
-                    status = "provided"
-                elif step.action == LOAD:
-                    live[node.id] = self._load(step.key.key)
-                    status = CACHED
-                elif step.action == SKIP:
-                    status = CACHED
+            for unit in group_units(plan, cache_taps=self.cache is not None):
+                if unit.streaming:
+                    self._run_region(unit, run)
                 else:
-                    outputs, temps = self._compute(node, live, valid, warnings)
-                    live[node.id] = outputs
-                    if temps:
-                        pending_outputs.append((node, temps))
-                    if self.cache is not None and outputs:
-                        entry = to_entry(outputs, node, step.key)
-                        self.cache.put(step.key.key, entry, owned=True, background=True)
-                    status = COMPUTED
-                seconds = time.perf_counter() - started
-                nbytes = sum(v.nbytes for v in live.get(node.id, {}).values())
-                stats.append(
-                    NodeStats(
-                        node.id, node.type, status, seconds, nbytes, step.key.key, step.reason
-                    )
-                )
-                self.on_event(Event("node_end", node.id, {"status": status, "seconds": seconds}))
-                if step.action == COMPUTE:
-                    for refs in node.inputs.values():
-                        for ref in refs:
-                            remaining[ref.node] -= 1
-                            if remaining[ref.node] == 0 and ref.node not in plan.wanted:
-                                live.pop(ref.node, None)
-            self._flush_cache(warnings)
-            written = self._commit(pending_outputs, plan)
+                    self._run_step(unit.steps[0], run)
+            self._flush_cache(run.warnings)
+            written = self._commit(run.pending_outputs, plan)
         except BaseException:
-            self._flush_cache(warnings)
-            for _node, temps in pending_outputs:
+            self._flush_cache(run.warnings)
+            for _node, temps in run.pending_outputs:
                 for temp in temps.values():
                     temp.unlink(missing_ok=True)
             raise
         self.on_event(Event("run_end", None, {"written": [str(p) for p in written]}))
-        wanted = {node_id: live[node_id] for node_id in plan.wanted if node_id in live}
-        return RunReport(wanted, plan.keys, stats, written, warnings)
+        wanted = {node_id: run.live[node_id] for node_id in plan.wanted if node_id in run.live}
+        order = {node_id: index for index, node_id in enumerate(valid.order)}
+        stats = sorted(run.stats, key=lambda s: order[s.node])
+        return RunReport(wanted, plan.keys, stats, written, run.warnings)
+
+    def _run_step(self, step: Step, run: _RunState) -> None:
+        valid = run.plan.valid
+        node = valid.nodes[step.node_id]
+        self.on_event(Event("node_start", node.id, {"action": step.action}))
+        started = time.perf_counter()
+        if step.action == PROVIDED:
+            run.live[node.id] = {node.spec.outputs[0].name: run.provided[node.id]}
+            status = "provided"
+        elif step.action == LOAD:
+            run.live[node.id] = self._load(step.key.key)
+            status = CACHED
+        elif step.action == SKIP:
+            status = CACHED
+        else:
+            outputs, temps = self._compute(node, run.live, valid, run.warnings)
+            run.live[node.id] = outputs
+            if temps:
+                run.pending_outputs.append((node, temps))
+            self._store(node, step, outputs)
+            status = COMPUTED
+        seconds = time.perf_counter() - started
+        run.finish(node, step, status, seconds)
+        self.on_event(Event("node_end", node.id, {"status": status, "seconds": seconds}))
+
+    def _store(self, node: ValidNode, step: Step, outputs: Mapping[str, Value]) -> None:
+        if self.cache is not None and outputs:
+            entry = to_entry(outputs, node, step.key)
+            self.cache.put(step.key.key, entry, owned=True, background=True)
+
+    def _run_region(self, unit: Unit, run: _RunState) -> None:
+        """Run a region of streaming nodes block by block (see :mod:`graphengine.blocks`)."""
+        valid = run.plan.valid
+        graph = valid.graph
+        ids = set(unit.node_ids)
+        members: list[Member] = []
+        temps_of: dict[str, dict[str, Path]] = {}
+        for step in unit.steps:
+            node = valid.nodes[step.node_id]
+            self.on_event(Event("node_start", node.id, {"action": step.action}))
+            ctx, params, temps = self._context(node, valid, run.warnings)
+            temps_of[node.id] = temps
+            sources: list[tuple[str, Any]] = []
+            for port in node.spec.inputs:
+                for ref in node.inputs.get(port.name, ()):
+                    if ref.node in ids:
+                        sources.append(("node", ref.node))
+                    else:
+                        sources.append(("value", run.live[ref.node][ref.port]))
+            if node.spec.is_sink:
+                ref = node.inputs["in"][0]
+                channels, frames = valid.nodes[ref.node].info[ref.port].shape
+            else:
+                channels, frames = node.info["out"].shape
+            instance = node.spec.block_class(ctx, **params)
+            members.append(
+                Member(node.id, instance, sources, channels, frames, node.id in unit.taps)
+            )
+
+        def progress(done: int, total: int) -> None:
+            self.on_event(Event("block", None, {"frames": done, "total": total}))
+
+        region = Region(members, self.block_size, graph.sample_rate, progress)
+        try:
+            taps = run_region(region)
+        except MemberError as failure:
+            for temps in temps_of.values():
+                for temp in temps.values():
+                    temp.unlink(missing_ok=True)
+            node = valid.nodes[failure.node_id]
+            raise _run_error(node, failure.error, graph.file) from failure.error
+        except BaseException:
+            for temps in temps_of.values():
+                for temp in temps.values():
+                    temp.unlink(missing_ok=True)
+            raise
+        for member, step in zip(members, unit.steps, strict=True):
+            node = valid.nodes[step.node_id]
+            temps = temps_of[node.id]
+            if temps:
+                _check_written(node, temps, graph.file)
+                run.pending_outputs.append((node, temps))
+            if member.node_id in taps:
+                outputs = {"out": Audio(taps[member.node_id], graph.sample_rate)}
+                run.live[node.id] = outputs
+                self._store(node, step, outputs)
+            run.finish(node, step, COMPUTED, member.seconds)
+            self.on_event(
+                Event("node_end", node.id, {"status": COMPUTED, "seconds": member.seconds})
+            )
 
     def _flush_cache(self, warnings: list[str]) -> None:
         if self.cache is None:
@@ -372,18 +440,10 @@ class Executor:
         except (KeyError, TypeError, ValueError):
             raise _CacheMiss(key) from None
 
-    def _compute(
-        self,
-        node: ValidNode,
-        live: Mapping[str, dict[str, Value]],
-        valid: ValidGraph,
-        warnings: list[str],
-    ) -> tuple[dict[str, Value], dict[str, Path]]:
-        inputs: dict[str, Any] = {}
-        for port in node.spec.inputs:
-            refs = node.inputs.get(port.name, ())
-            got = [live[ref.node][ref.port] for ref in refs]
-            inputs[port.name] = got if port.variadic else (got[0] if got else None)
+    def _context(
+        self, node: ValidNode, valid: ValidGraph, warnings: list[str]
+    ) -> tuple[NodeContext, dict[str, Any], dict[str, Path]]:
+        """The node's context, its parameters (output paths made temporary) and its temps."""
         params = dict(node.params)
         temps: dict[str, Path] = {}  # final path -> temporary path
         for name in node.spec.output_paths:
@@ -401,42 +461,35 @@ class Executor:
                 warnings.append(f"{node.id} [{node.type}]: {data['message']}")
             self.on_event(Event(kind, node.id, data))
 
-        graph = valid.graph
         finals = {str(temp): final for final, temp in temps.items()}
+        graph = valid.graph
         ctx = NodeContext(
             node.id, node.type, graph.sample_rate, graph.base_dir, emit, open_output, finals
         )
+        return ctx, params, temps
+
+    def _compute(
+        self,
+        node: ValidNode,
+        live: Mapping[str, dict[str, Value]],
+        valid: ValidGraph,
+        warnings: list[str],
+    ) -> tuple[dict[str, Value], dict[str, Path]]:
+        inputs: dict[str, Any] = {}
+        for port in node.spec.inputs:
+            refs = node.inputs.get(port.name, ())
+            got = [live[ref.node][ref.port] for ref in refs]
+            inputs[port.name] = got if port.variadic else (got[0] if got else None)
+        ctx, params, temps = self._context(node, valid, warnings)
         try:
             outputs = node.spec.call(inputs, params, ctx)
-        except NodeRunError as error:
+        except BaseException as error:
             for temp in temps.values():
                 temp.unlink(missing_ok=True)
-            raise error.with_file(graph.file) from None
-        except GraphError as error:  # a problem only running could find: a failure, exit 1
-            for temp in temps.values():
-                temp.unlink(missing_ok=True)
-            where = getattr(error, "port_or_param", None)
-            raise NodeRunError(node.id, where, error.message, node.type, file=graph.file) from error
-        except Exception as error:
-            for temp in temps.values():
-                temp.unlink(missing_ok=True)
-            raise NodeRunError(
-                node.id,
-                None,
-                f"failed: {type(error).__name__}: {error}",
-                node.type,
-                file=graph.file,
-            ) from error
-        for name in node.spec.output_paths:
-            if not temps[node.params[name]].exists():
-                for temp in temps.values():
-                    temp.unlink(missing_ok=True)
-                raise NodeRunError(
-                    node.id, name, "the node wrote no file", node.type, file=graph.file
-                )
-        for final, temp in list(temps.items()):
-            if not temp.exists():  # an extra output that was asked for but not written
-                del temps[final]
+            if isinstance(error, Exception):
+                raise _run_error(node, error, valid.graph.file) from error
+            raise
+        _check_written(node, temps, valid.graph.file)
         return outputs, temps
 
     def _commit(self, pending: list[tuple[ValidNode, dict[str, Path]]], plan: Plan) -> list[Path]:
@@ -455,6 +508,56 @@ class Executor:
                     Path(final_name + SIDECAR_SUFFIX), json.dumps(provenance, indent=2) + "\n"
                 )
         return written
+
+
+def _run_error(node: ValidNode, error: Exception, file: str | None) -> GraphError:
+    """A node's failure while running, as the error the CLI reports (exit 1)."""
+    if isinstance(error, NodeRunError):
+        return error.with_file(file)
+    if isinstance(error, GraphError):  # a problem only running could find
+        where = getattr(error, "port_or_param", None)
+        return NodeRunError(node.id, where, error.message, node.type, file=file)
+    message = f"failed: {type(error).__name__}: {error}"
+    return NodeRunError(node.id, None, message, node.type, file=file)
+
+
+def _check_written(node: ValidNode, temps: dict[str, Path], file: str | None) -> None:
+    """Every declared output was written; drop extra outputs that were asked for but not."""
+    for name in node.spec.output_paths:
+        if not temps[node.params[name]].exists():
+            for temp in temps.values():
+                temp.unlink(missing_ok=True)
+            raise NodeRunError(node.id, name, "the node wrote no file", node.type, file=file)
+    for final, temp in list(temps.items()):
+        if not temp.exists():
+            del temps[final]
+
+
+class _RunState:
+    """What one run keeps: live values, statistics, warnings, outputs to commit."""
+
+    def __init__(self, plan: Plan, provided: Mapping[str, Value]) -> None:
+        self.plan = plan
+        self.provided = provided
+        self.live: dict[str, dict[str, Value]] = {}
+        self.stats: list[NodeStats] = []
+        self.warnings: list[str] = []
+        self.pending_outputs: list[tuple[ValidNode, dict[str, Path]]] = []
+        self.remaining = _consumer_counts(plan)
+
+    def finish(self, node: ValidNode, step: Step, status: str, seconds: float) -> None:
+        """Record a node's statistics and free the inputs it was the last to read."""
+        nbytes = sum(v.nbytes for v in self.live.get(node.id, {}).values())
+        self.stats.append(
+            NodeStats(node.id, node.type, status, seconds, nbytes, step.key.key, step.reason)
+        )
+        if step.action != COMPUTE:
+            return
+        for refs in node.inputs.values():
+            for ref in refs:
+                self.remaining[ref.node] -= 1
+                if self.remaining[ref.node] == 0 and ref.node not in self.plan.wanted:
+                    self.live.pop(ref.node, None)
 
 
 def _consumer_counts(plan: Plan) -> dict[str, int]:

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphengine.errors import PortError
 from graphengine.types import ANY, PORT_TYPES, Value
 
 REQUIRED: Any = inspect.Parameter.empty
@@ -205,6 +206,12 @@ class NodeSpec:
     output_class: type | None = field(default=None, repr=False)
     origin: str = ""
     auto_convert: bool = False
+    block_class: type | None = field(default=None, repr=False)
+
+    @property
+    def streaming(self) -> bool:
+        """Whether the node can run block by block (a :mod:`graphengine.blocknode` class)."""
+        return self.block_class is not None
 
     @property
     def summary(self) -> str:
@@ -387,31 +394,7 @@ def _build_spec(
         elif parameter.kind is parameter.KEYWORD_ONLY and name == "ctx":
             wants_ctx = True
         elif parameter.kind is parameter.KEYWORD_ONLY:
-            declared = parameter.default
-            if not isinstance(declared, _ParamDefault):
-                raise TypeError(f"{type_id}: parameter {name!r} must default to param(...)")
-            base, nullable = _strip_optional(annotation)
-            kind = _param_kind(base)
-            if kind is None:
-                raise TypeError(
-                    f"{type_id}: parameter {name!r} has unsupported type {annotation!r}"
-                )
-            unit = declared.unit
-            if kind == "pitch" and unit is None:
-                unit = "Hz"
-            _check_unit(type_id, name, unit)
-            params.append(
-                ParamSpec(
-                    name,
-                    kind,
-                    declared.default,
-                    unit,
-                    declared.range,
-                    declared.choices,
-                    declared.description,
-                    nullable or declared.default is None,
-                )
-            )
+            params.append(_param_spec(type_id, name, annotation, parameter.default))
         else:
             raise TypeError(f"{type_id}: *args and **kwargs are not allowed in a node signature")
     outputs, output_class = _outputs(type_id, hints.get("return", signature.return_annotation))
@@ -429,6 +412,115 @@ def _build_spec(
         origin=f"{function.__module__}:{function.__qualname__}",
         auto_convert=auto_convert,
     )
+
+
+def _param_spec(type_id: str, name: str, annotation: Any, declared: Any) -> ParamSpec:
+    if not isinstance(declared, _ParamDefault):
+        raise TypeError(f"{type_id}: parameter {name!r} must default to param(...)")
+    base, nullable = _strip_optional(annotation)
+    kind = _param_kind(base)
+    if kind is None:
+        raise TypeError(f"{type_id}: parameter {name!r} has unsupported type {annotation!r}")
+    unit = declared.unit
+    if kind == "pitch" and unit is None:
+        unit = "Hz"
+    _check_unit(type_id, name, unit)
+    return ParamSpec(
+        name,
+        kind,
+        declared.default,
+        unit,
+        declared.range,
+        declared.choices,
+        declared.description,
+        nullable or declared.default is None,
+    )
+
+
+_BLOCK_PORTS = {
+    "effect": ((PortSpec("in", "audio"),), (PortSpec("out", "audio"),)),
+    "mixer": ((PortSpec("in", "audio", variadic=True),), (PortSpec("out", "audio"),)),
+    "source": ((), (PortSpec("out", "audio"),)),
+    "sink": ((PortSpec("in", "audio"),), ()),
+}
+
+
+def _build_block_spec(
+    cls: type, type_id: str, version: int, infer: InferFn | None, auto_convert: bool
+) -> NodeSpec:
+    from graphengine.blocknode import run_whole
+
+    kind = getattr(cls, "kind", "")
+    if kind not in _BLOCK_PORTS:
+        raise TypeError(f"{type_id}: derive from BlockEffect, BlockMixer, BlockSource or BlockSink")
+    hints = typing.get_type_hints(cls)
+    params = []
+    for name, annotation in hints.items():
+        declared = getattr(cls, name, None)
+        if isinstance(declared, _ParamDefault):
+            params.append(_param_spec(type_id, name, annotation, declared))
+    inputs, outputs = _BLOCK_PORTS[kind]
+
+    def whole_signal(*inputs: Any, ctx: NodeContext, **values: Any) -> Any:
+        from graphengine.types import Audio
+
+        given = list(inputs[0]) if kind == "mixer" else [a for a in inputs if a is not None]
+        rates = sorted({a.sample_rate for a in given})
+        if len(rates) > 1:
+            listed = ", ".join(f"{r:g}" for r in rates)
+            message = f"inputs have different sample rates ({listed} Hz); resample them first"
+            raise PortError(ctx.node_id, "in", message, ctx.node_type)
+        rate = rates[0] if rates else ctx.sample_rate
+        result = run_whole(cls(ctx, **values), given, rate)
+        return None if result is None else Audio(result, rate)
+
+    whole_signal.__module__ = cls.__module__
+    whole_signal.__qualname__ = cls.__qualname__
+    return NodeSpec(
+        type_id=type_id,
+        version=version,
+        inputs=inputs,
+        outputs=outputs,
+        params=tuple(params),
+        doc=inspect.cleandoc(cls.__doc__ or ""),
+        function=whole_signal,
+        infer=infer or _block_infer(cls, kind),
+        wants_ctx=True,
+        origin=f"{cls.__module__}:{cls.__qualname__}",
+        auto_convert=auto_convert,
+        block_class=cls,
+    )
+
+
+def _block_infer(cls: type, kind: str) -> InferFn:
+    def infer(
+        inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+    ) -> dict[str, PortInfo]:
+        from graphengine.blocknode import StreamSpec
+
+        port = inputs.get("in")
+        infos = list(port) if kind == "mixer" else ([port] if port is not None else [])
+        instance = cls(ctx, **params)
+        if any(info is None or info.shape is None for info in infos):
+            return {"out": PortInfo("audio")} if kind != "sink" else {}
+        input_frames = tuple(int(info.shape[-1]) for info in infos)
+        input_channels = tuple(int(info.shape[0]) for info in infos)
+        frames = instance.output_frames(input_frames)
+        channels = instance.output_channels(input_channels)
+        spec = StreamSpec(
+            ctx.sample_rate,
+            input_channels[0] if input_channels else channels,
+            4096,
+            frames,
+            input_channels,
+            input_frames,
+        )
+        instance.prepare(spec)
+        if kind == "sink":
+            return {}
+        return {"out": PortInfo("audio", (channels, frames), ctx.sample_rate)}
+
+    return infer
 
 
 def _outputs(type_id: str, annotation: Any) -> tuple[tuple[PortSpec, ...], type | None]:
@@ -455,7 +547,7 @@ _TYPE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 def node(
     type_id: str, *, version: int = 1, infer: InferFn | None = None, auto_convert: bool = False
 ) -> Callable:
-    """Declare a function as a node type.
+    """Declare a function (or a streaming class, see :mod:`graphengine.blocknode`) as a node type.
 
     Parameters
     ----------
@@ -479,9 +571,13 @@ def node(
     if version < 1:
         raise TypeError(f"{type_id}: version must be >= 1")
 
-    def decorate(function: Callable) -> Callable:
-        function.spec = _build_spec(function, type_id, version, infer, auto_convert)  # type: ignore[attr-defined]
-        return function
+    def decorate(target: Callable) -> Callable:
+        if isinstance(target, type):
+            spec = _build_block_spec(target, type_id, version, infer, auto_convert)
+        else:
+            spec = _build_spec(target, type_id, version, infer, auto_convert)
+        target.spec = spec  # type: ignore[attr-defined]
+        return target
 
     return decorate
 

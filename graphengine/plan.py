@@ -179,3 +179,135 @@ def make_plan(
         decided[node_id] = step
     plan.steps = [decided[node_id] for node_id in valid.order if node_id in decided]
     return plan
+
+
+# -- streaming regions ----------------------------------------------------------------
+
+STREAM_TAP_BYTES = 256 << 20
+"""Largest streamed output the cache keeps (gathered whole); longer ones stream through."""
+STREAM_TAP_TOTAL_BYTES = 512 << 20
+"""Most bytes of streamed outputs one region gathers for the cache."""
+
+
+@dataclass
+class Unit:
+    """One thing the executor does: a single node step, or a streaming region of steps.
+
+    ``taps`` names the region members whose whole output is gathered: those
+    read by nodes outside the region, asked for, or small enough to cache.
+    """
+
+    steps: list[Step]
+    streaming: bool = False
+    taps: set[str] = field(default_factory=set)
+
+    @property
+    def node_ids(self) -> list[str]:
+        return [step.node_id for step in self.steps]
+
+
+def _streamable(valid: ValidGraph, step: Step) -> bool:
+    node = valid.nodes[step.node_id]
+    if step.action != COMPUTE or not node.spec.streaming:
+        return False
+    rate = valid.graph.sample_rate
+    for refs in node.inputs.values():
+        for ref in refs:
+            info = valid.nodes[ref.node].info.get(ref.port or "")
+            if info is None or info.shape is None or info.type != "audio":
+                return False
+            if info.sample_rate is not None and info.sample_rate != rate:
+                return False  # another rate than the graph's: run it whole
+    out = node.info.get("out")
+    return node.spec.is_sink or (out is not None and out.shape is not None)
+
+
+def _creates_cycle(groups: dict[str, int], valid: ValidGraph, merged: set[int]) -> bool:
+    """Whether merging the groups in ``merged`` into one unit makes the unit graph cyclic."""
+    import networkx as nx
+
+    target = min(merged)
+    graph = nx.DiGraph()
+    for node_id, node in valid.nodes.items():
+        here = target if groups.get(node_id) in merged else groups.get(node_id, node_id)
+        graph.add_node(here)
+        for refs in node.inputs.values():
+            for ref in refs:
+                there = target if groups.get(ref.node) in merged else groups.get(ref.node, ref.node)
+                if there != here:
+                    graph.add_edge(there, here)
+    return not nx.is_directed_acyclic_graph(graph)
+
+
+def group_units(plan: Plan, *, cache_taps: bool) -> list[Unit]:
+    """Group the plan's steps into units: connected streaming steps become one region.
+
+    Two connected streaming steps share a region unless that would make a
+    region depend on itself through a whole-signal node. Units come out in an
+    order that respects every dependency.
+    """
+    import networkx as nx
+
+    valid = plan.valid
+    steps = {step.node_id: step for step in plan.steps}
+    groups: dict[str, int] = {}
+    for index, step in enumerate(plan.steps):
+        if _streamable(valid, step):
+            groups[step.node_id] = index
+    for step in plan.steps:
+        if step.node_id not in groups:
+            continue
+        for refs in valid.nodes[step.node_id].inputs.values():
+            for ref in refs:
+                a, b = groups.get(ref.node), groups.get(step.node_id)
+                if a is None or a == b or _creates_cycle(groups, valid, {a, b}):
+                    continue
+                for node_id, group in groups.items():
+                    if group in (a, b):
+                        groups[node_id] = min(a, b)
+    units: dict[Any, Unit] = {}
+    for step in plan.steps:
+        group = groups.get(step.node_id)
+        key = ("region", group) if group is not None else ("node", step.node_id)
+        unit = units.setdefault(key, Unit([], streaming=group is not None))
+        unit.steps.append(step)
+    order = nx.DiGraph()
+    owner = {step.node_id: key for key, unit in units.items() for step in unit.steps}
+    first = {key: min(plan.steps.index(s) for s in unit.steps) for key, unit in units.items()}
+    order.add_nodes_from(units)
+    for step in plan.steps:
+        for refs in valid.nodes[step.node_id].inputs.values():
+            for ref in refs:
+                if ref.node in owner and owner[ref.node] != owner[step.node_id]:
+                    order.add_edge(owner[ref.node], owner[step.node_id])
+    ordered = [units[k] for k in nx.lexicographical_topological_sort(order, key=first.get)]
+    for unit in ordered:
+        if unit.streaming:
+            unit.taps = _taps(plan, unit, steps, cache_taps)
+    return ordered
+
+
+def _taps(plan: Plan, unit: Unit, steps: Mapping[str, Step], cache_taps: bool) -> set[str]:
+    valid = plan.valid
+    members = set(unit.node_ids)
+    taps: set[str] = set()
+    for node_id, node in valid.nodes.items():
+        if node_id in members or steps.get(node_id) is None:
+            continue
+        if steps[node_id].action != COMPUTE:
+            continue
+        for refs in node.inputs.values():
+            taps.update(ref.node for ref in refs if ref.node in members)
+    taps.update(node_id for node_id in plan.wanted if node_id in members)
+    taps = {t for t in taps if not valid.nodes[t].spec.is_sink}
+    if cache_taps:
+        total = sum(valid.nodes[n].info["out"].nbytes or 0 for n in taps)
+        for node_id in unit.node_ids:
+            node = valid.nodes[node_id]
+            if node.spec.is_sink or node_id in taps:
+                continue
+            nbytes = node.info["out"].nbytes or 0
+            if nbytes <= STREAM_TAP_BYTES and total + nbytes <= STREAM_TAP_TOTAL_BYTES:
+                taps.add(node_id)
+                total += nbytes
+    return taps

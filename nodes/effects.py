@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from graphengine.blocknode import BlockEffect, BlockMixer, StreamSpec
 from graphengine.errors import ParamError, PortError
 from graphengine.node import NodeContext, PortInfo, node, param
-from graphengine.types import Audio
 
 
 def infer_same_as_input(
@@ -21,11 +21,7 @@ def infer_same_as_input(
 
 
 @node("effect.gain", version=1, infer=infer_same_as_input)
-def gain(
-    in_: Audio,
-    *,
-    gain_db: float = param(0.0, unit="dB", range=(-120, 24), description="gain in decibels"),
-) -> Audio:
+class Gain(BlockEffect):
     """Scale every channel by a gain in decibels.
 
     ``gain_db`` in [-120, 24] dB multiplies the samples by ``10 ** (gain_db / 20)``:
@@ -39,7 +35,26 @@ def gain(
         in = "src"
         gain_db = -6.0
     """
-    return in_.with_samples(in_.samples * np.float32(10.0 ** (gain_db / 20.0)))
+
+    gain_db: float = param(0.0, unit="dB", range=(-120, 24), description="gain in decibels")
+
+    def prepare(self, spec: StreamSpec) -> None:
+        self._factor = np.float32(10.0 ** (self.gain_db / 20.0))
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        from nodes._mix_kernels import scale_inplace
+
+        scale_inplace(block, self._factor)
+        return block
+
+    def kernel(self) -> tuple[Any, tuple[Any, ...]]:
+        """The numba kernel and its extra arguments: ``fn(block, *args)`` is ``process(block)``."""
+        from nodes._mix_kernels import scale_inplace
+
+        return scale_inplace, (self._factor,)
+
+
+gain = Gain
 
 
 def _mix_shape(ports: Sequence[PortInfo], ctx: NodeContext) -> tuple[tuple[int, int] | None, float]:
@@ -93,14 +108,7 @@ def infer_mix(
 
 
 @node("mix", version=1, infer=infer_mix)
-def mix(
-    in_: list[Audio],
-    *,
-    gains: list[float] = param(
-        [], description="linear gain per input, in input order; empty means all 1.0"
-    ),
-    ctx: NodeContext,
-) -> Audio:
+class Mix(BlockMixer):
     """Sum several signals, each scaled by a linear gain.
 
     ``gains`` holds one linear factor per input, in the order of ``in``
@@ -118,12 +126,26 @@ def mix(
         in = ["drums", "bass"]
         gains = [1.0, 0.5]
     """
-    infos = [PortInfo("audio", a.samples.shape, sample_rate=a.sample_rate) for a in in_]
-    shape, rate = _mix_shape(infos, ctx)
-    _check_gains(gains, len(in_), ctx)
-    assert shape is not None
-    out = np.zeros(shape, dtype=np.float32)
-    factors = gains or [1.0] * len(in_)
-    for audio, factor in zip(in_, factors, strict=True):
-        out[:, : audio.frames] += np.float32(factor) * audio.samples
-    return Audio(out, rate)
+
+    gains: list[float] = param(
+        [], description="linear gain per input, in input order; empty means all 1.0"
+    )
+
+    def prepare(self, spec: StreamSpec) -> None:
+        count = len(spec.input_channels)
+        shapes = zip(spec.input_channels, spec.input_frames, strict=True)
+        _mix_shape([PortInfo("audio", shape, spec.sample_rate_hz) for shape in shapes], self.ctx)
+        _check_gains(self.gains, count, self.ctx)
+        self._factors = [np.float32(g) for g in (self.gains or [1.0] * count)]
+        self._channels = max(spec.input_channels)
+
+    def process(self, blocks: list[np.ndarray]) -> np.ndarray:
+        from nodes._mix_kernels import accumulate
+
+        out = np.zeros((self._channels, blocks[0].shape[1]), dtype=np.float32)
+        for block, factor in zip(blocks, self._factors, strict=True):
+            accumulate(out, block, factor)
+        return out
+
+
+mix = Mix

@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
+from graphengine.blocknode import BlockSink, StreamSpec
 from graphengine.errors import ParamError
 from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
-from graphengine.types import Audio, Value
+from graphengine.types import Value
 
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
 _BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
@@ -46,13 +47,7 @@ def infer_wav(
 
 
 @node("sink.wav", version=1, infer=infer_wav)
-def wav(
-    in_: Audio,
-    *,
-    path: OutputPath = param(description="the .wav file to write"),
-    subtype: str = param("PCM_16", choices=WAV_SUBTYPES, description="sample format"),
-    ctx: NodeContext,
-) -> None:
+class Wav(BlockSink):
     """Write audio to a WAV file.
 
     ``subtype`` is the sample format: ``PCM_16`` or ``PCM_24`` (integer; full
@@ -71,40 +66,73 @@ def wav(
         path = "out/mix.wav"
         subtype = "PCM_24"
     """
-    import soundfile
 
-    _check_suffix(path, ".wav", ctx)
-    channels, frames = in_.samples.shape
-    rate = round(in_.sample_rate)
-    if rate != in_.sample_rate:
-        ctx.warn(f"sample rate {in_.sample_rate:g} Hz written as {rate} Hz (WAV stores whole Hz)")
-    data_bytes = channels * frames * _BYTES_PER_SAMPLE[subtype]
-    container = "RF64" if data_bytes > _WAV_MAX_DATA_BYTES else "WAV"
-    if container == "RF64":
-        ctx.warn(f"{data_bytes / 2**30:.1f} GiB of samples: written as RF64, WAV's 64-bit form")
-    clip = subtype != "FLOAT"
-    clipped = nonfinite = 0
-    with soundfile.SoundFile(
-        path, "w", samplerate=rate, channels=channels, subtype=subtype, format=container
-    ) as out:
-        for start in range(0, frames, _CHUNK):
-            block = np.array(in_.samples[:, start : start + _CHUNK].T, order="C")
-            bad = ~np.isfinite(block)
-            if bad.any():
-                nonfinite += int(np.count_nonzero(bad))
-                block[bad] = 0.0
-            if clip:
-                clipped += int(np.count_nonzero(np.abs(block) > 1.0))
-                np.clip(block, -1.0, 1.0, out=block)
-            out.write(block)
-    total = channels * frames
-    if nonfinite:
-        ctx.warn(f"{nonfinite} of {total} samples were NaN or infinite and were written as 0")
-    if clipped:
-        ctx.warn(
-            f"{clipped} of {total} samples ({100.0 * clipped / total:.3g}%) were beyond "
-            f"full scale and were clipped to [-1, 1] for {subtype}"
+    path: OutputPath = param(description="the .wav file to write")
+    subtype: str = param("PCM_16", choices=WAV_SUBTYPES, description="sample format")
+
+    def prepare(self, spec: StreamSpec) -> None:
+        _check_suffix(self.path, ".wav", self.ctx)
+        self._channels = spec.channels
+        self._frames = spec.frames
+        self._rate = spec.sample_rate_hz
+
+    def reset(self) -> None:
+        self._file: Any = None
+        self._clipped = self._nonfinite = 0
+
+    def start(self) -> None:
+        import soundfile
+
+        data_bytes = self._channels * self._frames * _BYTES_PER_SAMPLE[self.subtype]
+        self._container = "RF64" if data_bytes > _WAV_MAX_DATA_BYTES else "WAV"
+        self._file = soundfile.SoundFile(
+            self.path,
+            "w",
+            samplerate=round(self._rate),
+            channels=self._channels,
+            subtype=self.subtype,
+            format=self._container,
         )
+
+    def process(self, block: np.ndarray) -> None:
+        for start in range(0, block.shape[1], _CHUNK):
+            frames = np.array(block[:, start : start + _CHUNK].T, order="C")
+            bad = ~np.isfinite(frames)
+            if bad.any():
+                self._nonfinite += int(np.count_nonzero(bad))
+                frames[bad] = 0.0
+            if self.subtype != "FLOAT":
+                self._clipped += int(np.count_nonzero(np.abs(frames) > 1.0))
+                np.clip(frames, -1.0, 1.0, out=frames)
+            self._file.write(frames)
+
+    def finish(self) -> None:
+        self._file.close()
+        self._file = None
+        ctx, total = self.ctx, self._channels * self._frames
+        if round(self._rate) != self._rate:
+            rounded = round(self._rate)
+            ctx.warn(f"sample rate {self._rate:g} Hz written as {rounded} Hz (WAV stores whole Hz)")
+        if self._container == "RF64":
+            size = total * _BYTES_PER_SAMPLE[self.subtype] / 2**30
+            ctx.warn(f"{size:.1f} GiB of samples: written as RF64, WAV's 64-bit form")
+        if self._nonfinite:
+            ctx.warn(
+                f"{self._nonfinite} of {total} samples were NaN or infinite and were written as 0"
+            )
+        if self._clipped:
+            ctx.warn(
+                f"{self._clipped} of {total} samples ({100.0 * self._clipped / total:.3g}%) were "
+                f"beyond full scale and were clipped to [-1, 1] for {self.subtype}"
+            )
+
+    def abort(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+wav = Wav
 
 
 def infer_npy(

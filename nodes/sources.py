@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from graphengine.blocknode import BlockSource, StreamSpec
 from graphengine.errors import ParamError
 from graphengine.node import InputPath, NodeContext, Pitch, PortInfo, node, param
-from graphengine.types import Audio
 
 WAVEFORMS = ("sine", "square", "saw", "triangle")
 NOISE_COLORS = ("white", "pink", "brown")
@@ -140,20 +140,7 @@ def infer_tone(
 
 
 @node("source.tone", version=1, infer=infer_tone)
-def tone(
-    *,
-    waveform: str = param("sine", choices=WAVEFORMS, description="the wave shape"),
-    frequency: Pitch = param(
-        440.0, range=(0, None), description="fundamental in Hz or a pitch name; below Nyquist"
-    ),
-    duration_s: float = param(1.0, unit="s", range=(0, None), description="length"),
-    amplitude: float = param(0.5, range=(0, 1), description="peak amplitude (full scale = 1)"),
-    phase: float = param(
-        0.0, range=(0, 1), description="start phase as a fraction of a cycle (0.25 = 90°)"
-    ),
-    channels: int = param(1, range=(1, 64), description="number of identical channels"),
-    ctx: NodeContext,
-) -> Audio:
+class Tone(BlockSource):
     """A periodic waveform at a fixed frequency: sine, square, saw or triangle.
 
     ``frequency`` is in Hz or a pitch name (``"A4"``) and must be below Nyquist
@@ -187,17 +174,42 @@ def tone(
         duration_s = 2.0
         amplitude = 0.3
     """
-    checked = {"waveform": waveform, "frequency": frequency, "duration_s": duration_s}
-    shape = infer_tone({}, checked | {"channels": channels}, ctx)["out"].shape
-    frames = shape[1]
-    dt = frequency / ctx.sample_rate
-    samples = np.empty(shape, dtype=np.float32)
-    row = samples[0]
-    for start, stop in _chunks(frames):
-        t = _wrap(np.arange(start, stop, dtype=np.float64) * dt + phase)
-        row[start:stop] = amplitude * _cycle(waveform, t, dt)
-    samples[1:] = row
-    return Audio(samples, ctx.sample_rate)
+
+    waveform: str = param("sine", choices=WAVEFORMS, description="the wave shape")
+    frequency: Pitch = param(
+        440.0, range=(0, None), description="fundamental in Hz or a pitch name; below Nyquist"
+    )
+    duration_s: float = param(1.0, unit="s", range=(0, None), description="length")
+    amplitude: float = param(0.5, range=(0, 1), description="peak amplitude (full scale = 1)")
+    phase: float = param(
+        0.0, range=(0, 1), description="start phase as a fraction of a cycle (0.25 = 90°)"
+    )
+    channels: int = param(1, range=(1, 64), description="number of identical channels")
+
+    def output_frames(self, input_frames: tuple[int, ...]) -> int:
+        return _frames(self.duration_s, self.ctx)
+
+    def prepare(self, spec: StreamSpec) -> None:
+        _check_choice("waveform", self.waveform, WAVEFORMS, self.ctx)
+        _check_frequency(self.frequency, self.ctx)
+        self._dt = self.frequency / spec.sample_rate_hz
+
+    def reset(self) -> None:
+        self._position = 0
+
+    def process(self, frames: int) -> np.ndarray:
+        out = np.empty((self.channels, frames), dtype=np.float32)
+        for start, stop in _chunks(frames):
+            first = self._position + start
+            n = np.arange(first, first + stop - start, dtype=np.float64)
+            t = _wrap(n * self._dt + self.phase)
+            out[0, start:stop] = self.amplitude * _cycle(self.waveform, t, self._dt)
+        out[1:] = out[0]
+        self._position += frames
+        return out
+
+
+tone = Tone
 
 
 # --------------------------------------------------------------------------- noise
@@ -246,47 +258,55 @@ def _brown_pole(sample_rate: float) -> float:
     return math.exp(-2.0 * math.pi * BROWN_CORNER_HZ / sample_rate)
 
 
-def _fill_white(row: np.ndarray, rng: np.random.Generator, amplitude: float) -> None:
-    for start, stop in _chunks(row.size):
-        row[start:stop] = amplitude * rng.standard_normal(stop - start)
+class _Stream:
+    """One channel's noise generator: its random stream and colouring-filter state."""
 
+    def __init__(self, color: str, rng: np.random.Generator, sample_rate: float) -> None:
+        self.color = color
+        self.rng = rng
+        if color == "pink":
+            # start from a draw of the stationary state, so the level holds from the first sample
+            cov = _kellet_state_covariance()
+            state = np.linalg.cholesky(cov) @ rng.standard_normal(cov.shape[0])
+            self.zi = _KELLET_POLES * state[:6]  # transposed direct form II state per one-pole
+            self.w_prev = float(state[6])
+            self.scale = 1.0 / math.sqrt(kellet_power_gain())
+        elif color == "brown":
+            self.pole = _brown_pole(sample_rate)
+            power_gain = 1.0 / (1.0 - self.pole * self.pole)  # sum_n pole**(2n)
+            y_prev = rng.standard_normal() * math.sqrt(power_gain)  # stationary start
+            self.zi = np.array([self.pole * y_prev])
+            self.scale = 1.0 / math.sqrt(power_gain)
 
-def _fill_pink(row: np.ndarray, rng: np.random.Generator, amplitude: float) -> None:
-    from scipy.signal import lfilter
+    def fill(self, row: np.ndarray, amplitude: float) -> None:
+        """The next ``row.size`` samples, at RMS ``amplitude``."""
+        for start, stop in _chunks(row.size):
+            w = self.rng.standard_normal(stop - start)
+            if self.color == "white":
+                row[start:stop] = amplitude * w
+            elif self.color == "pink":
+                row[start:stop] = amplitude * self.scale * self._pink(w)
+            else:
+                row[start:stop] = amplitude * self.scale * self._brown(w)
 
-    # Start from a draw of the stationary state, so the level holds from the first sample.
-    cov = _kellet_state_covariance()
-    state = np.linalg.cholesky(cov) @ rng.standard_normal(cov.shape[0])
-    zi = _KELLET_POLES * state[:6]  # transposed direct form II state of each one-pole
-    w_prev = state[6]
-    scale = amplitude / math.sqrt(kellet_power_gain())
-    coefficients = list(zip(_KELLET_GAINS, _KELLET_POLES, strict=True))
-    for start, stop in _chunks(row.size):
-        w = rng.standard_normal(stop - start)
+    def _pink(self, w: np.ndarray) -> np.ndarray:
+        from scipy.signal import lfilter
+
         y = _KELLET_DIRECT * w
-        y[0] += _KELLET_DELAYED * w_prev
+        y[0] += _KELLET_DELAYED * self.w_prev
         y[1:] += _KELLET_DELAYED * w[:-1]
-        for k, (gain, pole) in enumerate(coefficients):
-            section, zf = lfilter([gain], [1.0, -pole], w, zi=zi[k : k + 1])
+        for k, (gain, pole) in enumerate(zip(_KELLET_GAINS, _KELLET_POLES, strict=True)):
+            section, zf = lfilter([gain], [1.0, -pole], w, zi=self.zi[k : k + 1])
             y += section
-            zi[k] = zf[0]
-        w_prev = w[-1]
-        row[start:stop] = scale * y
+            self.zi[k] = zf[0]
+        self.w_prev = float(w[-1])
+        return y
 
+    def _brown(self, w: np.ndarray) -> np.ndarray:
+        from scipy.signal import lfilter
 
-def _fill_brown(
-    row: np.ndarray, rng: np.random.Generator, amplitude: float, sample_rate: float
-) -> None:
-    from scipy.signal import lfilter
-
-    pole = _brown_pole(sample_rate)
-    power_gain = 1.0 / (1.0 - pole * pole)  # sum_n pole**(2n)
-    y_prev = rng.standard_normal() * math.sqrt(power_gain)  # stationary start
-    zi = np.array([pole * y_prev])
-    scale = amplitude / math.sqrt(power_gain)
-    for start, stop in _chunks(row.size):
-        y, zi = lfilter([1.0], [1.0, -pole], rng.standard_normal(stop - start), zi=zi)
-        row[start:stop] = scale * y
+        y, self.zi = lfilter([1.0], [1.0, -self.pole], w, zi=self.zi)
+        return y
 
 
 def infer_noise(
@@ -298,15 +318,7 @@ def infer_noise(
 
 
 @node("source.noise", version=1, infer=infer_noise)
-def noise(
-    *,
-    color: str = param("white", choices=NOISE_COLORS, description="spectral tilt"),
-    duration_s: float = param(1.0, unit="s", range=(0, None), description="length"),
-    amplitude: float = param(0.1, range=(0, 1), description="RMS level (full scale = 1)"),
-    seed: int | None = param(None, description="random seed; by default derived from the graph's"),
-    channels: int = param(1, range=(1, 64), description="number of independent channels"),
-    ctx: NodeContext,
-) -> Audio:
+class Noise(BlockSource):
     """Gaussian noise, white, pink (-3 dB/octave) or brown (-6 dB/octave).
 
     ``amplitude`` is the RMS level of the output (not its peak): Gaussian noise
@@ -337,18 +349,34 @@ def noise(
         amplitude = 0.05
         channels = 2
     """
-    checked = {"color": color, "duration_s": duration_s, "channels": channels}
-    samples = np.empty(infer_noise({}, checked, ctx)["out"].shape, dtype=np.float32)
-    streams = np.random.SeedSequence(0 if seed is None else seed).spawn(channels)
-    for row, stream in zip(samples, streams, strict=True):
-        rng = np.random.default_rng(stream)
-        if color == "white":
-            _fill_white(row, rng, amplitude)
-        elif color == "pink":
-            _fill_pink(row, rng, amplitude)
-        else:
-            _fill_brown(row, rng, amplitude, ctx.sample_rate)
-    return Audio(samples, ctx.sample_rate)
+
+    color: str = param("white", choices=NOISE_COLORS, description="spectral tilt")
+    duration_s: float = param(1.0, unit="s", range=(0, None), description="length")
+    amplitude: float = param(0.1, range=(0, 1), description="RMS level (full scale = 1)")
+    seed: int | None = param(None, description="random seed; by default derived from the graph's")
+    channels: int = param(1, range=(1, 64), description="number of independent channels")
+
+    def output_frames(self, input_frames: tuple[int, ...]) -> int:
+        return _frames(self.duration_s, self.ctx)
+
+    def prepare(self, spec: StreamSpec) -> None:
+        _check_choice("color", self.color, NOISE_COLORS, self.ctx)
+        self._rate = spec.sample_rate_hz
+
+    def reset(self) -> None:
+        seeds = np.random.SeedSequence(0 if self.seed is None else self.seed).spawn(self.channels)
+        self._streams = [
+            _Stream(self.color, np.random.default_rng(seed), self._rate) for seed in seeds
+        ]
+
+    def process(self, frames: int) -> np.ndarray:
+        out = np.empty((self.channels, frames), dtype=np.float32)
+        for row, stream in zip(out, self._streams, strict=True):
+            stream.fill(row, self.amplitude)
+        return out
+
+
+noise = Noise
 
 
 # --------------------------------------------------------------------------- file
@@ -402,12 +430,7 @@ def infer_file(
 
 
 @node("source.file", version=1, infer=infer_file)
-def audio_file(
-    *,
-    path: InputPath = param(description="audio file to read (WAV, FLAC, OGG, ...)"),
-    mono: bool = param(False, description="mix all channels down to one (their mean)"),
-    ctx: NodeContext,
-) -> Audio:
+class AudioFile(BlockSource):
     """Read an audio file and convert it to the graph's sample rate.
 
     Reads any format libsndfile reads (WAV, FLAC, OGG/Vorbis, AIFF, ...) as
@@ -424,24 +447,80 @@ def audio_file(
         path = "drums.wav"
         mono = true
     """
-    import soundfile
 
-    info = _file_info(path, ctx)
-    try:
-        data, rate = soundfile.read(path, dtype="float32", always_2d=True)
-    except (soundfile.SoundFileError, RuntimeError, OSError) as error:
-        raise _unreadable(path, error, ctx) from error
-    if data.shape[0] != info.frames:
-        # a header that overstates or understates the data: keep the promised length
-        ctx.warn(f"{Path(path).name!r} holds {data.shape[0]} frames, its header says {info.frames}")
-        fitted = np.zeros((info.frames, data.shape[1]), dtype=np.float32)
-        kept = min(info.frames, data.shape[0])
-        fitted[:kept] = data[:kept]
-        data = fitted
-    if mono and data.shape[1] > 1:
-        data = data.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
-    if rate != ctx.sample_rate and data.shape[0] > 0:  # (an empty file stays empty)
-        import soxr
+    path: InputPath = param(description="audio file to read (WAV, FLAC, OGG, ...)")
+    mono: bool = param(False, description="mix all channels down to one (their mean)")
 
-        data = soxr.resample(np.ascontiguousarray(data), rate, ctx.sample_rate, quality="VHQ")
-    return Audio(data.T, ctx.sample_rate)
+    def output_frames(self, input_frames: tuple[int, ...]) -> int:
+        info = _file_info(self.path, self.ctx)
+        return resampled_frames(info.frames, info.samplerate, self.ctx.sample_rate)
+
+    def output_channels(self, input_channels: tuple[int, ...]) -> int:
+        return 1 if self.mono else _file_info(self.path, self.ctx).channels
+
+    def prepare(self, spec: StreamSpec) -> None:
+        self._info = _file_info(self.path, self.ctx)
+        self._rate = spec.sample_rate_hz
+        self._channels = 1 if self.mono else self._info.channels
+
+    def reset(self) -> None:
+        self._file: Any = None
+        self._resampler: Any = None
+        self._pending = np.zeros((0, self._channels), dtype=np.float32)
+        self._read = 0  # frames taken from the file, up to what its header promises
+        self._short_warned = False
+
+    def start(self) -> None:
+        import soundfile
+
+        try:
+            self._file = soundfile.SoundFile(self.path)
+        except (soundfile.SoundFileError, RuntimeError, OSError) as error:
+            raise _unreadable(self.path, error, self.ctx) from error
+        if self._info.samplerate != self._rate and self._info.frames > 0:
+            import soxr
+
+            self._resampler = soxr.ResampleStream(
+                self._info.samplerate, self._rate, self._channels, dtype="float32", quality="VHQ"
+            )
+
+    def process(self, frames: int) -> np.ndarray:
+        while self._pending.shape[0] < frames and self._read < self._info.frames:
+            self._pending = np.concatenate([self._pending, self._next_chunk(max(frames, 1 << 14))])
+        out = np.zeros((self._channels, frames), dtype=np.float32)
+        n = min(frames, self._pending.shape[0])
+        out[:, :n] = self._pending[:n].T
+        self._pending = self._pending[n:]
+        return out
+
+    def _next_chunk(self, size: int) -> np.ndarray:
+        import soundfile
+
+        want = min(size, self._info.frames - self._read)
+        try:
+            data = self._file.read(want, dtype="float32", always_2d=True)
+        except (soundfile.SoundFileError, RuntimeError, OSError) as error:
+            raise _unreadable(self.path, error, self.ctx) from error
+        if data.shape[0] < want:  # a header that promises more than the file holds
+            if not self._short_warned:
+                name = Path(self.path).name
+                self.ctx.warn(f"{name!r} holds fewer frames than its header says; padded")
+                self._short_warned = True
+            data = np.concatenate(
+                [data, np.zeros((want - data.shape[0], data.shape[1]), np.float32)]
+            )
+        self._read += want
+        if self.mono and data.shape[1] > 1:
+            data = data.mean(axis=1, keepdims=True, dtype=np.float64).astype(np.float32)
+        if self._resampler is not None:
+            last = self._read >= self._info.frames
+            data = self._resampler.resample_chunk(np.ascontiguousarray(data), last=last)
+        return data
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+audio_file = AudioFile

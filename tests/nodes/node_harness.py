@@ -46,7 +46,7 @@ def run_node(fn: Callable, ctx: NodeContext, *inputs: Any, **params: Any) -> Any
     kwargs = _params(fn, params)
     if fn.spec.wants_ctx:
         kwargs["ctx"] = ctx
-    return fn(*inputs, **kwargs)
+    return fn.spec.function(*inputs, **kwargs)
 
 
 def infer_node(
