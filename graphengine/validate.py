@@ -306,7 +306,7 @@ def _check_connections(
     nodes: dict[str, ValidNode], registry: Registry, provided: frozenset[str]
 ) -> list[GraphError]:
     errors: list[GraphError] = []
-    for node in nodes.values():
+    for node in list(nodes.values()):
         spec = node.spec
         resolved: dict[str, tuple[PortRef, ...]] = {}
         for port in spec.inputs:
@@ -362,6 +362,10 @@ def _check_ref(
             node.type,
         )
     if not compatible(output.type, port_type):
+        candidates = registry.converters(output.type, port_type)
+        automatic = [t for t in candidates if registry.get(t).auto_convert]
+        if len(automatic) == 1:
+            return _insert_converter(nodes, registry.get(automatic[0]), PortRef(ref.node, out_name))
         converters = registry.converters(output.type, port_type) if port_type != ANY else []
         hint = f"; put a {' or '.join(converters)} node between them" if converters else ""
         return PortError(
@@ -371,6 +375,23 @@ def _check_ref(
             node.type,
         )
     return PortRef(ref.node, out_name)
+
+
+def _insert_converter(nodes: dict[str, ValidNode], spec: NodeSpec, source: PortRef) -> PortRef:
+    """Put one converter with default parameters after ``source``, shared by all its readers.
+
+    Its id is ``<source>--<converter type>`` (e.g. ``src--spectral-stft``), so
+    it shows in statistics and provenance like any node.
+    """
+    suffix = "" if source.port == nodes[source.node].spec.default_output else f"-{source.port}"
+    node_id = f"{source.node}{suffix}--{spec.type_id.replace('.', '-')}"
+    if node_id not in nodes:
+        params = {}
+        for param in spec.params:
+            if param.default is not REQUIRED:
+                params[param.name] = convert_param(param, param.default, Path.cwd())
+        nodes[node_id] = ValidNode(node_id, spec, {spec.inputs[0].name: (source,)}, params)
+    return PortRef(node_id, spec.default_output)
 
 
 def _topological_order(nodes: dict[str, ValidNode]) -> list[str]:

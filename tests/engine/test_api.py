@@ -15,7 +15,7 @@ from graphengine import api
 from graphengine.cache import DiskStore
 from graphengine.node import NodeContext, node, param
 from graphengine.registry import Registry, default_registry
-from graphengine.types import Audio
+from graphengine.types import Audio, Spectrum, Vector
 
 SR = 44100
 
@@ -283,3 +283,30 @@ def test_extra_outputs_are_committed_with_the_run(tmp_path: Path) -> None:
     again = g.run(cache=tmp_path / "cache", registry=registry)
     assert {s.node: s.status for s in again.stats}["out"] == "computed"
     assert (tmp_path / "all-1.npy").is_file()
+
+
+def test_an_auto_converter_is_inserted_once_per_source() -> None:
+    @node("test.to_spectrum", version=1, auto_convert=True)
+    def to_spectrum(in_: Audio) -> Spectrum:
+        """FFT of the whole signal."""
+        return Spectrum(np.fft.rfft(in_.samples)[:, :, None], in_.frames, in_.frames, "boxcar", 1.0)
+
+    @node("test.energy", version=1)
+    def energy(in_: Spectrum, *, scale: float = param(1.0)) -> Vector:
+        """Total energy times a scale."""
+        return Vector([scale * float(np.sum(np.abs(in_.data) ** 2))], ["energy"])
+
+    others = {s.type_id: s for s in default_registry() if not s.auto_convert}
+    registry = Registry(others)  # without spectral.stft: two converters would be ambiguous
+    registry.add(to_spectrum.spec)
+    registry.add(energy.spec)
+    g = ge.Graph(sample_rate=SR)
+    g.add("src", "source.tone", duration_s=0.01)
+    g.add("e1", "test.energy", in_="src")
+    g.add("e2", "test.energy", in_="src", scale=2.0)
+    result = g.run(outputs=["e1", "e2"], cache=False, registry=registry)
+    assert [s.node for s in result.stats] == ["src", "src--test-to_spectrum", "e1", "e2"]
+    assert result["e2"].values[0] == pytest.approx(2 * result["e1"].values[0])
+    samples = g.run(outputs=["src"], cache=False, registry=registry)["src"].samples
+    parseval = np.sum(np.abs(np.fft.rfft(samples)) ** 2)
+    assert result["e1"].values[0] == pytest.approx(parseval, rel=1e-5)
