@@ -34,6 +34,12 @@ def _producers(registry: Registry) -> dict[str, list[tuple[str, str]]]:
     parameters, so every example can be wired to inputs of the types it needs.
     """
     chains: dict[str, list[tuple[str, str]]] = {"audio": [("source.tone", "out")]}
+    for spec in registry:  # sources that need nothing
+        if not any(p.required for p in spec.params) and not any(
+            not p.optional for p in spec.inputs
+        ):
+            for output in spec.outputs:
+                chains.setdefault(output.type, [(spec.type_id, output.name)])
     changed = True
     while changed:
         changed = False
