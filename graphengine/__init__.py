@@ -33,6 +33,17 @@ from graphengine.types import (
     Vector,
 )
 
+
+def batch(*args, **kwargs):  # type: ignore[no-untyped-def]
+    """Run a graph once per input file on Dask; see :func:`graphengine.distributed.batch`.
+
+    Imports dask only when called, so ``import graphengine`` stays light.
+    """
+    from graphengine.distributed import batch as run_batch
+
+    return run_batch(*args, **kwargs)
+
+
 __all__ = [
     "Audio",
     "CycleError",
@@ -59,6 +70,7 @@ __all__ = [
     "Value",
     "Vector",
     "__version__",
+    "batch",
     "load",
     "node",
     "param",

@@ -338,8 +338,87 @@ def build_parser() -> argparse.ArgumentParser:
     )
     cache.set_defaults(func=cmd_cache)
 
+    _add_batch_command(sub)
     _plugin_commands(sub)
     return parser
+
+
+# -- batch (the Dask runner lives in graphengine/distributed.py) ---------------------
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Run a graph once per input file on Dask; returns the exit code (0, 3; 2 raised)."""
+    from graphengine.distributed import cmd_batch as run_batch
+
+    return run_batch(args)
+
+
+def _add_batch_command(sub: Any) -> None:
+    help = "run a graph once per input file on Dask (a LocalCluster, or --scheduler)"
+    batch = sub.add_parser(
+        "batch",
+        help=help,
+        description=help + ". Exit codes: 0 all inputs succeeded, 3 some failed, "
+        "2 bad graph or arguments (nothing run).",
+    )
+    batch.add_argument("graph", help="graph file (.toml or .json)")
+    batch.add_argument(
+        "--inputs", action="append", metavar="GLOB", help="input files; ** recurses (repeatable)"
+    )
+    batch.add_argument(
+        "--inputs-file",
+        action="append",
+        metavar="LIST.txt",
+        help="a file listing inputs, one a line (relative to its folder)",
+    )
+    batch.add_argument(
+        "--bind", required=True, metavar="NODE.PARAM", help="parameter receiving each input path"
+    )
+    batch.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a parameter (as for render)"
+    )
+    batch.add_argument(
+        "--out-dir", required=True, metavar="DIR", help="outputs, manifest.csv, collected.csv"
+    )
+    batch.add_argument(
+        "--input-root",
+        metavar="FOLDER",
+        help="folder the output layout mirrors (default: where the inputs' globs start)",
+    )
+    batch.add_argument(
+        "--collect",
+        action="append",
+        metavar="NODE[.PORT]",
+        help="gather this vector/prediction output into DIR/collected.csv (repeatable)",
+    )
+    batch.add_argument("--workers", type=int, metavar="N", help="LocalCluster worker processes")
+    batch.add_argument("--threads-per-worker", type=int, default=1, metavar="N")
+    batch.add_argument(
+        "--scheduler", metavar="tcp://HOST:PORT", help="run on this Dask cluster instead"
+    )
+    batch.add_argument(
+        "--retries", type=int, default=1, metavar="N", help="re-runs after a worker dies"
+    )
+    batch.add_argument(
+        "--force", action="store_true", help="redo inputs the manifest records as done"
+    )
+    batch.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="shared cache directory (default: .graphengine-cache next to the graph)",
+    )
+    batch.add_argument("--no-cache", action="store_true", help="read and write no cache")
+    batch.add_argument(
+        "--memory-budget",
+        type=_memory_bytes,
+        default="4G",
+        help="largest output a node may produce (default 4G)",
+    )
+    batch.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    batch.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    batch.set_defaults(func=cmd_batch)
 
 
 def _plugin_commands(sub: Any) -> None:

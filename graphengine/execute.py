@@ -170,7 +170,7 @@ def read_sidecar(output: Path) -> dict[str, Any] | None:
 
 def sink_is_current(node: ValidNode, key: NodeKey) -> bool:
     """Whether every file this sink wrote for this key still exists as its sidecar recorded."""
-    for name in node.spec.output_paths:
+    for name in _output_params(node):
         path = Path(node.params[name])
         sidecar = read_sidecar(path)
         if sidecar is None:
@@ -449,7 +449,7 @@ class Executor:
         """The node's context, its parameters (output paths made temporary) and its temps."""
         params = dict(node.params)
         temps: dict[str, Path] = {}  # final path -> temporary path
-        for name in node.spec.output_paths:
+        for name in _output_params(node):
             temps[params[name]] = temp_path_for(Path(params[name]))
             params[name] = str(temps[params[name]])
 
@@ -513,6 +513,11 @@ class Executor:
         return written
 
 
+def _output_params(node: ValidNode) -> list[str]:
+    """The node's OutputPath parameters that name a file (an optional one may be unset)."""
+    return [name for name in node.spec.output_paths if node.params.get(name) is not None]
+
+
 def _run_error(node: ValidNode, error: Exception, file: str | None) -> GraphError:
     """A node's failure while running, as the error the CLI reports (exit 1)."""
     if isinstance(error, NodeRunError):
@@ -526,7 +531,7 @@ def _run_error(node: ValidNode, error: Exception, file: str | None) -> GraphErro
 
 def _check_written(node: ValidNode, temps: dict[str, Path], file: str | None) -> None:
     """Every declared output was written; drop extra outputs that were asked for but not."""
-    for name in node.spec.output_paths:
+    for name in _output_params(node):
         if not temps[node.params[name]].exists():
             for temp in temps.values():
                 temp.unlink(missing_ok=True)

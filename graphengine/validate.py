@@ -287,7 +287,9 @@ def _convert_params(
             continue
         if param.name == "seed" and value is None:
             value = derive_seed(graph.seed, node_id)
-        if param.kind == "input_path" and not provided:
+        if value is None:  # an optional file left unset
+            pass
+        elif param.kind == "input_path" and not provided:
             problem = _check_readable(value)
             if problem:
                 errors.append(ParamError(node_id, param.name, problem, spec.type_id))

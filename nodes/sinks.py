@@ -58,6 +58,12 @@ class Wav(BlockSink):
     rate rounded to whole Hz; data beyond the 4 GiB limit of a RIFF WAV is
     written as RF64 (a WAV with 64-bit sizes).
 
+    With ``chunk_s`` set, the audio is also written as numbered files of
+    ``round(chunk_s * rate)`` frames beside ``path`` (``take.wav`` gives
+    ``take_001.wav``, ``take_002.wav``, ...; the last one holds what is left),
+    cut at the same frames as ``split`` cuts; all files are committed together
+    when the run succeeds.
+
     Example
     -------
         [nodes.out]
@@ -69,16 +75,29 @@ class Wav(BlockSink):
 
     path: OutputPath = param(description="the .wav file to write")
     subtype: str = param("PCM_16", choices=WAV_SUBTYPES, description="sample format")
+    chunk_s: float | None = param(
+        None,
+        unit="s",
+        range=(0, None),
+        description="also write numbered files of this length beside path: <stem>_001.wav, ...",
+    )
 
     def prepare(self, spec: StreamSpec) -> None:
         _check_suffix(self.path, ".wav", self.ctx)
         self._channels = spec.channels
         self._frames = spec.frames
         self._rate = spec.sample_rate_hz
+        self._chunk = None if self.chunk_s is None else round(self.chunk_s * spec.sample_rate_hz)
+        if self._chunk is not None and self._chunk < 1:
+            message = f"{self.chunk_s:g} s is shorter than one sample at {self._rate:g} Hz"
+            raise ParamError(self.node_id, "chunk_s", message, self.node_type)
 
     def reset(self) -> None:
         self._file: Any = None
         self._clipped = self._nonfinite = 0
+        self._position = 0
+        self._chunk_file: Any = None
+        self._chunk_index = -1
 
     def start(self) -> None:
         import soundfile
@@ -105,10 +124,45 @@ class Wav(BlockSink):
                 self._clipped += int(np.count_nonzero(np.abs(frames) > 1.0))
                 np.clip(frames, -1.0, 1.0, out=frames)
             self._file.write(frames)
+            if self._chunk is not None:
+                self._write_chunks(frames)
+            self._position += frames.shape[0]
+
+    def _write_chunks(self, frames: np.ndarray) -> None:
+        """Route frames (frames, channels) into the numbered chunk files they belong to."""
+        import soundfile
+
+        from nodes.arrange import chunk_bounds
+
+        bounds = chunk_bounds(self._frames, self._chunk)
+        digits = max(3, len(str(len(bounds))))
+        done = 0
+        while done < frames.shape[0]:
+            position = self._position + done
+            index = position // self._chunk
+            if index != self._chunk_index:
+                if self._chunk_file is not None:
+                    self._chunk_file.close()
+                final = Path(self.ctx.final_path(self.path))
+                name = final.with_name(f"{final.stem}_{index + 1:0{digits}d}{final.suffix}")
+                self._chunk_file = soundfile.SoundFile(
+                    self.ctx.output_path(str(name)),
+                    "w",
+                    samplerate=round(self._rate),
+                    channels=self._channels,
+                    subtype=self.subtype,
+                )
+                self._chunk_index = index
+            stop = min(frames.shape[0], bounds[index][1] - self._position)
+            self._chunk_file.write(frames[done:stop])
+            done = stop
 
     def finish(self) -> None:
         self._file.close()
         self._file = None
+        if self._chunk_file is not None:
+            self._chunk_file.close()
+            self._chunk_file = None
         ctx, total = self.ctx, self._channels * self._frames
         if round(self._rate) != self._rate:
             rounded = round(self._rate)
@@ -127,9 +181,10 @@ class Wav(BlockSink):
             )
 
     def abort(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        for handle in (self._file, self._chunk_file):
+            if handle is not None:
+                handle.close()
+        self._file = self._chunk_file = None
 
 
 wav = Wav

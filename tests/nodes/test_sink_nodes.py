@@ -116,3 +116,22 @@ def test_wav_beyond_the_riff_size_limit_is_written_as_rf64(tmp_path, monkeypatch
     data, _ = soundfile.read(path, always_2d=True)
     np.testing.assert_allclose(data.T, audio.samples, atol=2.0**-23)
     assert any("RF64" in w for w in ctx.warnings)
+
+
+def test_wav_chunk_files_split_the_output_at_exact_frames(tmp_path) -> None:
+    import graphengine as ge
+
+    g = ge.Graph(sample_rate=1000)
+    g.add("n", "source.noise", duration_s=2.5, seed=1)
+    g.add("out", "sink.wav", in_="n", path=str(tmp_path / "take.wav"), subtype="FLOAT", chunk_s=1.0)
+    result = g.run(cache=False, block_size=300)
+    whole, _ = soundfile.read(tmp_path / "take.wav", dtype="float32")
+    chunks = [soundfile.read(tmp_path / f"take_00{i}.wav", dtype="float32")[0] for i in (1, 2, 3)]
+    assert [len(c) for c in chunks] == [1000, 1000, 500]
+    np.testing.assert_array_equal(np.concatenate(chunks), whole)
+    assert sorted(p.name for p in result.outputs) == [
+        "take.wav",
+        "take_001.wav",
+        "take_002.wav",
+        "take_003.wav",
+    ]
