@@ -68,6 +68,10 @@ class BlockNode:
         self.ctx = ctx
         self.node_id = ctx.node_id
         self.node_type = ctx.node_type
+        spec = getattr(type(self), "spec", None)
+        for declared in spec.params if spec is not None else ():
+            if declared.name not in params and not declared.required:
+                setattr(self, declared.name, declared.default)  # not the param() marker
         for name, value in params.items():
             setattr(self, name, value)
 
