@@ -110,6 +110,16 @@ class Result:
         """Ids of the nodes this run computed."""
         return [s.node for s in self.stats if s.status == COMPUTED]
 
+    def __repr__(self) -> str:
+        from graphengine import display
+
+        return display.result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from graphengine import display
+
+        return display.result_html(self)
+
 
 class Graph(GraphDocument):
     """A graph document you can validate, run and save.
@@ -159,7 +169,8 @@ class Graph(GraphDocument):
             Overrides: graph parameters (``"delay_ms"``) or node parameters (``"echo.feedback"``).
         outputs : iterable of str, optional
             Node outputs to compute and keep (``"node"`` or ``"node.port"``); only
-            their ancestors run, and no sink does. ``None`` runs every sink.
+            they and their ancestors run, so other sinks do not (a sink named
+            here does). ``None`` runs every sink.
         cache : bool or path
             ``True``: the memory cache plus a disk cache next to the graph file;
             a path: the disk cache there; ``False``: compute everything.
@@ -232,6 +243,8 @@ def load(source: str | os.PathLike | Mapping[str, Any] | GraphDocument) -> Graph
     """
     if isinstance(source, Mapping) and "provenance" in source and "graph" in source:
         source = source["graph"]
+        if not isinstance(source, Mapping):
+            raise GraphError("a provenance record's 'graph' must be a table (object)")
     document = graphfile.load(source)
     return Graph(
         document.sample_rate,

@@ -54,12 +54,13 @@ def cmd_render(args: argparse.Namespace) -> Any:
     else:
         cache = not args.no_cache
     outputs = [args.target] if args.target else None
-    if outputs is None:
-        valid = graph.validate(_overrides(args.set), memory_budget=args.memory_budget)
-        if not any(valid.nodes[n].spec.is_sink for n in valid.order):
-            raise GraphError(
-                "nothing to render: the graph has no sink (use --target NODE)", file=graph.file
-            )
+    valid = graph.validate(_overrides(args.set), memory_budget=args.memory_budget)
+    if outputs is None and not any(valid.nodes[n].spec.is_sink for n in valid.order):
+        raise GraphError(
+            "nothing to render: the graph has no sink (use --target NODE)", file=graph.file
+        )
+    if args.target:
+        _check_target(args.target, valid, graph.file)
     progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     with progress:
         result = graph.run(
@@ -71,6 +72,26 @@ def cmd_render(args: argparse.Namespace) -> Any:
             block_size=args.block_size,
         )
     return result
+
+
+def _check_target(target: str, valid: Any, file: str | None) -> None:
+    """``--target`` names a node of the graph, and a port of it if it names one."""
+    from graphengine.graph import PortRef
+    from graphengine.graphfile import did_you_mean
+
+    ref = valid.graph.resolve_alias(PortRef.parse(target))
+    node = valid.nodes.get(ref.node)
+    if node is None:
+        raise GraphError(
+            f"--target: no node {ref.node!r}{did_you_mean(ref.node, valid.nodes)}", file=file
+        )
+    if ref.port is not None and node.spec.output(ref.port) is None:
+        names = [p.name for p in node.spec.outputs]
+        outputs = ", ".join(names) or "none"
+        raise GraphError(
+            f"--target: {ref.node} [{node.type}] has no output {ref.port!r} (outputs: {outputs})",
+            file=file,
+        )
 
 
 def cmd_nodes(args: argparse.Namespace) -> str:
@@ -237,9 +258,12 @@ def _memory_bytes(text: str) -> int:
     factor = units.get(text[-1:], 1)
     number = text[:-1] if text[-1:] in units else text
     try:
-        return int(float(number) * factor)
+        size = float(number) * factor
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 4G or 500M") from None
+        size = -1.0
+    if not (0 < size < 2**62):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a size like 4G or 500M")
+    return int(size)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -339,6 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     cache.set_defaults(func=cmd_cache)
 
     _add_batch_command(sub)
+    _add_authoring_commands(sub)
     _plugin_commands(sub)
     return parser
 
@@ -421,6 +446,77 @@ def _add_batch_command(sub: Any) -> None:
     batch.set_defaults(func=cmd_batch)
 
 
+# -- authoring: watch (graphengine/watch.py) and new (graphengine/templates.py) -------
+
+
+def cmd_watch(args: argparse.Namespace) -> int:
+    """Render a graph now and on every change of it or a file it uses; returns 0."""
+    from graphengine.watch import watch
+
+    if args.cache_dir:
+        cache: Any = args.cache_dir
+    else:
+        cache = not args.no_cache
+    watch(
+        args.graph,
+        _overrides(args.set),
+        play=args.play,
+        cache=cache,
+        interval_s=args.interval,
+        max_seconds=args.max_seconds,
+        echo=lambda line: print(line, flush=True),
+    )
+    return EXIT_OK
+
+
+def cmd_new(args: argparse.Namespace) -> int:
+    """Write a starter graph from a template; returns 0."""
+    from graphengine.templates import new_graph
+
+    path = new_graph(args.name, args.template, directory=args.dir, force=args.force)
+    print(f"wrote {path}: graphengine render {path}")
+    return EXIT_OK
+
+
+def _add_authoring_commands(sub: Any) -> None:
+    from graphengine.templates import TEMPLATES
+
+    help = "render a graph, then again on every save of it or of a file it uses"
+    watch = sub.add_parser("watch", help=help, description=help + " (Ctrl-C stops).")
+    watch.add_argument("graph", help="graph file (.toml or .json)")
+    watch.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a parameter (as for render)"
+    )
+    watch.add_argument(
+        "--play", action="store_true", help="play the main audio output after each render"
+    )
+    watch.add_argument("--cache-dir", metavar="DIR", help="cache directory")
+    watch.add_argument("--no-cache", action="store_true", help="compute everything every time")
+    watch.add_argument(
+        "--interval", type=float, default=0.25, metavar="S", help="seconds between polls"
+    )
+    watch.add_argument(
+        "--max-seconds", type=float, metavar="S", help="stop after S seconds (for scripts)"
+    )
+    watch.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+    watch.set_defaults(func=cmd_watch)
+
+    help = "write a starter graph that validates and renders"
+    new = sub.add_parser("new", help=help, description=help + ".")
+    new.add_argument("name", help="graph name; writes NAME.toml")
+    new.add_argument(
+        "--template", "-t", choices=list(TEMPLATES), default="effect", help="what it does"
+    )
+    new.add_argument("--dir", default=".", help="folder to write it in (default: here)")
+    new.add_argument("--force", action="store_true", help="overwrite an existing file")
+    new.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    new.set_defaults(func=cmd_new)
+
+
 def _plugin_commands(sub: Any) -> None:
     from importlib.metadata import entry_points
 
@@ -441,7 +537,7 @@ def _print_result(args: argparse.Namespace, value: Any, seconds: float) -> None:
             print(f"warning: {warning}", file=sys.stderr)
         if args.explain:
             sys.stderr.write(_explain_table(value))
-        if args.target:
+        if args.target and args.target in value:
             print(f"{args.target}: {_describe_value(value[args.target])}", file=sys.stderr)
         print(f"{args.graph}: {_summary(value, seconds)}", file=sys.stderr)
     elif func is cmd_validate:

@@ -43,8 +43,15 @@ _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
 
 
 def did_you_mean(name: str, candidates: Any) -> str:
-    """`` (did you mean 'x'?)`` for the closest candidate, or an empty string."""
-    close = difflib.get_close_matches(name, [str(c) for c in candidates], n=1, cutoff=0.6)
+    """`` (did you mean 'x'?)`` for the closest candidate, or an empty string.
+
+    A candidate that the name starts with (``saw`` for ``sawtooth``) counts as close.
+    """
+    names = [str(c) for c in candidates]
+    close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+    if not close:
+        prefixes = [c for c in names if len(c) >= 3 and (name.startswith(c) or c.startswith(name))]
+        close = sorted(prefixes, key=len, reverse=True)[:1]
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -116,10 +123,18 @@ def _check_table(value: Any, what: str, file: str | None) -> dict[str, Any]:
     return value
 
 
+def _check_string_keys(table: Mapping[Any, Any], what: str, file: str | None) -> None:
+    """JSON and TOML keys are strings; a dict built in Python may hold others."""
+    for key in table:
+        if not isinstance(key, str):
+            raise GraphFileError(f"{what}: key {key!r} is not a string", file=file)
+
+
 def from_tree(tree: Mapping[str, Any], *, path: str | os.PathLike | None = None) -> GraphDocument:
     """Check a graph tree's top-level structure and build a document from it."""
     file = str(path) if path is not None else None
     errors: list[GraphError] = []
+    _check_string_keys(tree, "the graph", file)
     for key in tree:
         if key not in TOP_LEVEL_KEYS:
             errors.append(
@@ -148,10 +163,15 @@ def from_tree(tree: Mapping[str, Any], *, path: str | os.PathLike | None = None)
     raise_collected(errors, file)
 
     params = _check_table(tree.get("params"), "params", file)
+    _check_string_keys(params, "params", file)
     for key in params:
         if not re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", key):
             errors.append(GraphFileError(f"graph parameter name {key!r} is not an identifier"))
     nodes = _check_table(tree.get("nodes"), "nodes", file)
+    _check_string_keys(nodes, "nodes", file)
+    for table in nodes.values():
+        if isinstance(table, dict):
+            _check_string_keys(table, "a node table", file)
     for node_id, table in nodes.items():
         if not NODE_ID.match(node_id):
             errors.append(
@@ -259,6 +279,9 @@ def _split_overrides(
     node_params: dict[str, dict[str, Any]] = {}
     errors: list[GraphError] = []
     for key, value in overrides.items():
+        if not isinstance(key, str):
+            errors.append(GraphError(f"overrides: key {key!r} is not a string"))
+            continue
         if "." in key:
             node_id, _, name = key.rpartition(".")
             node_params.setdefault(node_id, {})[name] = value

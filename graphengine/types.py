@@ -97,6 +97,16 @@ class Audio(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Audio:
         return cls(arrays["samples"], meta["sample_rate"])
 
+    def __repr__(self) -> str:
+        from graphengine import display
+
+        return display.audio_repr(self)
+
+    def _repr_html_(self) -> str:
+        from graphengine import display
+
+        return display.audio_html(self)
+
 
 @dataclass(frozen=True, eq=False)
 class Spectrum(Value):
@@ -130,6 +140,16 @@ class Spectrum(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Spectrum:
         return cls(arrays["data"], **meta)
 
+    def __repr__(self) -> str:
+        from graphengine import display
+
+        return display.spectrum_repr(self)
+
+    def _repr_html_(self) -> str:
+        from graphengine import display
+
+        return display.spectrum_html(self)
+
 
 @dataclass(frozen=True, eq=False)
 class Features(Value):
@@ -158,6 +178,16 @@ class Features(Value):
     @classmethod
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Features:
         return cls(arrays["values"], meta["frame_rate"], tuple(meta["names"]))
+
+    def __repr__(self) -> str:
+        from graphengine import display
+
+        return display.features_repr(self)
+
+    def _repr_html_(self) -> str:
+        from graphengine import display
+
+        return display.features_html(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -200,6 +230,16 @@ class Image(Value):
     @classmethod
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Image:
         return cls(arrays["pixels"])
+
+    def __repr__(self) -> str:
+        from graphengine import display
+
+        return display.image_repr(self)
+
+    def _repr_html_(self) -> str:
+        from graphengine import display
+
+        return display.image_html(self)
 
 
 @dataclass(frozen=True, eq=False)

@@ -35,7 +35,11 @@ def _chunks(frames: int) -> Iterator[tuple[int, int]]:
 
 def _frames(duration_s: float, ctx: NodeContext) -> int:
     """Frames in ``duration_s`` at the graph rate (rounded); at least one or a ParamError."""
-    frames = round(duration_s * ctx.sample_rate)
+    exact = duration_s * ctx.sample_rate
+    if not math.isfinite(exact) or exact > 2**53:
+        message = f"{duration_s:g} s is too long to count in samples at {ctx.sample_rate:g} Hz"
+        raise ParamError(ctx.node_id, "duration_s", message, ctx.node_type)
+    frames = round(exact)
     if frames < 1:
         raise ParamError(
             ctx.node_id,
