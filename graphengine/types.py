@@ -110,13 +110,18 @@ class Audio(Value):
 
 @dataclass(frozen=True, eq=False)
 class Spectrum(Value):
-    """A complex STFT shaped (channels, bins, frames) with its analysis settings."""
+    """A complex STFT shaped (channels, bins, frames) with its analysis settings.
+
+    ``center``: frame k is centred on sample k * hop (the signal was padded by
+    n_fft // 2); otherwise frame k starts there.
+    """
 
     data: np.ndarray
     n_fft: int
     hop: int
     window: str
     sample_rate: float
+    center: bool = True
     port_type: ClassVar[str] = "spectrum"
 
     def __post_init__(self) -> None:
@@ -133,6 +138,7 @@ class Spectrum(Value):
             "hop": int(self.hop),
             "window": self.window,
             "sample_rate": float(self.sample_rate),
+            "center": bool(self.center),
         }
         return {"data": self.data}, meta
 

@@ -210,7 +210,7 @@ def stft(
             stop = min(start + _BLOCK_FRAMES, frames)
             block = sfft.rfft(view[start:stop] * window_values, axis=-1, workers=-1)
             out[c, :, start:stop] = block.T
-    return Spectrum(out, n_fft, hop, window, in_.sample_rate)
+    return Spectrum(out, n_fft, hop, window, in_.sample_rate, center)
 
 
 def _stft_params(values: Mapping[str, Any]) -> dict[str, Any]:
@@ -235,17 +235,19 @@ def infer_istft(
     return {"out": PortInfo("audio", shape, sample_rate=rate)}
 
 
-@node("spectral.istft", version=1, infer=infer_istft)
+@node("spectral.istft", version=2, infer=infer_istft)
 def istft(
     in_: Spectrum,
     *,
-    center: bool = param(True, description="whether the STFT was centred"),
+    center: bool | None = param(
+        None, description="whether the STFT was centred (None: as the spectrum records)"
+    ),
     length: int | None = param(None, description="output length in samples (None: from frames)"),
 ) -> Audio:
     """Inverse STFT by weighted overlap-add (librosa.istft), back to audio.
 
-    Uses the spectrum's own n_fft, hop and window. Set ``center`` as it was
-    set on the ``spectral.stft`` that made the spectrum. Without ``length``
+    Uses the spectrum's own n_fft, hop, window and centring (``center``
+    overrides the centring the spectrum records). Without ``length``
     a centred spectrum of F frames gives hop * (F - 1) samples; give the
     original length to get exactly as many samples back. Overlap-add with a
     window whose squares overlap to a constant (Hann at hop <= n_fft / 4,
@@ -265,7 +267,7 @@ def istft(
         hop_length=in_.hop,
         n_fft=in_.n_fft,
         window=in_.window,
-        center=center,
+        center=in_.center if center is None else center,
         length=length,
         dtype=np.float32,
     )

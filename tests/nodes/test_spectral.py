@@ -61,6 +61,19 @@ def test_istft_reconstructs_the_signal():
     np.testing.assert_allclose(back.samples, audio.samples, atol=1e-5)
 
 
+def test_istft_follows_the_centring_the_spectrum_records():
+    audio = chirp()
+    spec = run_node(spectral.stft, make_ctx("spectral.stft", SR), audio, center=False)
+    assert spec.center is False
+    back = run_node(spectral.istft, make_ctx("spectral.istft", SR), spec)
+    ref = librosa.istft(
+        librosa.stft(audio.samples[0], center=False), center=False, dtype=np.float32
+    )
+    np.testing.assert_allclose(back.samples[0], ref, atol=1e-6)
+    inner = slice(2048, len(ref) - 2048)  # away from the edges the window does not cover
+    np.testing.assert_allclose(back.samples[0, inner], audio.samples[0, inner], atol=1e-5)
+
+
 def test_mel_and_db_equal_librosa():
     audio = chirp()
     spec = run_node(spectral.stft, make_ctx("spectral.stft", SR), audio)
