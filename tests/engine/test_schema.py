@@ -34,6 +34,8 @@ def graph_files(folder: Path) -> list[Path]:
             continue
         if "out" in path.relative_to(folder).parts or ".graphengine-cache" in path.parts:
             continue
+        if (path.parent / "model.json").exists() and (path.parent / "weights.msgpack").exists():
+            continue  # a trained model's folder: its JSON files are not graphs
         found.append(path)
     return found
 
