@@ -321,6 +321,42 @@ def run_input(job: BatchJob, item: dict[str, Any]) -> dict[str, Any]:
     return record
 
 
+def run_inputs(
+    job: BatchJob, items: list[dict[str, Any]], retries: int = 0
+) -> list[dict[str, Any]]:
+    """Run several inputs one after another in one task (fewer, longer tasks for short files).
+
+    An unexpected error in one input is retried ``retries`` times, then becomes
+    that input's failed record, so the other inputs of the task keep theirs.
+    """
+    records = []
+    for item in items:
+        for attempt in range(retries + 1):
+            try:
+                records.append(run_input(job, item))
+                break
+            except Exception as error:
+                if attempt < retries:
+                    continue
+                records.append(
+                    {
+                        "input": item["input"],
+                        "status": FAILED,
+                        "error": _one_line(error),
+                        "outputs": [],
+                        "seconds": None,
+                        "worker": _worker_address(),
+                        "values": {},
+                    }
+                )
+    return records
+
+
+def _chunk_size(inputs: int, workers: int) -> int:
+    """Inputs per task: about 16 tasks per worker, at most 8 inputs each."""
+    return max(1, min(8, inputs // max(1, 16 * workers)))
+
+
 # -- the manifest -------------------------------------------------------------------------
 
 
@@ -864,38 +900,50 @@ def _execute(
 
 
 def _submit(client: Any, plan: _Plan, todo: Sequence[Path], retries: int) -> Iterator[dict]:
-    """Send one task per input; yield their records as they finish."""
+    """Send the inputs as tasks of a few each; yield their records as they finish."""
     from dask.distributed import as_completed
 
     token = f"graphengine-batch-{plan.fingerprint[:12]}-{os.urandom(4).hex()}"
-    paths: dict[str, str] = {}
+    workers = len(client.scheduler_info().get("workers", {})) or 1
+    size = _chunk_size(len(todo), workers)
+    paths: dict[str, list[str]] = {}
     futures = []
-    for index, path in enumerate(todo):
-        item = {"input": str(path), "sinks": plan.sinks_for(path)}
+    for index, start in enumerate(range(0, len(todo), size)):
+        chunk = todo[start : start + size]
+        items = [{"input": str(path), "sinks": plan.sinks_for(path)} for path in chunk]
         future = client.submit(
-            run_input, plan.job, item, pure=False, retries=retries, key=f"{token}-{index}"
+            run_inputs,
+            plan.job,
+            items,
+            retries,
+            pure=False,
+            retries=retries,
+            key=f"{token}-{index}",
         )
-        paths[future.key] = str(path)
+        paths[future.key] = [str(path) for path in chunk]
         futures.append(future)
     for future in as_completed(futures):
         if future.status == "finished":
-            record = future.result()
+            records = future.result()
         else:
             try:
                 error = future.exception()
             except Exception as cancelled:  # a cancelled future raises instead
                 error = cancelled
-            record = {
-                "input": paths[future.key],
-                "status": FAILED,
-                "error": _one_line(error),
-                "outputs": [],
-                "seconds": None,
-                "worker": "",
-                "values": {},
-            }
+            records = [
+                {
+                    "input": path,
+                    "status": FAILED,
+                    "error": _one_line(error),
+                    "outputs": [],
+                    "seconds": None,
+                    "worker": "",
+                    "values": {},
+                }
+                for path in paths[future.key]
+            ]
         future.release()
-        yield record
+        yield from records
 
 
 def exit_code(records: Sequence[Mapping[str, Any]]) -> int:
