@@ -21,7 +21,8 @@ from graphengine.blocknode import BlockNode, StreamSpec
 from graphengine.node import NodeContext
 from graphengine.types import Audio
 
-DEFAULT_BLOCK_SIZE = 4096
+DEFAULT_BLOCK_SIZE = 16384
+"""Frames per block: measured fastest on the streaming benchmark (4096: -15 %, 32768: -5 %)."""
 
 
 @dataclass

@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from graphengine.blocks import DEFAULT_BLOCK_SIZE
 from graphengine.errors import GraphError
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_GRAPH = 0, 1, 2
@@ -323,9 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--block-size",
         type=_positive_int,
-        default=4096,
+        default=DEFAULT_BLOCK_SIZE,
         metavar="N",
-        help="frames per block for streaming chains (default 4096; the output does not change)",
+        help=f"frames per block for streaming chains (default {DEFAULT_BLOCK_SIZE}; "
+        "the output does not change)",
     )
     render.set_defaults(func=cmd_render)
 
