@@ -210,8 +210,16 @@ def _summary(result: Any, seconds: float) -> str:
     cached = sum(1 for s in result.stats if s.status == "cached")
     line = f"{len(result.stats)} nodes ({computed} computed, {cached} cached) in {seconds:.2f} s"
     if result.outputs:
-        line += " -> " + ", ".join(str(p) for p in result.outputs)
+        line += " -> " + ", ".join(_shown(p) for p in result.outputs)
     return line
+
+
+def _shown(path: Path) -> str:
+    """A path relative to the working folder when it lies inside it."""
+    try:
+        return str(path.relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
 
 
 def _explain_table(result: Any) -> str:

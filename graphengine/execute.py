@@ -10,6 +10,7 @@ succeeded: a failed or killed run leaves no partial output.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -152,9 +153,15 @@ def clean_stale_temps(final: Path) -> None:
             temp.unlink(missing_ok=True)
 
 
-def temp_path_for(final: Path) -> Path:
-    """A temporary file beside ``final`` with the same suffix (formats go by suffix)."""
+def temp_path_for(final: Path, created: list[Path] | None = None) -> Path:
+    """A temporary file beside ``final`` with the same suffix (formats go by suffix).
+
+    Folders made for it are added to ``created``, so a failed run can remove them.
+    """
+    missing = [p for p in (final.parent, *final.parent.parents) if not p.exists()]
     final.parent.mkdir(parents=True, exist_ok=True)
+    if created is not None:
+        created.extend(missing)
     clean_stale_temps(final)
     token = f"{os.getpid()}-{secrets.token_hex(4)}"
     return final.with_name(f".{final.name}{TEMP_MARK}{token}{final.suffix}")
@@ -268,6 +275,7 @@ class Executor:
         self.cache = cache
         self.on_event = on_event or (lambda event: None)
         self.block_size = block_size
+        self._created_dirs: list[Path] = []
 
     def keys(self, valid: ValidGraph, values: Mapping[str, Value]) -> dict[str, NodeKey]:
         if self.cache is None:  # nothing is looked up: spare hashing large arrays
@@ -316,6 +324,7 @@ class Executor:
         valid = plan.valid
         self.on_event(Event("run_start", None, {"nodes": len(plan.steps), "file": valid.file}))
         run = _RunState(plan, provided)
+        self._created_dirs: list[Path] = []
         try:
             for unit in group_units(plan, cache_taps=self.cache is not None):
                 if unit.streaming:
@@ -329,6 +338,7 @@ class Executor:
             for _node, temps in run.pending_outputs:
                 for temp in temps.values():
                     temp.unlink(missing_ok=True)
+            _remove_empty(self._created_dirs)
             raise
         self.on_event(Event("run_end", None, {"written": [str(p) for p in written]}))
         wanted = {node_id: run.live[node_id] for node_id in plan.wanted if node_id in run.live}
@@ -450,13 +460,13 @@ class Executor:
         params = dict(node.params)
         temps: dict[str, Path] = {}  # final path -> temporary path
         for name in _output_params(node):
-            temps[params[name]] = temp_path_for(Path(params[name]))
+            temps[params[name]] = temp_path_for(Path(params[name]), self._created_dirs)
             params[name] = str(temps[params[name]])
 
         def open_output(path: str) -> str:
             final = str(Path(path).resolve())
             if final not in temps:
-                temps[final] = temp_path_for(Path(final))
+                temps[final] = temp_path_for(Path(final), self._created_dirs)
             return str(temps[final])
 
         def emit(kind: str, data: dict) -> None:
@@ -511,6 +521,14 @@ class Executor:
                     Path(final_name + SIDECAR_SUFFIX), json.dumps(provenance, indent=2) + "\n"
                 )
         return written
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders a failed run made for its outputs, deepest first, if still empty."""
+    for folder in sorted(set(folders), key=lambda p: len(p.parts), reverse=True):
+        with contextlib.suppress(OSError):
+            folder.rmdir()
+    folders.clear()
 
 
 def _output_params(node: ValidNode) -> list[str]:

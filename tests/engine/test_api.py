@@ -186,8 +186,8 @@ def test_failed_run_writes_no_output(tmp_path: Path) -> None:
     with pytest.raises(ge.NodeRunError, match=r"bad.*boom") as info:
         g.run(cache=False, registry=_failing_registry())
     assert isinstance(info.value.__cause__, RuntimeError)
-    leftovers = [p for p in tmp_path.rglob("*") if p.is_file()]
-    assert leftovers == []
+    leftovers = list(tmp_path.rglob("*"))
+    assert leftovers == [], "no file, and not the out/ folder made for them"
 
 
 def test_memory_budget_refuses_huge_outputs_before_allocating() -> None:
