@@ -186,17 +186,25 @@ class Graph(GraphDocument):
             Frames per block for chains of streaming nodes. The output does not
             depend on it; memory and speed do.
         """
+        valid = self.validate(params, inputs=inputs, memory_budget=memory_budget, registry=registry)
+        return self.execute(
+            valid, outputs, cache, inputs=inputs, on_event=on_event, block_size=block_size
+        )
+
+    def execute(
+        self,
+        valid: ValidGraph,
+        outputs: Iterable[str] | None = None,
+        cache: bool | str | os.PathLike = True,
+        *,
+        inputs: Mapping[str, Value] | None = None,
+        on_event: EventCallback | None = None,
+        block_size: int = DEFAULT_BLOCK_SIZE,
+    ) -> Result:
+        """Run a graph :meth:`validate` already checked (same arguments as :meth:`run`)."""
         if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
             raise GraphError(f"block_size must be a positive integer, got {block_size!r}")
-        valid = self.validate(params, inputs=inputs, memory_budget=memory_budget, registry=registry)
-        targets = None
-        if outputs is not None:
-            targets = []
-            for name in outputs:
-                ref = valid.graph.resolve_alias(PortRef.parse(name))
-                if ref.node not in valid.nodes:
-                    raise GraphError(f"outputs: no node {ref.node!r}", file=self.file)
-                targets.append(ref.node)
+        targets = None if outputs is None else [target_node(valid, name) for name in outputs]
         if cache is False:
             store = None
         elif cache is True:
@@ -225,7 +233,7 @@ class Graph(GraphDocument):
         for stat in stats:
             if stat.status == COMPUTED:
                 stat.reason = explain(keys[stat.node].material, previous.get(stat.node))
-        record = {**previous, **{node_id: key.material for node_id, key in keys.items()}}
+        record = {node_id: key.material for node_id, key in keys.items()}
         _RUN_RECORDS[name] = record
         if store is not None and store.disk is not None:
             store.disk.put_record(name, record)
@@ -233,6 +241,25 @@ class Graph(GraphDocument):
     def save(self, path: str | os.PathLike) -> Path:
         """Write the graph to a .toml or .json file (a round trip gives an equal graph)."""
         return graphfile.save(self, path)
+
+
+def target_node(valid: ValidGraph, name: str, label: str = "outputs") -> str:
+    """The node id an ``outputs`` entry names, checking the node and the port exist.
+
+    ``label`` starts the error message (the CLI passes ``--target``).
+    """
+    ref = valid.graph.resolve_alias(PortRef.parse(name))
+    node = valid.nodes.get(ref.node)
+    if node is None:
+        hint = graphfile.did_you_mean(ref.node, valid.nodes)
+        raise GraphError(f"{label}: no node {ref.node!r}{hint}", file=valid.file)
+    if ref.port is not None and node.spec.output(ref.port) is None:
+        names = ", ".join(p.name for p in node.spec.outputs) or "none"
+        raise GraphError(
+            f"{label}: {ref.node} [{node.type}] has no output {ref.port!r} (outputs: {names})",
+            file=valid.file,
+        )
+    return ref.node
 
 
 def load(source: str | os.PathLike | Mapping[str, Any] | GraphDocument) -> Graph:

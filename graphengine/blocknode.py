@@ -31,6 +31,9 @@ import numpy as np
 
 from graphengine.node import NodeContext
 
+DEFAULT_BLOCK_SIZE = 16384
+"""Frames per block: measured fastest on the streaming benchmark (4096: -15 %, 32768: -5 %)."""
+
 
 @dataclass(frozen=True)
 class StreamSpec:

@@ -47,7 +47,7 @@ def cmd_validate(args: argparse.Namespace) -> dict[str, Any]:
 
 def cmd_render(args: argparse.Namespace) -> Any:
     """Render a graph; returns the run's :class:`Result`."""
-    from graphengine.api import load
+    from graphengine.api import load, target_node
 
     graph = load(args.graph)
     if args.cache_dir:
@@ -61,37 +61,11 @@ def cmd_render(args: argparse.Namespace) -> Any:
             "nothing to render: the graph has no sink (use --target NODE)", file=graph.file
         )
     if args.target:
-        _check_target(args.target, valid, graph.file)
+        target_node(valid, args.target, "--target")
     progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
     with progress:
-        result = graph.run(
-            _overrides(args.set),
-            outputs=outputs,
-            cache=cache,
-            on_event=progress.event,
-            memory_budget=args.memory_budget,
-            block_size=args.block_size,
-        )
-    return result
-
-
-def _check_target(target: str, valid: Any, file: str | None) -> None:
-    """``--target`` names a node of the graph, and a port of it if it names one."""
-    from graphengine.graph import PortRef
-    from graphengine.graphfile import did_you_mean
-
-    ref = valid.graph.resolve_alias(PortRef.parse(target))
-    node = valid.nodes.get(ref.node)
-    if node is None:
-        raise GraphError(
-            f"--target: no node {ref.node!r}{did_you_mean(ref.node, valid.nodes)}", file=file
-        )
-    if ref.port is not None and node.spec.output(ref.port) is None:
-        names = [p.name for p in node.spec.outputs]
-        outputs = ", ".join(names) or "none"
-        raise GraphError(
-            f"--target: {ref.node} [{node.type}] has no output {ref.port!r} (outputs: {outputs})",
-            file=file,
+        return graph.execute(
+            valid, outputs, cache, on_event=progress.event, block_size=args.block_size
         )
 
 

@@ -336,8 +336,7 @@ class Executor:
         except BaseException:
             self._flush_cache(run.warnings)
             for _node, temps in run.pending_outputs:
-                for temp in temps.values():
-                    temp.unlink(missing_ok=True)
+                _discard(temps)
             _remove_empty(self._created_dirs)
             raise
         self.on_event(Event("run_end", None, {"written": [str(p) for p in written]}))
@@ -410,16 +409,12 @@ class Executor:
         region = Region(members, self.block_size, graph.sample_rate, progress)
         try:
             taps = run_region(region)
-        except MemberError as failure:
+        except BaseException as error:
             for temps in temps_of.values():
-                for temp in temps.values():
-                    temp.unlink(missing_ok=True)
-            node = valid.nodes[failure.node_id]
-            raise _run_error(node, failure.error, graph.file) from failure.error
-        except BaseException:
-            for temps in temps_of.values():
-                for temp in temps.values():
-                    temp.unlink(missing_ok=True)
+                _discard(temps)
+            if isinstance(error, MemberError):
+                node = valid.nodes[error.node_id]
+                raise _run_error(node, error.error, graph.file) from error.error
             raise
         for member, step in zip(members, unit.steps, strict=True):
             node = valid.nodes[step.node_id]
@@ -497,8 +492,7 @@ class Executor:
         try:
             outputs = node.spec.call(inputs, params, ctx)
         except BaseException as error:
-            for temp in temps.values():
-                temp.unlink(missing_ok=True)
+            _discard(temps)
             if isinstance(error, Exception):
                 raise _run_error(node, error, valid.graph.file) from error
             raise
@@ -521,6 +515,12 @@ class Executor:
                     Path(final_name + SIDECAR_SUFFIX), json.dumps(provenance, indent=2) + "\n"
                 )
         return written
+
+
+def _discard(temps: Mapping[str, Path]) -> None:
+    """Delete a node's temporary output files (its run failed or wrote nothing usable)."""
+    for temp in temps.values():
+        temp.unlink(missing_ok=True)
 
 
 def _remove_empty(folders: list[Path]) -> None:
@@ -551,8 +551,7 @@ def _check_written(node: ValidNode, temps: dict[str, Path], file: str | None) ->
     """Every declared output was written; drop extra outputs that were asked for but not."""
     for name in _output_params(node):
         if not temps[node.params[name]].exists():
-            for temp in temps.values():
-                temp.unlink(missing_ok=True)
+            _discard(temps)
             raise NodeRunError(node.id, name, "the node wrote no file", node.type, file=file)
     for final, temp in list(temps.items()):
         if not temp.exists():

@@ -496,7 +496,7 @@ def _block_infer(cls: type, kind: str) -> InferFn:
     def infer(
         inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
     ) -> dict[str, PortInfo]:
-        from graphengine.blocknode import StreamSpec
+        from graphengine.blocknode import DEFAULT_BLOCK_SIZE, StreamSpec
 
         port = inputs.get("in")
         infos = list(port) if kind == "mixer" else ([port] if port is not None else [])
@@ -510,7 +510,7 @@ def _block_infer(cls: type, kind: str) -> InferFn:
         spec = StreamSpec(
             ctx.sample_rate,
             input_channels[0] if input_channels else channels,
-            4096,
+            DEFAULT_BLOCK_SIZE,
             frames,
             input_channels,
             input_frames,

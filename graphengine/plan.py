@@ -273,7 +273,8 @@ def group_units(plan: Plan, *, cache_taps: bool) -> list[Unit]:
         unit.steps.append(step)
     order = nx.DiGraph()
     owner = {step.node_id: key for key, unit in units.items() for step in unit.steps}
-    first = {key: min(plan.steps.index(s) for s in unit.steps) for key, unit in units.items()}
+    position = {step.node_id: index for index, step in enumerate(plan.steps)}
+    first = {key: min(position[s.node_id] for s in unit.steps) for key, unit in units.items()}
     order.add_nodes_from(units)
     for step in plan.steps:
         for refs in valid.nodes[step.node_id].inputs.values():
