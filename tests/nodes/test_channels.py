@@ -3,51 +3,18 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
+from stream_harness import BLOCK_SIZES, SR, ctx_for, in_blocks, noise, params_for, whole
 
-from graphengine.blocks import stream
 from graphengine.errors import ParamError, PortError
-from graphengine.node import NodeContext, PortInfo
+from graphengine.node import PortInfo
 from graphengine.types import Audio
 from nodes.channels import Fade, Merge, Mono, Pan, Split
 from nodes.delays import Delay, Echo
 from nodes.dynamics import Bitcrush, Compressor, DCBlock, Distortion
 from nodes.filters import Biquad, Butterworth
-
-SR = 44100.0
-BLOCK_SIZES = (1, 7, 64, 4096)
-
-
-def ctx_for(cls: type) -> NodeContext:
-    return NodeContext("c", cls.spec.type_id, SR, Path("."))
-
-
-def params_for(cls: type, **given) -> dict:
-    return {p.name: p.default for p in cls.spec.params} | given
-
-
-def noise(channels: int = 2, frames: int = 2000, seed: int = 0) -> Audio:
-    rng = np.random.default_rng(seed)
-    return Audio((0.3 * rng.standard_normal((channels, frames))).astype(np.float32), SR)
-
-
-def whole(cls: type, *inputs, **given) -> np.ndarray:
-    return cls.spec.function(*inputs, ctx=ctx_for(cls), **params_for(cls, **given)).samples
-
-
-def in_blocks(cls: type, inputs: list[Audio], shape: tuple[int, int], block_size: int, **given):
-    return stream(
-        cls,
-        inputs,
-        params_for(cls, **given),
-        sample_rate=SR,
-        block_size=block_size,
-        channels=shape[0],
-        frames=shape[1],
-    )
 
 
 def infer(cls: type, *shapes: tuple[int, int], **given) -> PortInfo:

@@ -2,58 +2,20 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 import pytest
 import scipy.signal as sps
+from stream_harness import SR, assert_block_invariant, ctx_for, noise, params_for, whole
 
-from graphengine.blocks import stream
-from graphengine.node import NodeContext, PortInfo
+from graphengine.node import PortInfo
 from graphengine.types import Audio
 from nodes.delays import Delay, Echo
-
-SR = 44100.0
-BLOCK_SIZES = (1, 7, 64, 4096)
-
-
-def ctx_for(cls: type, rate: float = SR) -> NodeContext:
-    return NodeContext("d", cls.spec.type_id, rate, Path("."))
-
-
-def params_for(cls: type, **given) -> dict:
-    return {p.name: p.default for p in cls.spec.params} | given
-
-
-def noise(channels: int = 2, frames: int = 2000, seed: int = 0) -> Audio:
-    rng = np.random.default_rng(seed)
-    return Audio((0.3 * rng.standard_normal((channels, frames))).astype(np.float32), SR)
-
-
-def whole(cls: type, audio: Audio, **given) -> np.ndarray:
-    ctx = ctx_for(cls, audio.sample_rate)
-    return cls.spec.function(audio, ctx=ctx, **params_for(cls, **given)).samples
 
 
 def impulse(frames: int, at: int = 0, channels: int = 1, rate: float = SR) -> Audio:
     x = np.zeros((channels, frames), np.float32)
     x[:, at] = 1.0
     return Audio(x, rate)
-
-
-def assert_block_invariant(cls: type, audio: Audio, **given) -> None:
-    reference = whole(cls, audio, **given)
-    for block_size in BLOCK_SIZES:
-        blocks = stream(
-            cls,
-            [audio],
-            params_for(cls, **given),
-            sample_rate=SR,
-            block_size=block_size,
-            channels=reference.shape[0],
-            frames=reference.shape[1],
-        )
-        np.testing.assert_allclose(blocks, reference, atol=1e-6, err_msg=f"block {block_size}")
 
 
 @pytest.mark.parametrize(

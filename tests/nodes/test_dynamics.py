@@ -3,57 +3,19 @@
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
 import scipy.signal as sps
+from stream_harness import SR, assert_block_invariant, noise, whole
 
-from graphengine.blocks import stream
-from graphengine.node import NodeContext
 from graphengine.types import Audio
 from nodes.dynamics import Bitcrush, Compressor, DCBlock, Distortion, static_curve_db
-
-SR = 44100.0
-BLOCK_SIZES = (1, 7, 64, 4096)
-
-
-def ctx_for(cls: type) -> NodeContext:
-    return NodeContext("d", cls.spec.type_id, SR, Path("."))
-
-
-def params_for(cls: type, **given) -> dict:
-    return {p.name: p.default for p in cls.spec.params} | given
-
-
-def noise(channels: int = 2, frames: int = 2000, seed: int = 0, scale: float = 0.3) -> Audio:
-    rng = np.random.default_rng(seed)
-    return Audio((scale * rng.standard_normal((channels, frames))).astype(np.float32), SR)
 
 
 def sine(amplitude: float, seconds: float, channels: int = 2, hz: float = 997.0) -> np.ndarray:
     t = np.arange(round(seconds * SR)) / SR
     return np.repeat((amplitude * np.sin(2 * np.pi * hz * t))[None], channels, 0).astype(np.float32)
-
-
-def whole(cls: type, samples: np.ndarray | Audio, **given) -> np.ndarray:
-    audio = samples if isinstance(samples, Audio) else Audio(samples, SR)
-    return cls.spec.function(audio, ctx=ctx_for(cls), **params_for(cls, **given)).samples
-
-
-def assert_block_invariant(cls: type, audio: Audio, **given) -> None:
-    reference = whole(cls, audio, **given)
-    for block_size in BLOCK_SIZES:
-        blocks = stream(
-            cls,
-            [audio],
-            params_for(cls, **given),
-            sample_rate=SR,
-            block_size=block_size,
-            channels=reference.shape[0],
-            frames=reference.shape[1],
-        )
-        np.testing.assert_allclose(blocks, reference, atol=1e-6, err_msg=f"block {block_size}")
 
 
 # --------------------------------------------------------------------------- invariance

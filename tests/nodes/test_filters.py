@@ -11,49 +11,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.signal as sps
+from stream_harness import SR, assert_block_invariant, ctx_for, noise, params_for, whole
 
 from graphengine.blocknode import StreamSpec
-from graphengine.blocks import stream
 from graphengine.errors import ParamError
-from graphengine.node import NodeContext, PortInfo
-from graphengine.types import Audio
+from graphengine.node import PortInfo
 from nodes.filters import BIQUAD_MODES, Biquad, Butterworth
 
-SR = 44100.0
-BLOCK_SIZES = (1, 7, 64, 4096)
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def ctx_for(cls: type) -> NodeContext:
-    return NodeContext("f", cls.spec.type_id, SR, Path("."))
-
-
-def params_for(cls: type, **given) -> dict:
-    return {p.name: p.default for p in cls.spec.params} | given
-
-
-def noise(channels: int = 2, frames: int = 2000, seed: int = 0) -> Audio:
-    rng = np.random.default_rng(seed)
-    return Audio((0.3 * rng.standard_normal((channels, frames))).astype(np.float32), SR)
-
-
-def whole(cls: type, audio: Audio, **given) -> np.ndarray:
-    return cls.spec.function(audio, ctx=ctx_for(cls), **params_for(cls, **given)).samples
-
-
-def assert_block_invariant(cls: type, audio: Audio, **given) -> None:
-    reference = whole(cls, audio, **given)
-    for block_size in BLOCK_SIZES:
-        blocks = stream(
-            cls,
-            [audio],
-            params_for(cls, **given),
-            sample_rate=SR,
-            block_size=block_size,
-            channels=reference.shape[0],
-            frames=reference.shape[1],
-        )
-        np.testing.assert_allclose(blocks, reference, atol=1e-6, err_msg=f"block {block_size}")
 
 
 def prepared(cls: type, channels: int = 2, **given):
