@@ -15,9 +15,10 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError, PortError
+from graphengine.errors import ParamError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio
+from nodes.effects import common_format
 
 
 def _frames_of(seconds: float, rate: float) -> int:
@@ -30,41 +31,6 @@ def _info(shape: tuple[int, int] | None, rate: float | None) -> dict[str, PortIn
 
 def _port_info(audio: Audio) -> PortInfo:
     return PortInfo("audio", audio.samples.shape, sample_rate=audio.sample_rate)
-
-
-def _common_format(
-    ports: Sequence[PortInfo], ctx: NodeContext, *, spread_mono: bool
-) -> tuple[int | None, float]:
-    """Channel count (None when unknown) and the one sample rate of several inputs.
-
-    With ``spread_mono`` a mono input is copied to every channel of the widest
-    input; any other difference in channel count is a PortError on ``in``.
-    """
-    if not ports:
-        raise PortError(ctx.node_id, "in", "needs at least one input", ctx.node_type)
-    rates = [p.sample_rate for p in ports if p.sample_rate is not None]
-    if any(rate != rates[0] for rate in rates):
-        listed = ", ".join(f"{r:g}" for r in rates)
-        raise PortError(
-            ctx.node_id,
-            "in",
-            f"inputs have different sample rates ({listed} Hz); resample them to one rate first",
-            ctx.node_type,
-        )
-    known = [(i, p.shape[0]) for i, p in enumerate(ports) if p.shape is not None]
-    widest = max((c for _, c in known), default=0)
-    for i, channels in known:
-        if channels != widest and not (spread_mono and channels == 1):
-            rule = "only mono inputs are spread over the other channels" if spread_mono else ""
-            raise PortError(
-                ctx.node_id,
-                "in",
-                f"input {i + 1} has {channels} channels but another has {widest}"
-                + (f"; {rule}" if rule else ""),
-                ctx.node_type,
-            )
-    rate = rates[0] if rates else ctx.sample_rate
-    return (widest if len(known) == len(ports) else None), rate
 
 
 # --------------------------------------------------------------------------- reverse
@@ -111,7 +77,7 @@ def _check_per_input(name: str, values: Sequence[float], count: int, ctx: NodeCo
 def _layer_shape(
     ports: Sequence[PortInfo], offsets_s: Sequence[float], ctx: NodeContext
 ) -> tuple[tuple[int, int] | None, float, list[int]]:
-    channels, rate = _common_format(ports, ctx, spread_mono=True)
+    channels, rate = common_format(ports, ctx)
     _check_per_input("offsets_s", offsets_s, len(ports), ctx)
     offsets = [_frames_of(s, rate) for s in (offsets_s or [0.0] * len(ports))]
     if channels is None:
@@ -200,7 +166,7 @@ def infer_concat(
 ) -> dict[str, PortInfo]:
     """Frames: the sum of the inputs' minus one crossfade per join."""
     ports = list(inputs.get("in") or [])
-    channels, rate = _common_format(ports, ctx, spread_mono=True)
+    channels, rate = common_format(ports, ctx)
     fade = _crossfade_frames(ports, params["crossfade_ms"], rate, ctx)
     if channels is None:
         return _info(None, rate)
@@ -249,7 +215,7 @@ def concat(
         crossfade_ms = 20.0
     """
     infos = [_port_info(a) for a in in_]
-    channels, rate = _common_format(infos, ctx, spread_mono=True)
+    channels, rate = common_format(infos, ctx)
     fade = _crossfade_frames(infos, crossfade_ms, rate, ctx)
     frames = sum(a.frames for a in in_) - fade * (len(in_) - 1)
     out = np.zeros((channels, frames), dtype=np.float32)

@@ -57,10 +57,14 @@ class Gain(BlockEffect):
 gain = Gain
 
 
-def _mix_shape(ports: Sequence[PortInfo], ctx: NodeContext) -> tuple[tuple[int, int] | None, float]:
-    """Output shape (None when any input's is unknown) and sample rate of a mix."""
+def common_format(ports: Sequence[PortInfo], ctx: NodeContext) -> tuple[int | None, float]:
+    """Channel count (None when any is unknown) and the one sample rate of several inputs.
+
+    Inputs must share a sample rate; a mono input is spread over every channel
+    of the widest one, any other difference in channel count is a PortError on ``in``.
+    """
     if not ports:
-        raise PortError(ctx.node_id, "in", "needs at least one input to mix", ctx.node_type)
+        raise PortError(ctx.node_id, "in", "needs at least one input", ctx.node_type)
     rates = [p.sample_rate for p in ports if p.sample_rate is not None]
     if any(rate != rates[0] for rate in rates):
         listed = ", ".join(f"{r:g}" for r in rates)
@@ -70,21 +74,27 @@ def _mix_shape(ports: Sequence[PortInfo], ctx: NodeContext) -> tuple[tuple[int, 
             f"inputs have different sample rates ({listed} Hz); resample them to one rate first",
             ctx.node_type,
         )
-    known = [(i, p.shape) for i, p in enumerate(ports) if p.shape is not None]
-    channels = max((shape[0] for _, shape in known), default=0)
-    for i, shape in known:
-        if shape[0] not in (1, channels):
+    known = [(i, p.shape[0]) for i, p in enumerate(ports) if p.shape is not None]
+    widest = max((c for _, c in known), default=0)
+    for i, channels in known:
+        if channels not in (1, widest):
             raise PortError(
                 ctx.node_id,
                 "in",
-                f"input {i + 1} has {shape[0]} channels but another has {channels}; "
+                f"input {i + 1} has {channels} channels but another has {widest}; "
                 "only mono inputs are spread over the other channels",
                 ctx.node_type,
             )
     rate = rates[0] if rates else ctx.sample_rate
-    if len(known) < len(ports):
+    return (widest if len(known) == len(ports) else None), rate
+
+
+def _mix_shape(ports: Sequence[PortInfo], ctx: NodeContext) -> tuple[tuple[int, int] | None, float]:
+    """Output shape (None when any input's is unknown) and sample rate of a mix."""
+    channels, rate = common_format(ports, ctx)
+    if channels is None:
         return None, rate
-    return (channels, max(shape[1] for _, shape in known)), rate
+    return (channels, max(p.shape[1] for p in ports)), rate
 
 
 def _check_gains(gains: Sequence[float], count: int, ctx: NodeContext) -> None:
