@@ -29,6 +29,7 @@ from graphengine.errors import ParamError, PortError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.pitch import DEFAULT_A4_HZ, PitchError, hz_to_midi, midi_to_hz, to_hz
 from graphengine.types import Frequencies, Notes
+from nodes.tuning import pitch_param
 
 # ----------------------------------------------------------------------------- theory
 
@@ -234,18 +235,6 @@ def scale_steps(mode: str, octaves: int, direction: str) -> list[float]:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _pitch(value: str, name: str, a4_hz: float, ctx: NodeContext) -> float:
-    try:
-        hz = to_hz(value, a4_hz)
-    except PitchError as error:
-        raise ParamError(ctx.node_id, name, str(error), ctx.node_type) from None
-    if not 0.0 < hz < math.inf:
-        raise ParamError(
-            ctx.node_id, name, f"must be a positive frequency, got {value!r}", ctx.node_type
-        )
-    return hz
-
-
 def _beat_s(tempo_bpm: float, ctx: NodeContext) -> float:
     if not tempo_bpm > 0:
         raise ParamError(ctx.node_id, "tempo_bpm", "must be above 0 BPM", ctx.node_type)
@@ -269,34 +258,35 @@ def _beats_per_item(beats: Sequence[float], count: int, ctx: NodeContext) -> np.
 def _events(
     slots: Sequence[Sequence[float]],
     beats: np.ndarray,
-    params: Mapping[str, Any],
+    tempo_bpm: float,
+    legato: float,
+    velocity: float,
+    start_s: float,
     ctx: NodeContext,
 ) -> Notes:
     """Notes from one chord (list of Hz, empty for a rest) per slot, laid end to end."""
-    beat_s = _beat_s(params["tempo_bpm"], ctx)
-    starts = params["start_s"] + beat_s * np.concatenate([[0.0], np.cumsum(beats)[:-1]])
+    beat_s = _beat_s(tempo_bpm, ctx)
+    starts = start_s + beat_s * np.concatenate([[0.0], np.cumsum(beats)[:-1]])
     onset, duration, hz = [], [], []
     for start, length, chord in zip(starts, beats, slots, strict=True):
         for f in chord:
             onset.append(start)
-            duration.append(length * beat_s * params["legato"])
+            duration.append(length * beat_s * legato)
             hz.append(f)
-    velocity = np.full(len(hz), params["velocity"])
-    return Notes(np.array(onset), np.array(duration), np.array(hz), velocity)
+    return Notes(np.array(onset), np.array(duration), np.array(hz), np.full(len(hz), velocity))
 
 
 def _notes_info(count: int | None) -> dict[str, PortInfo]:
     return {"out": PortInfo("notes", (count,) if count is not None else None, itemsize=8)}
 
 
-def _timing(beats: Any, tempo_bpm: float, legato: float, velocity: float, start_s: float) -> dict:
-    return {
-        "beats": beats,
-        "tempo_bpm": tempo_bpm,
-        "legato": legato,
-        "velocity": velocity,
-        "start_s": start_s,
-    }
+def _slots_info(
+    slots: Sequence[Sequence[Any]], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(notes,) of parsed slots, once their ``beats`` and the tempo are checked."""
+    _beats_per_item(params["beats"], len(slots), ctx)
+    _beat_s(params["tempo_bpm"], ctx)
+    return _notes_info(sum(len(s) for s in slots))
 
 
 TEMPO = param(120.0, unit="BPM", range=(1.0, 10_000.0), description="beats per minute")
@@ -304,6 +294,7 @@ LEGATO = param(1.0, range=(0.01, 1.0), description="fraction of its slot each no
 VELOCITY = param(0.8, range=(0.0, 1.0), description="loudness of every note, 0 to 1")
 START = param(0.0, unit="s", range=(0.0, None), description="onset of the first note")
 A4 = param(DEFAULT_A4_HZ, unit="Hz", range=(1.0, 20_000.0), description="reference pitch A4")
+ITEM_BEATS = param([1.0], description="beats per item: one for all or one each")
 
 
 # ----------------------------------------------------------------------------- scale
@@ -326,7 +317,7 @@ def _scale_check(
     if mode != "tuning" and has_tuning:
         message = f"a tuning is connected but mode is {mode!r}: set mode = 'tuning' to use it"
         raise PortError(ctx.node_id, "tuning", message, ctx.node_type)
-    _pitch(params["root"], "root", params["a4_hz"], ctx)
+    pitch_param(params["root"], "root", params["a4_hz"], ctx)
     _beat_s(params["tempo_bpm"], ctx)
     if mode == "tuning":
         return None
@@ -411,13 +402,13 @@ def scale(
     _scale_check(inputs, params, ctx)
     if not beats > 0:
         raise ParamError(ctx.node_id, "beats", "must be above 0", ctx.node_type)
-    root_hz = _pitch(root, "root", a4_hz, ctx)
+    root_hz = pitch_param(root, "root", a4_hz, ctx)
     if tuning is None:
         hz = [root_hz * 2.0 ** (s / 12.0) for s in scale_steps(mode, octaves, direction)]
     else:
         hz = _tuning_scale(tuning.hz, root_hz, octaves, direction, ctx)
-    timing = _timing([beats], tempo_bpm, legato, velocity, start_s)
-    return _events([[f] for f in hz], _beats_per_item([beats], len(hz), ctx), timing, ctx)
+    beats_array = np.full(len(hz), float(beats))
+    return _events([[f] for f in hz], beats_array, tempo_bpm, legato, velocity, start_s, ctx)
 
 
 # ----------------------------------------------------------------------------- chord
@@ -429,7 +420,7 @@ def _chord_midi(params: Mapping[str, Any], ctx: NodeContext) -> tuple[float, ...
         if params["key_mode"] not in KEY_MODES:
             message = f"{params['key_mode']!r} is not one of {', '.join(KEY_MODES)}"
             raise ParamError(ctx.node_id, "key_mode", message, ctx.node_type)
-        tonic = hz_to_midi(_pitch(params["key"], "key", a4_hz, ctx), a4_hz)
+        tonic = hz_to_midi(pitch_param(params["key"], "key", a4_hz, ctx), a4_hz)
         try:
             return roman_chord(params["numeral"], tonic, params["key_mode"]).midi
         except NumeralError as error:
@@ -438,7 +429,7 @@ def _chord_midi(params: Mapping[str, Any], ctx: NodeContext) -> tuple[float, ...
     if quality not in CHORDS:
         message = f"{quality!r} is not a chord quality; known: {', '.join(CHORDS)}"
         raise ParamError(ctx.node_id, "quality", message, ctx.node_type)
-    root = hz_to_midi(_pitch(params["root"], "root", a4_hz, ctx), a4_hz)
+    root = hz_to_midi(pitch_param(params["root"], "root", a4_hz, ctx), a4_hz)
     try:
         return quality_chord(root, quality, params["inversion"]).midi
     except ValueError as error:
@@ -507,8 +498,7 @@ def chord(
     if not beats > 0:
         raise ParamError(ctx.node_id, "beats", "must be above 0", ctx.node_type)
     hz = [midi_to_hz(m, a4_hz) for m in _chord_midi(params, ctx)]
-    timing = _timing([beats], tempo_bpm, 1.0, velocity, start_s)
-    return _events([hz], np.array([beats]), timing, ctx)
+    return _events([hz], np.array([beats]), tempo_bpm, 1.0, velocity, start_s, ctx)
 
 
 # ----------------------------------------------------------------------------- progression
@@ -524,7 +514,7 @@ def _progression(params: Mapping[str, Any], ctx: NodeContext) -> list[list[float
         message = f"{params['key_mode']!r} is not one of {', '.join(KEY_MODES)}"
         raise ParamError(ctx.node_id, "key_mode", message, ctx.node_type)
     a4_hz = params["a4_hz"]
-    tonic = hz_to_midi(_pitch(params["key"], "key", a4_hz, ctx), a4_hz)
+    tonic = hz_to_midi(pitch_param(params["key"], "key", a4_hz, ctx), a4_hz)
     slots = []
     for position, token in enumerate(tokens, start=1):
         if token.lower() in _RESTS:
@@ -536,8 +526,6 @@ def _progression(params: Mapping[str, Any], ctx: NodeContext) -> list[list[float
             message = f"chord {position}: {error}"
             raise ParamError(ctx.node_id, "chords", message, ctx.node_type) from None
         slots.append([midi_to_hz(m, a4_hz) for m in midi])
-    _beats_per_item(params["beats"], len(slots), ctx)
-    _beat_s(params["tempo_bpm"], ctx)
     return slots
 
 
@@ -545,7 +533,7 @@ def infer_progression(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """(notes,): every numeral is parsed here."""
-    return _notes_info(sum(len(s) for s in _progression(params, ctx)))
+    return _slots_info(_progression(params, ctx), params, ctx)
 
 
 @node("notes.progression", version=1, infer=infer_progression)
@@ -580,17 +568,10 @@ def progression(
         beats = [2.0]
         tempo_bpm = 90
     """
-    params = {
-        "chords": chords,
-        "key": key,
-        "key_mode": key_mode,
-        "beats": beats,
-        "tempo_bpm": tempo_bpm,
-        "a4_hz": a4_hz,
-    }
+    params = {"chords": chords, "key": key, "key_mode": key_mode, "a4_hz": a4_hz}
     slots = _progression(params, ctx)
-    timing = _timing(beats, tempo_bpm, legato, velocity, start_s)
-    return _events(slots, _beats_per_item(beats, len(slots), ctx), timing, ctx)
+    beats_array = _beats_per_item(beats, len(slots), ctx)
+    return _events(slots, beats_array, tempo_bpm, legato, velocity, start_s, ctx)
 
 
 # ----------------------------------------------------------------------------- sequence
@@ -685,9 +666,7 @@ def infer_sequence(
 ) -> dict[str, PortInfo]:
     """(notes,): every item is parsed here."""
     slots = _parse_items(params["notes"], "notes", params["a4_hz"], _tuning_size(inputs), True, ctx)
-    _beats_per_item(params["beats"], len(slots), ctx)
-    _beat_s(params["tempo_bpm"], ctx)
-    return _notes_info(sum(len(s) for s in slots))
+    return _slots_info(slots, params, ctx)
 
 
 @node("notes.sequence", version=1, infer=infer_sequence)
@@ -698,7 +677,7 @@ def sequence(
         ["C4", "E4", "G4", "C5"],
         description="one item per step: 'C4', 'C4 E4 G4' (chord), 'r' (rest)",
     ),
-    beats: list[float] = param([1.0], description="beats per item: one for all or one each"),
+    beats: list[float] = ITEM_BEATS,
     tempo_bpm: float = TEMPO,
     legato: float = LEGATO,
     velocity: float = VELOCITY,
@@ -725,8 +704,8 @@ def sequence(
     size = None if tuning is None else tuning.hz.size
     slots = _parse_items(notes, "notes", a4_hz, size, True, ctx)
     beats_array = _beats_per_item(beats, len(slots), ctx)
-    timing = _timing(beats, tempo_bpm, legato, velocity, start_s)
-    return _events(_resolve(slots, tuning, "notes", ctx), beats_array, timing, ctx)
+    hz = _resolve(slots, tuning, "notes", ctx)
+    return _events(hz, beats_array, tempo_bpm, legato, velocity, start_s, ctx)
 
 
 def infer_from_tuning(
@@ -737,9 +716,7 @@ def infer_from_tuning(
     if not params["steps"]:
         return _notes_info(size if size is not None and size >= 0 else None)
     slots = _parse_items(params["steps"], "steps", DEFAULT_A4_HZ, size, False, ctx)
-    _beats_per_item(params["beats"], len(slots), ctx)
-    _beat_s(params["tempo_bpm"], ctx)
-    return _notes_info(sum(len(s) for s in slots))
+    return _slots_info(slots, params, ctx)
 
 
 @node("notes.from_tuning", version=1, infer=infer_from_tuning)
@@ -747,7 +724,7 @@ def from_tuning(
     tuning: Frequencies,
     *,
     steps: list[str] = param([], description="step indices per item ('0 8 14' a chord); [] = all"),
-    beats: list[float] = param([1.0], description="beats per item: one for all or one each"),
+    beats: list[float] = ITEM_BEATS,
     tempo_bpm: float = TEMPO,
     legato: float = LEGATO,
     velocity: float = VELOCITY,
@@ -775,8 +752,8 @@ def from_tuning(
         raise PortError(ctx.node_id, "tuning", "the tuning is empty", ctx.node_type)
     slots = _parse_items(items, "steps", DEFAULT_A4_HZ, tuning.hz.size, False, ctx)
     beats_array = _beats_per_item(beats, len(slots), ctx)
-    timing = _timing(beats, tempo_bpm, legato, velocity, start_s)
-    return _events(_resolve(slots, tuning, "steps", ctx), beats_array, timing, ctx)
+    hz = _resolve(slots, tuning, "steps", ctx)
+    return _events(hz, beats_array, tempo_bpm, legato, velocity, start_s, ctx)
 
 
 # ----------------------------------------------------------------------------- merge

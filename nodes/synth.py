@@ -17,7 +17,7 @@ kernels (``nodes/_synth_kernels.py``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -29,6 +29,7 @@ from graphengine.types import Audio, Notes
 WAVEFORMS = ("sine", "saw", "square", "triangle")
 TABLE_SIZE = 8192
 """Wavetable length: up to 4095 harmonics; below rate/8192 Hz the highest are left out."""
+MAX_HARMONICS = TABLE_SIZE // 2 - 1
 
 AMPLITUDE = param(0.25, range=(0.0, 1.0), description="peak level of a note at velocity 1")
 ATTACK = param(5.0, unit="ms", range=(0.0, 60_000.0), description="rise time to full level")
@@ -112,10 +113,31 @@ def amplitudes(notes: Notes, amplitude: float) -> np.ndarray:
     return amplitude * np.clip(notes.velocity, 0.0, 1.0)
 
 
-def _finish(mono: np.ndarray, channels: int, ctx: NodeContext) -> Audio:
-    samples = np.empty((channels, mono.size), dtype=np.float32)
-    samples[:] = mono
+def _render(
+    kernel: Callable[..., None],
+    notes: Notes,
+    release: int,
+    channels: int,
+    ctx: NodeContext,
+    *args: Any,
+) -> Audio:
+    """Place the checked notes, let ``kernel`` add them into silence, copy it to ``channels``.
+
+    The kernel is called as ``kernel(out, starts, gates, totals, *args)``.
+    """
+    plan = schedule(notes, release, ctx)
+    out = np.zeros(plan.frames, dtype=np.float32)
+    kernel(out, plan.starts, plan.gates, plan.totals, *args)
+    samples = np.empty((channels, out.size), dtype=np.float32)
+    samples[:] = out
     return Audio(samples, ctx.sample_rate)
+
+
+def _check_harmonics(harmonics: list[float], ctx: NodeContext) -> None:
+    if not harmonics or not any(harmonics):
+        raise ParamError(
+            ctx.node_id, "harmonics", "needs at least one non-zero amplitude", ctx.node_type
+        )
 
 
 def infer_voice(
@@ -152,7 +174,14 @@ def band_limit(frequency_hz: np.ndarray, rate: float, available: int) -> np.ndar
     """Harmonics kept for each note: the highest k with k * f strictly below Nyquist."""
     nyquist = rate / 2.0
     kept = np.ceil(nyquist / frequency_hz).astype(np.int64) - 1
-    return np.clip(kept, 1, min(available, TABLE_SIZE // 2 - 1))
+    return np.clip(kept, 1, min(available, MAX_HARMONICS))
+
+
+def _cycle(coefficients: np.ndarray, count: int) -> np.ndarray:
+    """One table period from harmonics 1..count: ``sum_k Re(c_k * -i * exp(2πi k n / N))``."""
+    spectrum = np.zeros(TABLE_SIZE // 2 + 1, dtype=np.complex128)
+    spectrum[1 : count + 1] = -1j * coefficients[:count] * (TABLE_SIZE / 2.0)
+    return np.fft.irfft(spectrum, TABLE_SIZE)
 
 
 def tables_for(
@@ -167,17 +196,12 @@ def tables_for(
     counts, table_of = np.unique(kept, return_inverse=True)
     tables = np.empty((counts.size, TABLE_SIZE), dtype=np.float64)
     for row, count in enumerate(counts):
-        spectrum = np.zeros(TABLE_SIZE // 2 + 1, dtype=np.complex128)
-        spectrum[1 : count + 1] = -1j * coefficients[:count] * (TABLE_SIZE / 2.0)
-        tables[row] = np.fft.irfft(spectrum, TABLE_SIZE) / peak
+        tables[row] = _cycle(coefficients, count) / peak
     return tables, table_of.astype(np.int64)
 
 
 def _full_peak(coefficients: np.ndarray) -> float:
-    count = min(coefficients.size, TABLE_SIZE // 2 - 1)
-    spectrum = np.zeros(TABLE_SIZE // 2 + 1, dtype=np.complex128)
-    spectrum[1 : count + 1] = -1j * coefficients[:count] * (TABLE_SIZE / 2.0)
-    peak = float(np.max(np.abs(np.fft.irfft(spectrum, TABLE_SIZE))))
+    peak = float(np.max(np.abs(_cycle(coefficients, min(coefficients.size, MAX_HARMONICS)))))
     return peak if peak > 0 else 1.0
 
 
@@ -194,26 +218,21 @@ def render_wavetable(
     from nodes._synth_kernels import render_tables
 
     check_notes(notes, ctx)
-    plan = schedule(notes, env.release, ctx)
     kept = band_limit(notes.frequency_hz, ctx.sample_rate, coefficients.size)
     tables, table_of = tables_for(coefficients, kept, peak)
-    out = np.zeros(plan.frames, dtype=np.float32)
     steps = notes.frequency_hz / ctx.sample_rate
-    render_tables(
-        out,
-        plan.starts,
-        plan.gates,
-        plan.totals,
+    return _render(
+        render_tables,
+        notes,
+        env.release,
+        channels,
+        ctx,
         steps,
         amplitudes(notes, amplitude),
         table_of,
         tables,
-        env.attack,
-        env.decay,
-        env.sustain,
-        env.release,
+        *env,
     )
-    return _finish(out, channels, ctx)
 
 
 @node("synth.osc", version=1, infer=infer_voice)
@@ -251,7 +270,7 @@ def osc(
     """
     infer_voice({}, {"waveform": waveform}, ctx)
     env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
-    coefficients = harmonic_series(waveform, TABLE_SIZE // 2 - 1).astype(np.complex128)
+    coefficients = harmonic_series(waveform, MAX_HARMONICS).astype(np.complex128)
     return render_wavetable(in_, coefficients, 1.0, amplitude, env, channels, ctx)
 
 
@@ -285,12 +304,9 @@ def wavetable(
         harmonics = [1.0, 0.0, 0.5, 0.0, 0.25]
         sustain = 1.0
     """
-    if not harmonics or not any(harmonics):
-        raise ParamError(
-            ctx.node_id, "harmonics", "needs at least one non-zero amplitude", ctx.node_type
-        )
-    if len(harmonics) > TABLE_SIZE // 2 - 1:
-        message = f"{len(harmonics)} harmonics; at most {TABLE_SIZE // 2 - 1}"
+    _check_harmonics(harmonics, ctx)
+    if len(harmonics) > MAX_HARMONICS:
+        message = f"{len(harmonics)} harmonics; at most {MAX_HARMONICS}"
         raise ParamError(ctx.node_id, "harmonics", message, ctx.node_type)
     coefficients = np.asarray(harmonics, dtype=np.complex128)
     env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
@@ -318,7 +334,7 @@ def read_cycle(path: str, ctx: NodeContext) -> np.ndarray:
     coefficients = 1j * spectrum  # sine amplitude convention of tables_for
     if not np.any(np.abs(coefficients) > 1e-12):
         raise ParamError(ctx.node_id, "path", "the cycle is silent or constant", ctx.node_type)
-    return coefficients[: TABLE_SIZE // 2 - 1]
+    return coefficients[:MAX_HARMONICS]
 
 
 @node("synth.wavetable_file", version=1, infer=infer_voice)
@@ -397,36 +413,28 @@ def additive(
     """
     from nodes._synth_kernels import render_additive
 
-    if not harmonics or not any(harmonics):
-        raise ParamError(
-            ctx.node_id, "harmonics", "needs at least one non-zero amplitude", ctx.node_type
-        )
+    _check_harmonics(harmonics, ctx)
     check_notes(in_, ctx)
     env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
-    plan = schedule(in_, env.release, ctx)
     weights = np.asarray(harmonics, dtype=np.float64)
     weights = weights / np.sum(np.abs(weights))
     k = np.arange(1, weights.size + 1, dtype=np.float64)
     ratios = k * np.sqrt(1.0 + inharmonicity * k**2)
     steps = np.outer(in_.frequency_hz / ctx.sample_rate, ratios)
     partial_amps = np.where(steps < 0.5, weights[np.newaxis, :], 0.0)
-    out = np.zeros(plan.frames, dtype=np.float32)
     state = np.zeros((weights.size, 5))
-    render_additive(
-        out,
-        plan.starts,
-        plan.gates,
-        plan.totals,
+    return _render(
+        render_additive,
+        in_,
+        env.release,
+        channels,
+        ctx,
         steps,
         partial_amps,
         amplitudes(in_, amplitude),
-        env.attack,
-        env.decay,
-        env.sustain,
-        env.release,
+        *env,
         state,
     )
-    return _finish(out, channels, ctx)
 
 
 # ----------------------------------------------------------------------------- fm
@@ -485,24 +493,19 @@ def fm(
         )
         raise ParamError(ctx.node_id, "carrier_ratio", message, ctx.node_type)
     env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
-    plan = schedule(in_, env.release, ctx)
-    out = np.zeros(plan.frames, dtype=np.float32)
-    render_fm(
-        out,
-        plan.starts,
-        plan.gates,
-        plan.totals,
+    return _render(
+        render_fm,
+        in_,
+        env.release,
+        channels,
+        ctx,
         carriers / ctx.sample_rate,
         in_.frequency_hz * modulator_ratio / ctx.sample_rate,
         amplitudes(in_, amplitude),
         index,
         index_follows_envelope,
-        env.attack,
-        env.decay,
-        env.sustain,
-        env.release,
+        *env,
     )
-    return _finish(out, channels, ctx)
 
 
 # ----------------------------------------------------------------------------- pluck
@@ -579,22 +582,19 @@ def pluck(
             f"(its period must be at least 3.5 samples: below {rate / 3.5:g} Hz)"
         )
         raise PortError(ctx.node_id, "in", message, ctx.node_type)
-    release = _samples(release_ms, rate)
-    plan = schedule(in_, release, ctx)
-    cycles_per_s = in_.frequency_hz
-    losses = 10.0 ** (-3.0 / (decay_s * cycles_per_s))
-    release_losses = 10.0 ** (-3.0 / (max(release_ms, 1.0) / 1000.0 * cycles_per_s))
+    losses = 10.0 ** (-3.0 / (decay_s * in_.frequency_hz))
+    release_losses = 10.0 ** (-3.0 / (max(release_ms, 1.0) / 1000.0 * in_.frequency_hz))
     noise_at = np.concatenate([[0], np.cumsum(delays)[:-1]]).astype(np.int64)
     rng = np.random.default_rng(np.random.SeedSequence(0 if seed is None else seed))
     noise = rng.uniform(-1.0, 1.0, int(np.sum(delays)))
     smoothing = 0.95 * (1.0 - brightness)
-    out = np.zeros(plan.frames, dtype=np.float32)
     line = np.zeros(int(np.max(delays)), dtype=np.float64)
-    render_pluck(
-        out,
-        plan.starts,
-        plan.gates,
-        plan.totals,
+    return _render(
+        render_pluck,
+        in_,
+        _samples(release_ms, rate),
+        channels,
+        ctx,
         delays,
         coefficients,
         losses,
@@ -605,4 +605,3 @@ def pluck(
         smoothing,
         line,
     )
-    return _finish(out, channels, ctx)

@@ -27,6 +27,7 @@ from graphengine.types import Frequencies
 MAX_STEPS = 1_000_000
 _RATIO = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*(?:/\s*(\d+(?:\.\d*)?))?\s*$")
 _CENTS = re.compile(r"^\s*([+-]?\d+(?:\.\d*)?)\s*c(?:ents?)?\s*$")
+A4 = param(DEFAULT_A4_HZ, unit="Hz", range=(1.0, 20_000.0), description="A4")
 
 
 def pitch_param(value: str, name: str, a4_hz: float, ctx: NodeContext) -> float:
@@ -105,7 +106,7 @@ def equal(
     reference: str = param("C-1", description="pitch of step 0: a pitch name or Hz"),
     first: int = param(0, description="index of the first step output (0 = reference)"),
     count: int = param(128, range=(1, MAX_STEPS), description="number of steps output"),
-    a4_hz: float = param(DEFAULT_A4_HZ, unit="Hz", range=(1.0, 20_000.0), description="A4"),
+    a4_hz: float = A4,
     ctx: NodeContext,
 ) -> Frequencies:
     """Equal division of the octave (or of any interval) into any number of steps.
@@ -187,7 +188,7 @@ def just(
     root: str = param("C4", description="pitch of the ratio 1/1: a pitch name or Hz"),
     period: str = param("2/1", description="the interval the pattern repeats at"),
     octaves: int = param(1, range=(1, 1000), description="periods to span"),
-    a4_hz: float = param(DEFAULT_A4_HZ, unit="Hz", range=(1.0, 20_000.0), description="A4"),
+    a4_hz: float = A4,
     ctx: NodeContext,
 ) -> Frequencies:
     """Just intonation: a tuning from a list of frequency ratios above a root.
@@ -299,7 +300,7 @@ def scala(
     count: int = param(
         0, range=(0, MAX_STEPS), description="number of steps output; 0: one period, both ends"
     ),
-    a4_hz: float = param(DEFAULT_A4_HZ, unit="Hz", range=(1.0, 20_000.0), description="A4"),
+    a4_hz: float = A4,
     ctx: NodeContext,
 ) -> Frequencies:
     """A tuning read from a Scala ``.scl`` file, the musicians' standard tuning format.

@@ -7,6 +7,7 @@ import pytest
 from node_harness import infer_node, make_ctx, run_node
 
 from graphengine.errors import ParamError, PortError
+from graphengine.node import PortInfo
 from graphengine.pitch import midi_of, midi_to_hz, to_hz
 from graphengine.types import Frequencies, Notes
 from nodes.notes import chord, from_tuning, merge, progression, roman_chord, scale, sequence
@@ -189,8 +190,6 @@ def test_bad_parameters_name_node_and_parameter(fn, params, name, fragment):
 
 
 def test_tuning_errors():
-    from graphengine.node import PortInfo
-
     with pytest.raises(PortError, match="needs a tuning connected"):
         infer_node(scale, make_ctx("notes.scale"), mode="tuning")
     with pytest.raises(ParamError, match="step 30 is beyond the tuning's 25 steps"):

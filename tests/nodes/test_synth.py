@@ -222,6 +222,9 @@ def test_bad_notes_name_the_node_and_port(fn):
     assert (error.value.node_id, error.value.port_or_param) == ("voice", "in")
     with pytest.raises(PortError, match="no notes to render"):
         run_node(fn, ctx, Notes([], [], []))
+
+
+def test_unknown_waveform_fails_inference():
     with pytest.raises(ParamError, match="'ramp' is not one of"):
         infer_node(osc, make_ctx("synth.osc"), waveform="ramp")
 
