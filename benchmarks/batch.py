@@ -22,7 +22,6 @@ source.file -> effect.gain -> sink.wav (the table says which).
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import shutil
 import statistics
@@ -34,6 +33,7 @@ import numpy as np
 import soundfile as sf
 
 import graphengine as ge
+from graphengine.distributed import _connect
 from graphengine.registry import default_registry
 
 RATE = 22050
@@ -92,33 +92,19 @@ def make_inputs(folder: Path, count: int, seconds: float) -> list[Path]:
 
 
 def run(graph: Path, inputs: list[Path], workers: int, out: Path, collect: list[str]) -> dict:
-    import dask
-    from dask.distributed import Client, LocalCluster
+    # the LocalCluster `graphengine batch --workers N` starts, with the same settings
+    with _connect(None, None, workers, threads_per_worker=1) as client:
 
-    with (
-        dask.config.set({"distributed.worker.profile.enabled": False}),  # as `batch` does
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            host="127.0.0.1",
-            dashboard_address=None,
-            scheduler_kwargs={"dashboard_address": "127.0.0.1:0"},
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
-        warm = inputs[: 2 * workers]
-        ge.batch(
-            graph, warm, bind="src.path", out_dir=out / "warm", client=client,
-            collect=collect, cache=False,
-        )  # fmt: skip
+        def render(files: list[Path], folder: str) -> list[dict]:
+            return ge.batch(
+                graph, files, bind="src.path", out_dir=out / folder, client=client,
+                collect=collect, cache=False,
+            )  # fmt: skip
+
+        render(inputs[: 2 * workers], "warm")
         shutil.rmtree(out / "warm")
         started = time.perf_counter()
-        records = ge.batch(
-            graph, inputs, bind="src.path", out_dir=out / "run", client=client,
-            collect=collect, cache=False,
-        )  # fmt: skip
+        records = render(inputs, "run")
         wall = time.perf_counter() - started
     shutil.rmtree(out / "run")
     assert all(r["status"] == "ok" for r in records), [r["error"] for r in records][:3]

@@ -39,6 +39,7 @@ import logging
 import os
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -159,9 +160,7 @@ def _input_root(inputs: Sequence[Path], bases: Sequence[Path], root: Path | None
 def _output_folders(inputs: Sequence[Path], root: Path) -> dict[Path, Path]:
     """Input -> its folder relative to DIR: the relative path without suffix (see module doc)."""
     stems = {path: path.relative_to(root).with_suffix("") for path in inputs}
-    counts: dict[Path, int] = {}
-    for stem in stems.values():
-        counts[stem] = counts.get(stem, 0) + 1
+    counts = Counter(stems.values())
     return {
         path: (path.relative_to(root) if counts[stem] > 1 else stem) for path, stem in stems.items()
     }
@@ -338,18 +337,21 @@ def run_inputs(
             except Exception as error:
                 if attempt < retries:
                     continue
-                records.append(
-                    {
-                        "input": item["input"],
-                        "status": FAILED,
-                        "error": _one_line(error),
-                        "outputs": [],
-                        "seconds": None,
-                        "worker": _worker_address(),
-                        "values": {},
-                    }
-                )
+                records.append(_failed_record(item["input"], error, _worker_address()))
     return records
+
+
+def _failed_record(path: str, error: BaseException, worker: str) -> dict[str, Any]:
+    """The record of an input whose task raised (rather than returning a record)."""
+    return {
+        "input": path,
+        "status": FAILED,
+        "error": _one_line(error),
+        "outputs": [],
+        "seconds": None,
+        "worker": worker,
+        "values": {},
+    }
 
 
 def _chunk_size(inputs: int, workers: int) -> int:
@@ -551,22 +553,19 @@ def _fingerprint(graph: Graph, resolved_files: Iterable[str], job_parts: Mapping
 
 def _sink_names(valid: ValidGraph) -> dict[str, str]:
     """``node.param`` -> file name, for every output path (file names made unique)."""
-    found: list[tuple[str, str]] = []
+    found: list[tuple[str, str, str]] = []
     for node_id in valid.order:
         node = valid.nodes[node_id]
         for name in node.spec.output_paths:
             if node.params.get(name) is not None:
-                found.append((f"{node_id}.{name}", Path(node.params[name]).name))
-    counts: dict[str, int] = {}
-    for _, file_name in found:
-        counts[file_name] = counts.get(file_name, 0) + 1
-    names = {}
-    for key, file_name in found:
-        node_id = key.rpartition(".")[0]
-        names[key] = (
+                found.append((node_id, name, Path(node.params[name]).name))
+    counts = Counter(file_name for _, _, file_name in found)
+    return {
+        f"{node_id}.{name}": (
             file_name if counts[file_name] == 1 else f"{node_id.replace('/', '-')}-{file_name}"
         )
-    return names
+        for node_id, name, file_name in found
+    }
 
 
 def _collects(valid: ValidGraph, names: Sequence[str]) -> tuple[_Collect, ...]:
@@ -930,18 +929,7 @@ def _submit(client: Any, plan: _Plan, todo: Sequence[Path], retries: int) -> Ite
                 error = future.exception()
             except Exception as cancelled:  # a cancelled future raises instead
                 error = cancelled
-            records = [
-                {
-                    "input": path,
-                    "status": FAILED,
-                    "error": _one_line(error),
-                    "outputs": [],
-                    "seconds": None,
-                    "worker": "",
-                    "values": {},
-                }
-                for path in paths[future.key]
-            ]
+            records = [_failed_record(path, error, "") for path in paths[future.key]]
         future.release()
         yield from records
 
@@ -1018,13 +1006,13 @@ def summary(records: Sequence[Mapping[str, Any]], seconds: float, out_dir: Path)
     counts = {
         status: sum(r["status"] == status for r in records) for status in (OK, FAILED, SKIPPED)
     }
-    rate = counts[OK] + counts[FAILED]
+    ran = counts[OK] + counts[FAILED]
     line = (
         f"batch: {counts[OK]} ok, {counts[FAILED]} failed, {counts[SKIPPED]} skipped (done before)"
         f" of {len(records)} files in {seconds:.1f} s"
     )
-    if rate:
-        line += f" ({rate / seconds:.2f} files/s)" if seconds > 0 else ""
+    if ran and seconds > 0:
+        line += f" ({ran / seconds:.2f} files/s)"
     return f"{line} -> {out_dir / MANIFEST_CSV}"
 
 

@@ -25,6 +25,8 @@ from pathlib import Path
 
 import numpy as np
 
+from graphengine.pitch import midi_to_hz
+
 VOICES = ("sine", "saw", "square", "pluck", "fm")
 SAMPLE_RATE = 16000
 
@@ -100,8 +102,7 @@ def make_voices(
     for voice in voices:
         (out / voice).mkdir(exist_ok=True)
         for i in range(per_class):
-            midi = rng.uniform(48.0, 72.0)
-            frequency_hz = 440.0 * 2.0 ** ((midi - 69.0) / 12.0)
+            frequency_hz = midi_to_hz(rng.uniform(48.0, 72.0))
             velocity = float(rng.uniform(0.3, 1.0))
             note_s = float(rng.uniform(0.25, 0.4))
             clip_seed = int(rng.integers(0, 2**31 - 1))

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 
 from graphengine.errors import GraphError
+from graphengine.plan import file_hash
 
 FORMAT = 1
 MODEL_FILE = "model.json"
@@ -48,14 +49,6 @@ def model_json(path: str | os.PathLike) -> Path:
     """``path`` itself if it is a file, else ``path/model.json``."""
     path = Path(path)
     return path / MODEL_FILE if path.is_dir() else path
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 _SPECS: dict[tuple[str, int, int], dict[str, Any]] = {}
@@ -78,10 +71,12 @@ def read_spec(path: str | os.PathLike, *, verify: bool = True) -> dict[str, Any]
             spec = json.loads(file.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ModelFileError(f"{file}: not a readable model file ({error})") from None
+        if not isinstance(spec, dict):
+            raise ModelFileError(f"{file}: not a model file (it holds no JSON object)")
         missing = [
             k for k in ("format", "task", "arch", "config", "input", "weights") if k not in spec
         ]
-        if not isinstance(spec, dict) or missing:
+        if missing:
             raise ModelFileError(f"{file}: not a model file (missing {', '.join(missing)})")
         if spec["format"] != FORMAT:
             raise ModelFileError(
@@ -93,16 +88,12 @@ def read_spec(path: str | os.PathLike, *, verify: bool = True) -> dict[str, Any]
     if verify:
         if not weights.is_file():
             raise ModelFileError(f"{file}: its weights file {weights.name} is missing")
-        wstat = weights.stat()
-        wmemo = ("weights", str(weights.resolve()), wstat.st_mtime_ns, wstat.st_size)
-        if wmemo not in _SPECS:
-            actual = sha256_file(weights)
-            if actual != spec["weights"]["sha256"]:
-                raise ModelFileError(
-                    f"{weights}: corrupted or replaced weights file (sha256 {actual[:12]}..., "
-                    f"{file.name} expects {spec['weights']['sha256'][:12]}...)"
-                )
-            _SPECS[wmemo] = {}
+        actual = file_hash(str(weights.resolve()))  # memoised on size, mtime and inode
+        if actual != spec["weights"]["sha256"]:
+            raise ModelFileError(
+                f"{weights}: corrupted or replaced weights file (sha256 {actual[:12]}..., "
+                f"{file.name} expects {spec['weights']['sha256'][:12]}...)"
+            )
     _SPECS[memo] = spec
     return spec
 
@@ -193,22 +184,23 @@ def load(path: str | os.PathLike) -> Loaded:
     ).hexdigest()
     loaded = _LOADED.get(key)
     if loaded is None:
-        model = restore(spec)
         tree = read_weights(spec)
+        model = restore(spec, tree)
         extra = {k: np.asarray(v) for k, v in (tree.get("extra") or {}).items()}
         loaded = Loaded(spec, model, extra, key)
         _LOADED[key] = loaded
     return loaded
 
 
-def restore(spec: dict[str, Any]) -> Any:
-    """Build the architecture from ``spec`` and put the saved weights in it."""
+def restore(spec: dict[str, Any], tree: dict[str, Any] | None = None) -> Any:
+    """Build the architecture from ``spec`` and put the saved weights (``tree``, or read) in it."""
     from flax import nnx
 
     from nodes.models import _nets
 
     model = _nets.build(spec["arch"], spec["config"], seed=0)
-    tree = read_weights(spec)
+    if tree is None:
+        tree = read_weights(spec)
     state = nnx.state(model, nnx.Param)
     try:
         params = _match(nnx.to_pure_dict(state), tree.get("params", {}))

@@ -170,9 +170,8 @@ def extract(
             ) from None
         except GraphError as error:
             where = f" (input {path})" if path else ""
-            raise type(error)(*_error_args(error)).with_file(
-                f"{error.file or graph_path}{where}"
-            ) from None
+            error.file = f"{error.file or graph_path}{where}"
+            raise
         for stat in run.stats:
             if stat.status == "computed":
                 result.computed += 1
@@ -185,14 +184,6 @@ def extract(
             log(f"features: {number}/{len(inputs)} inputs")
     result.seconds = time.perf_counter() - started
     return result
-
-
-def _error_args(error: GraphError) -> tuple:
-    if hasattr(error, "node_id"):
-        return (error.node_id, error.port_or_param, error.message, error.node_type)
-    if hasattr(error, "errors"):
-        return (error.errors,)
-    return (error.message,)
 
 
 def _graph_info(run: Any, output_node: str, input_param: str | None) -> dict[str, Any]:
@@ -370,10 +361,7 @@ def train_classifier(
     """
     if arch not in DEFAULTS or arch in ("lstm_gen", "gan"):
         raise GraphError(f"--arch must be mlp, cnn or lstm, got {arch!r}")
-    epochs = epochs or DEFAULTS[arch]["epochs"]
-    batch_size = batch_size or DEFAULTS[arch]["batch_size"]
-    lr = lr or DEFAULTS[arch]["lr"]
-    _check_positive(epochs=epochs, batch_size=batch_size, lr=lr)
+    epochs, batch_size, lr = _settings(arch, epochs, batch_size, lr)
     log = log or (lambda message: None)
     labelled = read_labels(labels)
     classes = labelled.classes
@@ -457,8 +445,7 @@ def train_classifier(
     }
 
     def fill(folder: Path) -> None:
-        (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
+        _write_reports(folder, metrics, run)
         confusion_png(metrics["confusion"], classes, folder / "confusion.png", arch)
 
     _io.write_model_dir(out, model_spec, _params(model), fill=fill)
@@ -466,10 +453,24 @@ def train_classifier(
     return {**metrics, "run": run}
 
 
-def _check_positive(**values: float) -> None:
-    for name, value in values.items():
+def _settings(
+    arch: str, epochs: int | None, batch_size: int | None, lr: float | None
+) -> tuple[int, int, float]:
+    """Epochs, batch size and learning rate: the given ones, else ``arch``'s defaults."""
+    defaults = DEFAULTS[arch]
+    epochs = epochs or defaults["epochs"]
+    batch_size = batch_size or defaults["batch_size"]
+    lr = lr or defaults["lr"]
+    for name, value in (("epochs", epochs), ("batch-size", batch_size), ("lr", lr)):
         if not value > 0:
-            raise GraphError(f"--{name.replace('_', '-')} must be positive, got {value}")
+            raise GraphError(f"--{name} must be positive, got {value}")
+    return epochs, batch_size, lr
+
+
+def _write_reports(folder: Path, metrics: dict[str, Any], run: dict[str, Any]) -> None:
+    """``metrics.json`` and ``run.json`` into a model folder being written."""
+    (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
 
 
 def _params(model: Any) -> dict[str, Any]:
@@ -549,7 +550,7 @@ def _fit_classifier(
             lengths = None if len_fit is None else jnp.asarray(len_fit[rows])
             losses.append(train_step(model, optimizer, x_fit[rows], lengths, y_fit[rows]))
         model.eval()
-        val_loss, val_acc = evaluate(model, x_val, None if len_val is None else len_val, y_val)
+        val_loss, val_acc = evaluate(model, x_val, len_val, y_val)
         train_loss = float(np.mean(jax.device_get(losses)))
         val_loss, val_acc = float(val_loss), float(val_acc)
         if not np.isfinite(train_loss):
@@ -735,10 +736,7 @@ def train_generator(
     missing = [p for p in inputs if not Path(p).is_file()]
     if missing:
         raise GraphError(f"input files not found: {', '.join(missing[:3])}")
-    epochs = epochs or DEFAULTS[arch]["epochs"]
-    batch_size = batch_size or DEFAULTS[arch]["batch_size"]
-    lr = lr or DEFAULTS[arch]["lr"]
-    _check_positive(epochs=epochs, batch_size=batch_size, lr=lr)
+    epochs, batch_size, lr = _settings(arch, epochs, batch_size, lr)
     log = log or (lambda message: None)
     paths = [str(Path(p).resolve()) for p in inputs] or [None]
     extraction = extract(
@@ -758,29 +756,19 @@ def train_generator(
     spec_input = {"type": "audio", "sample_rate": rate, "graph": extraction.graph}
     started = time.perf_counter()
     if arch == "lstm_gen":
-        config = {"block": 32, "hidden": 96}
-        model, extra, metrics = _fit_lstm_gen(
-            config,
-            signals,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            seed=seed,
-            log=log,
-            progress=progress,
-        )
+        config, fit = {"block": 32, "hidden": 96}, _fit_lstm_gen
     else:
-        config = {"z_dim": 16, "length": 512}
-        model, extra, metrics = _fit_gan(
-            config,
-            signals,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            seed=seed,
-            log=log,
-            progress=progress,
-        )
+        config, fit = {"z_dim": 16, "length": 512}, _fit_gan
+    model, extra, metrics = fit(
+        config,
+        signals,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        seed=seed,
+        log=log,
+        progress=progress,
+    )
     train_seconds = time.perf_counter() - started
     metrics.update(arch=arch, seed=seed, epochs_run=epochs, sample_rate=rate)
     model_spec = {
@@ -807,14 +795,25 @@ def train_generator(
         "nodes_cached": extraction.cached,
     }
 
-    def fill(folder: Path) -> None:
-        (folder / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-        (folder / "run.json").write_text(json.dumps(run, indent=2) + "\n")
-
-    _io.write_model_dir(out, model_spec, _params(model), extra=extra, fill=fill)
+    _io.write_model_dir(
+        out,
+        model_spec,
+        _params(model),
+        extra=extra,
+        fill=lambda folder: _write_reports(folder, metrics, run),
+    )
     summary = {k: v for k, v in metrics.items() if k != "history"}
     log(f"{arch}: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
     return {**metrics, "run": run}
+
+
+def _windows(
+    rng: np.random.Generator, signals: Sequence[np.ndarray], n: int, length: int
+) -> np.ndarray:
+    """``n`` random windows of ``length`` samples, each from a random signal longer than that."""
+    which = rng.integers(0, len(signals), n)
+    starts = [rng.integers(0, len(signals[w]) - length) for w in which]
+    return np.stack([signals[w][s : s + length] for w, s in zip(which, starts, strict=True)])
 
 
 def _epoch_log(log: Log, bar: Any, epoch: int, epochs: int, text: str) -> None:
@@ -854,16 +853,7 @@ def _fit_lstm_gen(
     rng = np.random.default_rng(seed)
 
     def batch() -> tuple[np.ndarray, np.ndarray]:
-        which = rng.integers(0, len(usable), batch_size)
-        clips = np.stack(
-            [
-                usable[w][start : start + window]
-                for w, start in zip(
-                    which, [rng.integers(0, len(usable[w]) - window) for w in which], strict=True
-                )
-            ]
-        )
-        blocks = clips.reshape(batch_size, steps + 1, block)
+        blocks = _windows(rng, usable, batch_size, window).reshape(batch_size, steps + 1, block)
         noisy = blocks[:, :-1] + input_noise * rng.standard_normal(blocks[:, :-1].shape)
         return noisy.astype(np.float32), blocks[:, 1:].astype(np.float32)
 
@@ -929,15 +919,7 @@ def _fit_gan(
     rng = np.random.default_rng(seed)
 
     def real(n: int) -> np.ndarray:
-        which = rng.integers(0, len(usable), n)
-        return np.stack(
-            [
-                usable[w][s : s + length]
-                for w, s in zip(
-                    which, [rng.integers(0, len(usable[w]) - length) for w in which], strict=True
-                )
-            ]
-        ).astype(np.float32)
+        return _windows(rng, usable, n, length).astype(np.float32)
 
     def noise(n: int) -> np.ndarray:
         return rng.standard_normal((n, z_dim)).astype(np.float32)

@@ -42,6 +42,16 @@ def _spec(params: Mapping[str, Any], ctx: NodeContext, task: str) -> dict[str, A
     return spec
 
 
+def _load(spec: dict[str, Any], ctx: NodeContext) -> Any:
+    """The model of ``spec`` (loaded once per process); a bad folder is a ``model`` error."""
+    from nodes.models import _io
+
+    try:
+        return _io.load(spec["file"])
+    except _io.ModelFileError as error:
+        raise ParamError(ctx.node_id, "model", error.message, ctx.node_type) from None
+
+
 def _check_info(spec: dict[str, Any], info: PortInfo | None, ctx: NodeContext) -> None:
     """The connected port against the model's input spec (what validation can know)."""
     expected = spec["input"]
@@ -150,10 +160,7 @@ def _apply(spec: dict[str, Any], value: Value, ctx: NodeContext) -> tuple[np.nda
     from nodes.models import _io
 
     _check_value(spec, value, ctx)
-    try:
-        loaded = _io.load(spec["file"])
-    except _io.ModelFileError as error:
-        raise ParamError(ctx.node_id, "model", error.message, ctx.node_type) from None
+    loaded = _load(spec, ctx)
     x, lengths = _prepared(spec, value)
     args = (x,) if lengths is None else (x, lengths)
     probabilities, embedding = _io.compiled(loaded, "classify", _classify_fn(spec["arch"]), *args)
@@ -164,7 +171,9 @@ def _classify_fn(arch: str):
     def apply(model: Any, x: Any, lengths: Any = None) -> Any:
         import jax
 
-        logits, embedding = model(x, lengths) if arch == "lstm" else model(x)
+        from nodes.models._train import logits_of
+
+        logits, embedding = logits_of(model, arch, x, lengths)
         return jax.nn.softmax(logits, axis=-1), embedding
 
     return apply
@@ -293,10 +302,7 @@ def generate(
     from nodes.models import _io
 
     spec = _spec({"model": model}, ctx, "generate")
-    try:
-        loaded = _io.load(spec["file"])
-    except _io.ModelFileError as error:
-        raise ParamError(ctx.node_id, "model", error.message, ctx.node_type) from None
+    loaded = _load(spec, ctx)
     rate = spec["input"]["sample_rate"]
     frames = round(duration_s * rate)
     scale = float(spec["normaliser"]["scale"])

@@ -8,7 +8,7 @@ few seconds). The command line runs in-process against it through
 
 from __future__ import annotations
 
-import csv
+import functools
 import json
 import os
 import signal
@@ -16,6 +16,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import psutil
@@ -25,7 +26,7 @@ import soundfile as sf
 import graphengine as ge
 from graphengine import cli
 from graphengine.distributed import read_manifest
-from support import cli_env, run_cli
+from support import cli_env, read_csv, run_cli
 
 RATE = 44100
 GAIN_DB = -6.0
@@ -96,8 +97,16 @@ def write_inputs(folder: Path, names: list[str], seconds: float = 0.25) -> dict[
 
 
 def manifest_rows(out_dir: Path) -> list[dict[str, str]]:
-    with open(out_dir / "manifest.csv", encoding="utf-8", newline="") as handle:
-        return list(csv.DictReader(handle))
+    return read_csv(out_dir / "manifest.csv")
+
+
+def batch_main(
+    graph: Path, out: Path, *args: str, client: Any = None, bind: str | None = "src.path"
+) -> int:
+    """``graphengine batch GRAPH ARGS`` in this process; on ``client``'s cluster when given."""
+    bound = ["--bind", bind] if bind is not None else []
+    scheduler = ["--scheduler", client.scheduler.address] if client is not None else []
+    return cli.main(["batch", str(graph), *args, *bound, "--out-dir", str(out), *scheduler])
 
 
 def test_outputs_mirror_inputs_manifest_and_resume(client, tmp_path: Path) -> None:
@@ -106,10 +115,11 @@ def test_outputs_mirror_inputs_manifest_and_resume(client, tmp_path: Path) -> No
     names = ["in/x/a.wav", "in/x/b.wav", "in/y/a.wav", "in/y/deep/c.wav"]
     sources = write_inputs(tmp_path, names)
     out = tmp_path / "res"
-
-    records = ge.batch(
-        graph, str(tmp_path / "in/**/*.wav"), bind="src.path", out_dir=out, client=client
+    run = functools.partial(
+        ge.batch, graph, str(tmp_path / "in/**/*.wav"), bind="src.path", out_dir=out, client=client
     )
+
+    records = run()
 
     assert [r["input"] for r in records] == sorted(str(tmp_path / n) for n in names)
     assert {r["status"] for r in records} == {"ok"}
@@ -133,35 +143,18 @@ def test_outputs_mirror_inputs_manifest_and_resume(client, tmp_path: Path) -> No
     assert {row["worker"] for row in rows} <= set(client.scheduler_info()["workers"])
     stamps = {p: p.stat().st_mtime_ns for p in out.rglob("processed.wav")}
 
-    again = ge.batch(
-        graph, str(tmp_path / "in/**/*.wav"), bind="src.path", out_dir=out, client=client
-    )
+    again = run()
     assert {r["status"] for r in again} == {"skipped"}
     assert {p: p.stat().st_mtime_ns for p in out.rglob("processed.wav")} == stamps
     assert [row["status"] for row in manifest_rows(out)] == ["skipped"] * len(names)
 
     # other parameters: a different fingerprint, so every input runs again
-    louder = ge.batch(
-        graph,
-        str(tmp_path / "in/**/*.wav"),
-        bind="src.path",
-        out_dir=out,
-        client=client,
-        params={"g.gain_db": 0.0},
-    )
+    louder = run(params={"g.gain_db": 0.0})
     assert {r["status"] for r in louder} == {"ok"}
     data, _ = sf.read(out / "x" / "b" / "processed.wav", dtype="float32")
     np.testing.assert_allclose(data, sources["in/x/b.wav"], atol=PCM_16_STEP)
 
-    forced = ge.batch(
-        graph,
-        str(tmp_path / "in/**/*.wav"),
-        bind="src.path",
-        out_dir=out,
-        client=client,
-        params={"g.gain_db": 0.0},
-        force=True,
-    )
+    forced = run(params={"g.gain_db": 0.0}, force=True)
     assert {r["status"] for r in forced} == {"ok"}
     assert len(manifest_rows(out)) == len(names)
 
@@ -174,19 +167,8 @@ def test_one_corrupt_file_among_20_fails_alone(client, tmp_path: Path, capsys) -
     corrupt.write_bytes(b"RIFF\x10\x00\x00\x00WAVEthis is no audio" * 4)
     out = tmp_path / "res"
 
-    code = cli.main(
-        [
-            "batch",
-            str(tmp_path / "g.toml"),
-            "--inputs",
-            str(tmp_path / "in" / "*.wav"),
-            "--bind",
-            "src.path",
-            "--out-dir",
-            str(out),
-            "--scheduler",
-            client.scheduler.address,
-        ]
+    code = batch_main(
+        tmp_path / "g.toml", out, "--inputs", str(tmp_path / "in" / "*.wav"), client=client
     )
 
     assert code == 3
@@ -213,21 +195,21 @@ def test_collect_gathers_one_row_per_file(client, tmp_path: Path) -> None:
     names = [f"set/{i}.wav" for i in range(5)]
     sources = write_inputs(tmp_path, names)
     out = tmp_path / "res"
-    registry = batch_nodes.registry_with_level()
-
-    records = ge.batch(
+    run = functools.partial(
+        ge.batch,
         graph,
         [tmp_path / n for n in names],
         bind="src.path",
         out_dir=out,
         client=client,
         collect=["level"],
-        registry=registry,
+        registry=batch_nodes.registry_with_level(),
     )
 
+    records = run()
+
     assert {r["status"] for r in records} == {"ok"}
-    with open(out / "collected.csv", encoding="utf-8", newline="") as handle:
-        table = list(csv.DictReader(handle))
+    table = read_csv(out / "collected.csv")
     assert list(table[0]) == ["input", "rms", "peak"]
     assert [row["input"] for row in table] == [str(tmp_path / n) for n in names]
     for row, name in zip(table, names, strict=True):
@@ -238,18 +220,9 @@ def test_collect_gathers_one_row_per_file(client, tmp_path: Path) -> None:
 
     # resumed inputs keep their collected values
     (out / "collected.csv").unlink()
-    again = ge.batch(
-        graph,
-        [tmp_path / n for n in names],
-        bind="src.path",
-        out_dir=out,
-        client=client,
-        collect=["level"],
-        registry=registry,
-    )
+    again = run()
     assert {r["status"] for r in again} == {"skipped"}
-    with open(out / "collected.csv", encoding="utf-8", newline="") as handle:
-        assert list(csv.DictReader(handle)) == table
+    assert read_csv(out / "collected.csv") == table
     try:
         import pyarrow.parquet as pq
     except ImportError:
@@ -276,22 +249,17 @@ def test_bad_graph_or_arguments_exit_2_before_any_work(
     (tmp_path / "g.toml").write_text(text)
     write_inputs(tmp_path, ["in/a.wav", "in/b.wav"])
     out = tmp_path / "res"
-    bind = [] if "--bind" in extra else ["--bind", "src.path"]
+    bind = None if "--bind" in extra else "src.path"
     tasks_before = client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.task_groups))
 
-    code = cli.main(
-        [
-            "batch",
-            str(tmp_path / "g.toml"),
-            "--inputs",
-            str(tmp_path / "in" / "*.wav"),
-            *bind,
-            *extra,
-            "--out-dir",
-            str(out),
-            "--scheduler",
-            client.scheduler.address,
-        ]
+    code = batch_main(
+        tmp_path / "g.toml",
+        out,
+        "--inputs",
+        str(tmp_path / "in" / "*.wav"),
+        *extra,
+        client=client,
+        bind=bind,
     )
 
     assert code == 2
@@ -303,17 +271,8 @@ def test_bad_graph_or_arguments_exit_2_before_any_work(
 
 def test_no_input_matched_is_exit_2(tmp_path: Path, capsys) -> None:
     (tmp_path / "g.toml").write_text(GRAPH)
-    code = cli.main(
-        [
-            "batch",
-            str(tmp_path / "g.toml"),
-            "--inputs",
-            str(tmp_path / "nothing" / "*.wav"),
-            "--bind",
-            "src.path",
-            "--out-dir",
-            str(tmp_path / "res"),
-        ]
+    code = batch_main(
+        tmp_path / "g.toml", tmp_path / "res", "--inputs", str(tmp_path / "nothing" / "*.wav")
     )
     assert code == 2
     assert "no input files matched" in capsys.readouterr().err
@@ -327,20 +286,8 @@ def test_inputs_file_and_suffix_clash(client, tmp_path: Path) -> None:
     listing.write_text("# the files\nkick.wav\n\nkick.flac\nsnare.wav\n")
     out = tmp_path / "res"
 
-    code = cli.main(
-        [
-            "batch",
-            str(tmp_path / "g.toml"),
-            "--inputs-file",
-            str(listing),
-            "--bind",
-            "src.path",
-            "--out-dir",
-            str(out),
-            "--scheduler",
-            client.scheduler.address,
-            "--quiet",
-        ]
+    code = batch_main(
+        tmp_path / "g.toml", out, "--inputs-file", str(listing), "--quiet", client=client
     )
 
     assert code == 0
@@ -454,27 +401,19 @@ def test_cli_collects_feature_summaries(client, tmp_path: Path) -> None:
     write_inputs(tmp_path, names, seconds=0.5)
     out = tmp_path / "res"
 
-    code = cli.main(
-        [
-            "batch",
-            str(graph),
-            "--inputs",
-            str(tmp_path / "in" / "*.wav"),
-            "--bind",
-            "src.path",
-            "--collect",
-            "summary",
-            "--out-dir",
-            str(out),
-            "--scheduler",
-            client.scheduler.address,
-            "--quiet",
-        ]
+    code = batch_main(
+        graph,
+        out,
+        "--inputs",
+        str(tmp_path / "in" / "*.wav"),
+        "--collect",
+        "summary",
+        "--quiet",
+        client=client,
     )
 
     assert code == 0
-    with open(out / "collected.csv", encoding="utf-8", newline="") as handle:
-        table = list(csv.DictReader(handle))
+    table = read_csv(out / "collected.csv")
     assert [row["input"] for row in table] == [str(tmp_path / n) for n in names]
     for row, name in zip(table, names, strict=True):
         # the same graph run in this process gives the same vector, named the same

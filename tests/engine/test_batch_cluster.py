@@ -6,7 +6,6 @@ the batch command is a third process that only connects to the scheduler.
 
 from __future__ import annotations
 
-import csv
 import json
 import re
 import subprocess
@@ -18,7 +17,7 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from support import cli_env, run_cli
+from support import cli_env, read_csv, run_cli
 
 RATE = 22050
 GRAPH = f"""
@@ -131,8 +130,7 @@ def test_batch_runs_on_a_separate_scheduler_and_worker(tmp_path: Path) -> None:
 
         assert done.returncode == 0, done.stderr
         assert "batch: 4 ok, 0 failed, 0 skipped" in done.stderr
-        with open(tmp_path / "res" / "manifest.csv", encoding="utf-8", newline="") as handle:
-            rows = list(csv.DictReader(handle))
+        rows = read_csv(tmp_path / "res" / "manifest.csv")
         assert sorted(row["input"] for row in rows) == sorted(str(p) for p in sources)
         log = (tmp_path / "worker.log").read_text()
         started = re.search(r"Start worker at:\s+(tcp://127\.0\.0\.1:\d+)", log)

@@ -21,9 +21,9 @@ import tomli_w
 import graphengine as ge
 from graphengine import graphfile
 from graphengine.registry import default_registry
+from support import REPO_ROOT
 
-REPO = Path(__file__).resolve().parents[2]
-DEMO = REPO / "graphs" / "demo.toml"
+DEMO = REPO_ROOT / "graphs" / "demo.toml"
 RATE = 22050
 
 

@@ -20,8 +20,8 @@ from jsonschema import Draft202012Validator
 import graphengine as ge
 from graphengine.registry import default_registry
 from graphengine.schema import graph_schema
+from support import REPO_ROOT as REPO
 
-REPO = Path(__file__).resolve().parents[2]
 GRAPHS = REPO / "graphs"
 GOOD = REPO / "tests" / "graphs" / "good"
 

@@ -33,12 +33,23 @@ def voices(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
-def _train_cli(voices: Path, out: Path, arch: str = "mlp", node: str = "feats.vector"):
+def _wav(voices: Path, voice: str) -> str:
+    """The first clip of ``voice`` in the dataset."""
+    return str(next((voices / "data" / voice).glob("*.wav")))
+
+
+def _train_cli(
+    voices: Path,
+    out: Path,
+    arch: str = "mlp",
+    node: str = "feats.vector",
+    labels: Path | None = None,
+):
     return run_cli(
         "train",
         str(voices / "voices_train.toml"),
         "--labels",
-        str(voices / "data/labels.csv"),
+        str(labels or voices / "data/labels.csv"),
         "--input-param",
         "input",
         "--output-node",
@@ -142,7 +153,7 @@ def test_a_reloaded_model_predicts_the_same_in_a_new_process(
 
 
 def test_the_apply_function_is_compiled_once_per_input_shape(mlp_runs: tuple[Path, Path]) -> None:
-    wav = str(next((mlp_runs[0].parent / "data" / "saw").glob("*.wav")))
+    wav = _wav(mlp_runs[0].parent, "saw")
     _classify_graph(mlp_runs[0], wav).run(outputs=["which"], cache=False)
     compiles = len(_io.COMPILES)
     result = _classify_graph(mlp_runs[0], wav).run(outputs=["which"], cache=False)
@@ -151,7 +162,7 @@ def test_the_apply_function_is_compiled_once_per_input_shape(mlp_runs: tuple[Pat
 
 
 def test_top_k_and_embed(mlp_runs: tuple[Path, Path]) -> None:
-    wav = str(next((mlp_runs[0].parent / "data" / "sine").glob("*.wav")))
+    wav = _wav(mlp_runs[0].parent, "sine")
     g = _classify_graph(mlp_runs[0], wav)
     g.set("which", top_k=2)
     g.add("emb", "model.embed", in_="feats.vector", model=str(mlp_runs[0] / "model.json"))
@@ -165,11 +176,17 @@ def test_top_k_and_embed(mlp_runs: tuple[Path, Path]) -> None:
 
 
 def test_missing_model_dir_is_a_validation_error(voices: Path, tmp_path: Path) -> None:
-    g = _classify_graph(tmp_path / "nowhere", str(next((voices / "data" / "fm").glob("*.wav"))))
+    g = _classify_graph(tmp_path / "nowhere", _wav(voices, "fm"))
     with pytest.raises(ge.GraphError, match=r"which\.model.*nowhere"):
         g.validate()
     with pytest.raises(ge.GraphError, match=r"no model at"):
         _io.read_spec(tmp_path / "nowhere")
+
+
+def test_a_model_file_without_an_object_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "model.json").write_text("5")
+    with pytest.raises(_io.ModelFileError, match=r"holds no JSON object"):
+        _io.read_spec(tmp_path / "model.json")
 
 
 def test_a_corrupted_weights_file_is_refused(mlp_runs: tuple[Path, Path], tmp_path: Path) -> None:
@@ -178,13 +195,13 @@ def test_a_corrupted_weights_file_is_refused(mlp_runs: tuple[Path, Path], tmp_pa
     blob = bytearray((model / "weights.msgpack").read_bytes())
     blob[len(blob) // 2] ^= 0xFF
     (model / "weights.msgpack").write_bytes(bytes(blob))
-    wav = str(next((mlp_runs[0].parent / "data" / "fm").glob("*.wav")))
+    wav = _wav(mlp_runs[0].parent, "fm")
     with pytest.raises(ge.GraphError, match=r"which\.model.*corrupted or replaced weights"):
         _classify_graph(model, wav).run(outputs=["which"], cache=False)
 
 
 def test_a_wrong_feature_dimension_is_refused_before_running(mlp_runs: tuple[Path, Path]) -> None:
-    wav = str(next((mlp_runs[0].parent / "data" / "fm").glob("*.wav")))
+    wav = _wav(mlp_runs[0].parent, "fm")
     g = ge.load(MODELS / "voices_train.toml")
     g.params["input"] = wav
     g.add("short", "feature.summary", in_="feats.mel", stats=["mean"])
@@ -194,7 +211,7 @@ def test_a_wrong_feature_dimension_is_refused_before_running(mlp_runs: tuple[Pat
 
 
 def test_a_features_model_refuses_a_vector(voices: Path, mlp_runs: tuple[Path, Path]) -> None:
-    g = _classify_graph(mlp_runs[0], str(next((voices / "data" / "fm").glob("*.wav"))))
+    g = _classify_graph(mlp_runs[0], _wav(voices, "fm"))
     g.set("which", in_="feats.mel")
     with pytest.raises(ge.GraphError, match=r"which\.in.*expects vector, got features"):
         g.validate()
@@ -209,20 +226,7 @@ def _labels(voices: Path, rows: list[tuple[str, str]]) -> Path:
 def test_bad_labels_fail_clearly_and_write_nothing(voices: Path) -> None:
     out = voices / "never"
     unknown = _labels(voices, [("sine/sine_000.wav", "sine"), ("missing/x.wav", "saw")])
-    done = run_cli(
-        "train",
-        str(voices / "voices_train.toml"),
-        "--labels",
-        str(unknown),
-        "--input-param",
-        "input",
-        "--output-node",
-        "feats.vector",
-        "--arch",
-        "mlp",
-        "--out",
-        str(out),
-    )
+    done = _train_cli(voices, out, labels=unknown)
     assert done.returncode == 2 and "name no file" in done.stderr and "missing/x.wav" in done.stderr
     assert "Traceback" not in done.stderr
     one = _labels(voices, [("sine/sine_000.wav", "sine"), ("sine/sine_001.wav", "sine")])
