@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError, PortError
+from graphengine.errors import PortError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Features, Spectrum, Vector
 from nodes.spectral import (
@@ -34,9 +34,12 @@ from nodes.spectral import (
     check_fft,
     check_mel,
     check_spectrum,
+    fft_frequencies,
     frame_rate,
+    input_rate,
     magnitude_of,
     mel_power,
+    param_error,
     power_of,
     power_to_db,
     spectrum_info,
@@ -49,14 +52,6 @@ SUMMARY_STATS = ("mean", "std", "min", "max", "median")
 TEMPO_AGGREGATES = ("mean", "median", "none")
 PITCH_METHODS = ("pyin", "yin")
 _TINY32 = float(np.finfo(np.float32).tiny)
-
-
-def _err(ctx: NodeContext, name: str, message: str) -> ParamError:
-    return ParamError(ctx.node_id, name, message, ctx.node_type)
-
-
-def _rate(info: PortInfo | None, ctx: NodeContext) -> float:
-    return info.sample_rate if info is not None and info.sample_rate else ctx.sample_rate
 
 
 def _from_spectrum(inputs: Mapping[str, Any], rows: int) -> dict[str, PortInfo]:
@@ -72,8 +67,16 @@ def _per_channel(spectrum: Spectrum, rows: int) -> np.ndarray:
     return np.empty((channels, rows, frames), dtype=np.float32)
 
 
-def _freqs(spectrum: Spectrum) -> np.ndarray:
-    return np.fft.rfftfreq(spectrum.n_fft, 1.0 / spectrum.sample_rate)
+def _magnitude_and_freqs(spectrum: Spectrum, ctx: NodeContext) -> tuple[np.ndarray, np.ndarray]:
+    """|X| (channels, bins, frames) of a checked spectrum, and its bins' frequencies in Hz."""
+    check_spectrum(spectrum, ctx)
+    return magnitude_of(spectrum), fft_frequencies(spectrum.sample_rate, spectrum.n_fft)
+
+
+def _row_names(values: np.ndarray, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names of a (channels, n, frames) table's rows, ``f0`` .. when they do not fit."""
+    n = values.shape[1]
+    return names if len(names) == n else tuple(f"f{k}" for k in range(n))
 
 
 def _out(spectrum: Spectrum, values: np.ndarray, names: tuple[str, ...]) -> Features:
@@ -118,8 +121,7 @@ def centroid(in_: Spectrum, *, ctx: NodeContext) -> Features:
         type = "feature.centroid"
         in = "spec"
     """
-    check_spectrum(in_, ctx)
-    mag, freq = magnitude_of(in_), _freqs(in_)
+    mag, freq = _magnitude_and_freqs(in_, ctx)
     out = _per_channel(in_, 1)
     for c in range(mag.shape[0]):
         s0, s1, _ = _moments(mag[c], freq)
@@ -132,7 +134,7 @@ def infer_bandwidth(
 ) -> dict[str, PortInfo]:
     """(channels, 1, frames); p must be positive."""
     if not params["p"] > 0:
-        raise _err(ctx, "p", f"{params['p']} is not a positive exponent")
+        raise param_error(ctx, "p", f"{params['p']} is not a positive exponent")
     return _from_spectrum(inputs, 1)
 
 
@@ -159,8 +161,7 @@ def bandwidth(
     """
     from nodes._feature_kernels import deviation_moment
 
-    check_spectrum(in_, ctx)
-    mag, freq = magnitude_of(in_), _freqs(in_)
+    mag, freq = _magnitude_and_freqs(in_, ctx)
     out = _per_channel(in_, 1)
     for c in range(mag.shape[0]):
         s0, s1, s2 = _moments(mag[c], freq)
@@ -182,7 +183,7 @@ def infer_rolloff(
 ) -> dict[str, PortInfo]:
     """(channels, 1, frames); roll_percent strictly between 0 and 1."""
     if not 0.0 < params["roll_percent"] < 1.0:
-        raise _err(ctx, "roll_percent", f"{params['roll_percent']} is not in (0, 1)")
+        raise param_error(ctx, "roll_percent", f"{params['roll_percent']} is not in (0, 1)")
     return _from_spectrum(inputs, 1)
 
 
@@ -208,8 +209,7 @@ def rolloff(
     """
     from nodes._feature_kernels import rolloff as rolloff_kernel
 
-    check_spectrum(in_, ctx)
-    mag, freq = magnitude_of(in_), _freqs(in_)
+    mag, freq = _magnitude_and_freqs(in_, ctx)
     out = _per_channel(in_, 1)
     frames = mag.shape[2]
     total, acc = np.empty(frames, np.float32), np.empty(frames, np.float32)
@@ -226,7 +226,7 @@ def infer_flatness(
     """(channels, 1, frames); power and amin positive."""
     for name in ("power", "amin"):
         if not params[name] > 0:
-            raise _err(ctx, name, f"{params[name]} is not positive")
+            raise param_error(ctx, name, f"{params[name]} is not positive")
     return _from_spectrum(inputs, 1)
 
 
@@ -277,15 +277,15 @@ def infer_contrast(
     """(channels, n_bands + 1, frames); the top band's lower edge must lie below Nyquist."""
     fmin, n_bands = params["fmin_hz"], params["n_bands"]
     if not fmin > 0:
-        raise _err(ctx, "fmin_hz", f"{fmin:g} Hz is not above 0")
+        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not above 0")
     if n_bands < 1:
-        raise _err(ctx, "n_bands", f"{n_bands} is not a positive number of bands")
+        raise param_error(ctx, "n_bands", f"{n_bands} is not a positive number of bands")
     if not 0.0 < params["quantile"] < 1.0:
-        raise _err(ctx, "quantile", f"{params['quantile']} is not in (0, 1)")
-    rate = _rate(spectrum_info(inputs), ctx)
+        raise param_error(ctx, "quantile", f"{params['quantile']} is not in (0, 1)")
+    rate = input_rate(spectrum_info(inputs), ctx)
     top = fmin * 2.0 ** (n_bands - 1)
     if top >= rate / 2:
-        raise _err(
+        raise param_error(
             ctx,
             "n_bands",
             f"band {n_bands} starts at {top:g} Hz, not below Nyquist ({rate / 2:g} Hz): "
@@ -321,9 +321,8 @@ def contrast(
         fmin_hz = 200
         n_bands = 6
     """
-    check_spectrum(in_, ctx)
-    infer_contrast({}, locals() | {"fmin_hz": fmin_hz}, ctx)
-    mag, freq = magnitude_of(in_), _freqs(in_)
+    mag, freq = _magnitude_and_freqs(in_, ctx)
+    infer_contrast({}, locals(), ctx)
     octa = _octaves(fmin_hz, n_bands)
     channels, _, frames = mag.shape
     out = _per_channel(in_, n_bands + 1)
@@ -387,18 +386,15 @@ def infer_zcr(
 ) -> dict[str, PortInfo]:
     """(channels, 1, frames) with frames as a centred STFT of the same hop would have."""
     frame_length, hop = params["frame_length"], params["hop"]
-    try:
-        check_fft(frame_length, hop, ctx)
-    except ParamError as error:
-        if error.port_or_param == "n_fft":
-            error.port_or_param = "frame_length"
-        raise
+    check_fft(frame_length, hop, ctx, n_fft_name="frame_length")
     info = inputs.get("in")
     shape = None
     if isinstance(info, PortInfo) and info.shape is not None:
         channels, samples = info.shape
         if not params["center"] and samples < frame_length:
-            raise _err(ctx, "frame_length", f"the signal is shorter than {frame_length} samples")
+            raise param_error(
+                ctx, "frame_length", f"the signal is shorter than {frame_length} samples"
+            )
         shape = (channels, 1, stft_frames(samples, frame_length, hop, params["center"]))
     return {"out": PortInfo("features", shape)}
 
@@ -448,11 +444,13 @@ def infer_mfcc(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """(channels, n_mfcc, frames); n_mfcc <= n_mels, mel band edges below Nyquist."""
-    check_mel(params, ctx, _rate(spectrum_info(inputs), ctx))
+    check_mel(params, ctx, input_rate(spectrum_info(inputs), ctx))
     if params["n_mfcc"] < 1 or params["n_mfcc"] > params["n_mels"]:
-        raise _err(ctx, "n_mfcc", f"{params['n_mfcc']} is not in 1 .. n_mels ({params['n_mels']})")
+        raise param_error(
+            ctx, "n_mfcc", f"{params['n_mfcc']} is not in 1 .. n_mels ({params['n_mels']})"
+        )
     if params["lifter"] < 0:
-        raise _err(ctx, "lifter", f"{params['lifter']} is negative")
+        raise param_error(ctx, "lifter", f"{params['lifter']} is negative")
     return _from_spectrum(inputs, params["n_mfcc"])
 
 
@@ -527,7 +525,7 @@ def estimate_tuning(power_values: np.ndarray, sample_rate: float, n_fft: int, n_
 
     from nodes._feature_kernels import piptrack_count, piptrack_fill
 
-    freqs = np.fft.rfftfreq(n_fft, 1.0 / sample_rate)
+    freqs = fft_frequencies(sample_rate, n_fft)
     in_band = (freqs >= 150.0) & (freqs < min(4000.0, sample_rate / 2))
     ref = np.empty(power_values.shape[1], dtype=np.float32)
     count = piptrack_count(power_values, in_band, np.float32(0.1), ref)
@@ -547,7 +545,7 @@ def infer_chroma(
     """(channels, n_chroma, frames); tuning in [-0.5, 0.5) bins."""
     tuning = params["tuning"]
     if tuning is not None and not -0.5 <= tuning < 0.5:
-        raise _err(ctx, "tuning", f"{tuning} is not in [-0.5, 0.5) bins")
+        raise param_error(ctx, "tuning", f"{tuning} is not in [-0.5, 0.5) bins")
     return _from_spectrum(inputs, params["n_chroma"])
 
 
@@ -636,7 +634,7 @@ def infer_onset(
     """(channels, 1, frames); lag and max_size positive."""
     for name in ("lag", "max_size"):
         if params[name] < 1:
-            raise _err(ctx, name, f"{params[name]} is not a positive number of frames/bands")
+            raise param_error(ctx, name, f"{params[name]} is not a positive number of frames/bands")
     return _from_spectrum(inputs, 1)
 
 
@@ -674,7 +672,7 @@ def infer_tempo(
     """(channels, 1, frames); BPM and window parameters positive."""
     for name in ("start_bpm", "std_bpm", "ac_size_s", "max_tempo_bpm"):
         if not params[name] > 0:
-            raise _err(ctx, name, f"{params[name]} is not positive")
+            raise param_error(ctx, name, f"{params[name]} is not positive")
     return _from_spectrum(inputs, 1)
 
 
@@ -734,19 +732,19 @@ def infer_pitch(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """(channels, 3 or 1, frames); 0 < fmin_hz < fmax_hz <= Nyquist."""
-    info = inputs.get("in")
-    rate = _rate(info if isinstance(info, PortInfo) else None, ctx)
+    info = spectrum_info(inputs)  # the audio input's PortInfo, or None
+    rate = input_rate(info, ctx)
     fmin, fmax = params["fmin_hz"], params["fmax_hz"]
     if not fmin > 0:
-        raise _err(ctx, "fmin_hz", f"{fmin:g} Hz is not above 0")
+        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not above 0")
     if fmax > rate / 2:
-        raise _err(ctx, "fmax_hz", f"{fmax:g} Hz is above Nyquist ({rate / 2:g} Hz)")
+        raise param_error(ctx, "fmax_hz", f"{fmax:g} Hz is above Nyquist ({rate / 2:g} Hz)")
     if fmin >= fmax:
-        raise _err(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
+        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
     frame_length, hop = params["frame_length"], params["hop"]
-    check_fft(frame_length, hop, ctx)
+    check_fft(frame_length, hop, ctx, n_fft_name="frame_length")
     if rate / fmin >= frame_length - 1:
-        raise _err(
+        raise param_error(
             ctx,
             "fmin_hz",
             f"a period of {fmin:g} Hz ({rate / fmin:.0f} samples) does not fit twice in "
@@ -754,7 +752,7 @@ def infer_pitch(
         )
     rows = 3 if params["method"] == "pyin" else 1
     shape = None
-    if isinstance(info, PortInfo) and info.shape is not None:
+    if info is not None and info.shape is not None:
         shape = (info.shape[0], rows, stft_frames(info.shape[1], frame_length, hop, True))
     return {"out": PortInfo("features", shape)}
 
@@ -818,8 +816,10 @@ def pitch(
 # --------------------------------------------------------------------------- summary, stack
 
 
-def _summary_names(names: tuple[str, ...], channels: int, params: Mapping[str, Any]) -> list[str]:
-    labels = [*params["stats"], *(_pct_label(p) for p in params["percentiles"])]
+def _summary_names(
+    names: tuple[str, ...], channels: int, stats: list[str], percentiles: list[float]
+) -> list[str]:
+    labels = [*stats, *(_pct_label(p) for p in percentiles)]
     out = []
     for c in range(channels):
         prefix = f"ch{c}_" if channels > 1 else ""
@@ -837,13 +837,15 @@ def infer_summary(
     """(channels * n * (stats + percentiles),); stats known, percentiles in [0, 100]."""
     for stat in params["stats"]:
         if stat not in SUMMARY_STATS:
-            raise _err(ctx, "stats", f"{stat!r} is not one of {', '.join(SUMMARY_STATS)}")
+            raise param_error(ctx, "stats", f"{stat!r} is not one of {', '.join(SUMMARY_STATS)}")
     for p in params["percentiles"]:
         if not 0 <= p <= 100:
-            raise _err(ctx, "percentiles", f"{p:g} is not in [0, 100]")
+            raise param_error(ctx, "percentiles", f"{p:g} is not in [0, 100]")
     per = len(params["stats"]) + len(params["percentiles"])
     if per == 0:
-        raise _err(ctx, "stats", "no statistics asked for (stats and percentiles both empty)")
+        raise param_error(
+            ctx, "stats", "no statistics asked for (stats and percentiles both empty)"
+        )
     info = inputs.get("in")
     shape = None
     if isinstance(info, PortInfo) and info.shape is not None:
@@ -881,8 +883,6 @@ def summary(
     import warnings
 
     infer_summary({}, {"stats": stats, "percentiles": percentiles}, ctx)
-    channels, n, _ = in_.values.shape
-    names = in_.names if len(in_.names) == n else tuple(f"f{k}" for k in range(n))
     values = in_.values.astype(np.float64)
     funcs = {
         "mean": np.nanmean,
@@ -898,11 +898,9 @@ def summary(
             columns.append(funcs[stat](values, axis=-1))
         for p in percentiles:
             columns.append(np.nanpercentile(values, p, axis=-1))
-    table = np.stack(columns, axis=-1) if columns else np.zeros((channels, n, 0))
-    return Vector(
-        table.reshape(-1),
-        _summary_names(names, channels, {"stats": stats, "percentiles": percentiles}),
-    )
+    table = np.stack(columns, axis=-1)  # not empty: infer_summary refuses no statistics
+    rows = _row_names(in_.values, in_.names)
+    return Vector(table.reshape(-1), _summary_names(rows, len(in_.values), stats, percentiles))
 
 
 def infer_stack(
@@ -957,12 +955,7 @@ def stack(in_: list[Features], *, ctx: NodeContext) -> Features:
     names: list[str] = []
     seen: dict[str, int] = {}
     for f in in_:
-        rows = (
-            f.names
-            if len(f.names) == f.values.shape[1]
-            else tuple(f"f{k}" for k in range(f.values.shape[1]))
-        )
-        for name in rows:
+        for name in _row_names(f.values, f.names):
             seen[name] = seen.get(name, 0) + 1
             names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
     values = np.concatenate([f.values for f in in_], axis=1)

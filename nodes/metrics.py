@@ -138,15 +138,13 @@ def lsd(
     """
     from nodes.spectral import stft
 
-    _pair(ref, test, ctx)
-    spec_ref = stft(
-        ref, n_fft=n_fft, hop=hop, window="hann", center=True, pad_mode="constant", ctx=ctx
-    )
-    spec_test = stft(
-        test, n_fft=n_fft, hop=hop, window="hann", center=True, pad_mode="constant", ctx=ctx
-    )
-    p_ref = np.abs(spec_ref.data).astype(np.float64) ** 2
-    p_test = np.abs(spec_test.data).astype(np.float64) ** 2
-    diff = 10 * np.log10((p_ref + amin) / (p_test + amin))
+    def power(audio: Audio) -> np.ndarray:
+        spec = stft(
+            audio, n_fft=n_fft, hop=hop, window="hann", center=True, pad_mode="constant", ctx=ctx
+        )
+        return np.abs(spec.data).astype(np.float64) ** 2
+
+    _check_shapes(ref.samples, test.samples, ctx)
+    diff = 10 * np.log10((power(ref) + amin) / (power(test) + amin))
     value = np.mean(np.sqrt(np.mean(diff**2, axis=1)))
     return Vector([value], ("lsd_db",))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,6 +18,8 @@ import numpy as np
 from graphengine.errors import ParamError, PortError
 from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
 from graphengine.types import Audio, Features, Image, Spectrum, Value
+from nodes.sinks import check_suffix
+from nodes.spectral import fft_frequencies, power_to_db
 
 DRAWABLE = ("image", "spectrum", "features", "audio")
 COLORMAPS = ("magma", "viridis", "inferno", "gray_r", "coolwarm")
@@ -29,13 +30,7 @@ def infer_image(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """No outputs; the path must end in .png and the input be drawable."""
-    if Path(params["path"]).suffix.lower() != ".png":
-        raise ParamError(
-            ctx.node_id,
-            "path",
-            f"{Path(params['path']).name!r} does not end in .png",
-            ctx.node_type,
-        )
+    check_suffix(params["path"], ".png", ctx)
     info = inputs.get("in")
     if isinstance(info, PortInfo) and info.type not in DRAWABLE:
         raise PortError(
@@ -119,7 +114,7 @@ def image(
             ax.set_title((title or "waveform") + label)
         elif isinstance(in_, Spectrum):
             power = np.abs(in_.data[c]).astype(np.float64) ** 2
-            freqs = np.fft.rfftfreq(in_.n_fft, 1.0 / in_.sample_rate)
+            freqs = fft_frequencies(in_.sample_rate, in_.n_fft)
             _heatmap(
                 figure,
                 ax,
@@ -151,10 +146,9 @@ def _stem(names: tuple[str, ...]) -> list[str]:
 
 
 def _db(power: np.ndarray) -> np.ndarray:
+    """Level in dB re the peak (re 1 when all zero), 80 dB deep."""
     peak = power.max()
-    ref = peak if peak > 0 else 1.0
-    level = 10 * np.log10(np.maximum(power, 1e-10) / ref)
-    return np.maximum(level, level.max() - 80.0)
+    return power_to_db(power, ref=peak if peak > 0 else 1.0)
 
 
 def _edges(centres: np.ndarray) -> np.ndarray:
@@ -164,9 +158,13 @@ def _edges(centres: np.ndarray) -> np.ndarray:
     return np.concatenate([[2 * centres[0] - mid[0]], mid, [2 * centres[-1] - mid[-1]]])
 
 
+def _time_edges(frames: int, rate: float) -> np.ndarray:
+    """Cell edges in seconds of frames at ``rate`` per second (one frame: 0 .. 1 / rate)."""
+    return _edges(np.arange(frames) / rate) if frames > 1 else np.array([0, 1 / rate])
+
+
 def _heatmap(figure, ax, values, freqs, rate, colormap, log_frequency, fmax_hz, unit) -> None:
-    frames = values.shape[1]
-    times = _edges(np.arange(frames) / rate) if frames > 1 else np.array([0, 1 / rate])
+    times = _time_edges(values.shape[1], rate)
     edges = _edges(freqs)
     if log_frequency:
         edges = np.maximum(edges, freqs[1] / 2 if freqs.size > 1 else 1.0)
@@ -211,9 +209,13 @@ def _features(figure, ax, features: Features, c, colormap, log_frequency, fmax_h
         ax.grid(alpha=0.3)
         ax.set_xlim(times[0], times[-1] if frames > 1 else times[0] + 1)
         return
-    t_edges = _edges(times) if frames > 1 else np.array([0, 1 / features.frame_rate])
     mesh = ax.pcolormesh(
-        t_edges, np.arange(n + 1) - 0.5, values, cmap=colormap, shading="flat", rasterized=True
+        _time_edges(frames, features.frame_rate),
+        np.arange(n + 1) - 0.5,
+        values,
+        cmap=colormap,
+        shading="flat",
+        rasterized=True,
     )
     ax.set_xlabel("time (s)")
     ax.set_ylabel(_stem(names)[0])

@@ -27,7 +27,7 @@ _CHUNK = 1 << 16
 """Frames converted and written per step."""
 
 
-def _check_suffix(path: str, suffix: str, ctx: NodeContext) -> None:
+def check_suffix(path: str, suffix: str, ctx: NodeContext) -> None:
     actual = Path(path).suffix
     if actual.lower() != suffix:
         raise ParamError(
@@ -42,7 +42,7 @@ def infer_wav(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """No outputs; the path must end in ``.wav``."""
-    _check_suffix(params["path"], ".wav", ctx)
+    check_suffix(params["path"], ".wav", ctx)
     return {}
 
 
@@ -83,7 +83,7 @@ class Wav(BlockSink):
     )
 
     def prepare(self, spec: StreamSpec) -> None:
-        _check_suffix(self.path, ".wav", self.ctx)
+        check_suffix(self.path, ".wav", self.ctx)
         self._channels = spec.channels
         self._frames = spec.frames
         self._rate = spec.sample_rate_hz
@@ -194,7 +194,7 @@ def infer_npy(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """No outputs; the path must end in ``.npy``."""
-    _check_suffix(params["path"], ".npy", ctx)
+    check_suffix(params["path"], ".npy", ctx)
     return {}
 
 
@@ -220,6 +220,6 @@ def npy(
         in = "src"
         path = "out/src.npy"
     """
-    _check_suffix(path, ".npy", ctx)
+    check_suffix(path, ".npy", ctx)
     with open(path, "wb") as handle:  # a file object: np.save would append .npy to a name
         np.save(handle, in_.primary, allow_pickle=False)

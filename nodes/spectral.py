@@ -38,17 +38,22 @@ _BLOCK_FRAMES = 1024
 # --------------------------------------------------------------------------- shared helpers
 
 
-def _err(ctx: NodeContext, name: str, message: str) -> ParamError:
+def param_error(ctx: NodeContext, name: str, message: str) -> ParamError:
+    """A ParamError naming parameter ``name`` of the node ``ctx`` describes."""
     return ParamError(ctx.node_id, name, message, ctx.node_type)
 
 
-def check_fft(n_fft: Any, hop: Any, ctx: NodeContext) -> None:
-    """n_fft and hop must be positive integers and hop no larger than n_fft."""
-    for name, value in (("n_fft", n_fft), ("hop", hop)):
+def check_fft(n_fft: Any, hop: Any, ctx: NodeContext, n_fft_name: str = "n_fft") -> None:
+    """n_fft and hop must be positive integers and hop no larger than n_fft.
+
+    ``n_fft_name`` is the parameter an invalid frame size is reported against
+    (``frame_length`` for nodes that frame audio without an STFT).
+    """
+    for name, value in ((n_fft_name, n_fft), ("hop", hop)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise _err(ctx, name, f"{value!r} is not a positive integer")
+            raise param_error(ctx, name, f"{value!r} is not a positive integer")
     if hop > n_fft:
-        raise _err(
+        raise param_error(
             ctx,
             "hop",
             f"hop {hop} is larger than n_fft {n_fft}: samples between frames would be skipped",
@@ -65,6 +70,11 @@ def stft_frames(samples: int, n_fft: int, hop: int, center: bool) -> int:
 def spectrum_info(inputs: Mapping[str, Any], port: str = "in") -> PortInfo | None:
     info = inputs.get(port)
     return info if isinstance(info, PortInfo) else None
+
+
+def input_rate(info: PortInfo | None, ctx: NodeContext) -> float:
+    """The sample rate an input port reports, else the graph's."""
+    return info.sample_rate if info is not None and info.sample_rate else ctx.sample_rate
 
 
 def frame_rate(spectrum: Spectrum) -> float:
@@ -130,16 +140,18 @@ def infer_stft(
     n_fft, hop = params["n_fft"], params["hop"]
     check_fft(n_fft, hop, ctx)
     if params["window"] not in WINDOWS:
-        raise _err(ctx, "window", f"{params['window']!r} is not one of {', '.join(WINDOWS)}")
+        raise param_error(ctx, "window", f"{params['window']!r} is not one of {', '.join(WINDOWS)}")
     if params["pad_mode"] not in PAD_MODES:
-        raise _err(ctx, "pad_mode", f"{params['pad_mode']!r} is not one of {', '.join(PAD_MODES)}")
+        raise param_error(
+            ctx, "pad_mode", f"{params['pad_mode']!r} is not one of {', '.join(PAD_MODES)}"
+        )
     info = spectrum_info(inputs)
     shape = None
-    rate = info.sample_rate if info is not None and info.sample_rate else ctx.sample_rate
+    rate = input_rate(info, ctx)
     if info is not None and info.shape is not None:
         channels, samples = info.shape
         if not params["center"] and samples < n_fft:
-            raise _err(
+            raise param_error(
                 ctx,
                 "n_fft",
                 f"the signal has {samples} samples, fewer than one frame of {n_fft} "
@@ -189,7 +201,7 @@ def stft(
     """
     from scipy import fft as sfft
 
-    infer_stft({"in": PortInfo("audio", in_.samples.shape)}, _stft_params(locals()), ctx)
+    infer_stft({"in": PortInfo("audio", in_.samples.shape)}, locals(), ctx)
     window_values = _window(window, n_fft)
     channels, samples = in_.samples.shape
     frames = stft_frames(samples, n_fft, hop, center)
@@ -213,10 +225,6 @@ def stft(
     return Spectrum(out, n_fft, hop, window, in_.sample_rate, center)
 
 
-def _stft_params(values: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: values[k] for k in ("n_fft", "hop", "window", "center", "pad_mode")}
-
-
 # --------------------------------------------------------------------------- istft
 
 
@@ -225,14 +233,12 @@ def infer_istft(
 ) -> dict[str, PortInfo]:
     """(channels, samples): ``length`` when given, else hop * (frames - 1) (centred)."""
     if params["length"] is not None and params["length"] < 1:
-        raise _err(ctx, "length", f"{params['length']} is not a positive number of samples")
+        raise param_error(ctx, "length", f"{params['length']} is not a positive number of samples")
     info = spectrum_info(inputs)
     shape = None
-    if info is not None and info.shape is not None:
-        channels = info.shape[0]
-        shape = (channels, params["length"]) if params["length"] else None
-    rate = info.sample_rate if info is not None and info.sample_rate else ctx.sample_rate
-    return {"out": PortInfo("audio", shape, sample_rate=rate)}
+    if info is not None and info.shape is not None and params["length"]:
+        shape = (info.shape[0], params["length"])
+    return {"out": PortInfo("audio", shape, sample_rate=input_rate(info, ctx))}
 
 
 @node("spectral.istft", version=2, infer=infer_istft)
@@ -327,7 +333,7 @@ def infer_db(
 ) -> dict[str, PortInfo]:
     """Same shape as the spectrum; top_db must be positive."""
     if params["top_db"] is not None and params["top_db"] <= 0:
-        raise _err(ctx, "top_db", f"{params['top_db']} dB is not above 0")
+        raise param_error(ctx, "top_db", f"{params['top_db']} dB is not above 0")
     return _view_info(inputs, params, ctx)
 
 
@@ -404,25 +410,23 @@ MEL_SCALES = ("slaney", "htk")
 MEL_NORMS = ("slaney", "none")
 
 
-def check_mel(
-    params: Mapping[str, Any], ctx: NodeContext, rate: float | None, prefix: str = ""
-) -> None:
+def check_mel(params: Mapping[str, Any], ctx: NodeContext, rate: float | None) -> None:
     """fmin >= 0, fmax above fmin and not above Nyquist."""
     fmin, fmax = params["fmin_hz"], params["fmax_hz"]
     if fmin < 0:
-        raise _err(ctx, "fmin_hz", f"{fmin:g} Hz is below 0")
+        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is below 0")
     if rate is not None:
         nyquist = rate / 2
         if fmax is not None and fmax > nyquist:
-            raise _err(
+            raise param_error(
                 ctx, "fmax_hz", f"{fmax:g} Hz is above Nyquist ({nyquist:g} Hz at {rate:g} Hz)"
             )
         if fmin >= (fmax if fmax is not None else nyquist):
-            raise _err(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax")
+            raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax")
     elif fmax is not None and fmin >= fmax:
-        raise _err(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
+        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
     if params["n_mels"] < 1:
-        raise _err(ctx, "n_mels", f"{params['n_mels']} is not a positive number of bands")
+        raise param_error(ctx, "n_mels", f"{params['n_mels']} is not a positive number of bands")
 
 
 def infer_mel(
@@ -430,7 +434,7 @@ def infer_mel(
 ) -> dict[str, PortInfo]:
     """(channels, n_mels, frames); fmax_hz at most Nyquist, fmin_hz below it."""
     info = spectrum_info(inputs)
-    rate = info.sample_rate if info is not None and info.sample_rate else ctx.sample_rate
+    rate = input_rate(info, ctx)
     check_mel(params, ctx, rate)
     shape = None
     if info is not None and info.shape is not None:

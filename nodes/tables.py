@@ -12,14 +12,14 @@ import csv
 import json
 import math
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError, PortError
+from graphengine.errors import PortError
 from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
 from graphengine.types import Features, Prediction, Value, Vector
+from nodes.sinks import check_suffix
 
 CSV_TYPES = ("features", "vector")
 JSON_TYPES = ("features", "vector", "prediction")
@@ -32,29 +32,18 @@ def _check(
     suffix: str,
     allowed: tuple[str, ...],
 ) -> None:
-    if Path(params["path"]).suffix.lower() != suffix:
-        raise ParamError(
-            ctx.node_id,
-            "path",
-            f"{Path(params['path']).name!r} does not end in {suffix}",
-            ctx.node_type,
-        )
+    check_suffix(params["path"], suffix, ctx)
     info = inputs.get("in")
-    if isinstance(info, PortInfo) and info.type not in allowed:
+    if isinstance(info, PortInfo):
+        _check_type(info.type, allowed, ctx)
+
+
+def _check_type(port_type: str, allowed: tuple[str, ...], ctx: NodeContext) -> None:
+    if port_type not in allowed:
         raise PortError(
             ctx.node_id,
             "in",
-            f"{ctx.node_type} writes {' or '.join(allowed)}, got {info.type}",
-            ctx.node_type,
-        )
-
-
-def _value_type(value: Value, allowed: tuple[str, ...], ctx: NodeContext) -> None:
-    if value.port_type not in allowed:
-        raise PortError(
-            ctx.node_id,
-            "in",
-            f"{ctx.node_type} writes {' or '.join(allowed)}, got {value.port_type}",
+            f"{ctx.node_type} writes {' or '.join(allowed)}, got {port_type}",
             ctx.node_type,
         )
 
@@ -113,7 +102,7 @@ def csv_table(
         in = "feats"
         path = "out/features.csv"
     """
-    _value_type(in_, CSV_TYPES, ctx)
+    _check_type(in_.port_type, CSV_TYPES, ctx)
     with open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         if isinstance(in_, Vector):
@@ -129,15 +118,9 @@ def csv_table(
 
 
 def _finite(values: np.ndarray) -> Any:
+    """Nested lists of Python floats, with None for NaN and infinity (strict JSON)."""
     array = np.asarray(values, dtype=np.float64)
-    as_list = array.tolist()
-
-    def clean(item: Any) -> Any:
-        if isinstance(item, list):
-            return [clean(i) for i in item]
-        return item if math.isfinite(item) else None
-
-    return clean(as_list)
+    return np.where(np.isfinite(array), array.astype(object), None).tolist()
 
 
 def infer_json(
@@ -170,7 +153,7 @@ def json_file(
         in = "stats"
         path = "out/summary.json"
     """
-    _value_type(in_, JSON_TYPES, ctx)
+    _check_type(in_.port_type, JSON_TYPES, ctx)
     document: dict[str, Any]
     if isinstance(in_, Vector):
         names = _names(in_.names, in_.values.size, "v")

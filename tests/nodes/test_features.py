@@ -210,9 +210,15 @@ def test_five_features_share_one_stft():
         ("mel", "spectral.mel"),
     ):
         g.add(name, kind, in_="spec")
-    result = g.run(outputs=["mfcc", "chroma", "centroid", "bandwidth", "mel"], cache=False)
+    result = g.run(outputs=["src", "mfcc", "chroma", "centroid", "bandwidth", "mel"], cache=False)
     stfts = [s for s in result.stats if s.type == "spectral.stft"]
     assert len(stfts) == 1 and stfts[0].status == "computed"
-    y = result["src"].samples[0] if "src" in result else None
-    if y is not None:
-        close(result["centroid"], librosa.feature.spectral_centroid(y=y, sr=SR))
+    y = result["src"].samples[0]
+    close(result["centroid"], librosa.feature.spectral_centroid(y=y, sr=SR))
+
+
+def test_pitch_names_frame_length_in_its_errors():
+    ctx = make_ctx("feature.pitch", 22050.0)
+    with pytest.raises(ParamError, match=r"frame_length") as caught:
+        infer_node(F.pitch, ctx, {"in": PortInfo("audio", (1, 22050), 22050.0)}, frame_length=0)
+    assert caught.value.port_or_param == "frame_length"
