@@ -38,7 +38,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from graphengine.types import Audio
-from nodes.timefreq import pitch_shift, time_stretch
+from nodes.effect.timefreq import pitch_shift, time_stretch
 
 SR = 44100
 SECONDS = 30.0

@@ -42,7 +42,7 @@ def build(folder: Path) -> ge.Graph:
     g.add("file_gain", "effect.gain", in_="file", gain_db=-6)
     g.add("low_gain", "effect.gain", in_="low", gain_db=-9)
     g.add("high_gain", "effect.gain", in_="high", gain_db=-12)
-    g.add("mix", "mix", in_=["file_gain", "low_gain", "high_gain", "hiss"])
+    g.add("mix", "signal.mix", in_=["file_gain", "low_gain", "high_gain", "hiss"])
     g.add("master", "effect.gain", in_="mix", gain_db="$master_db")
     g.add("out", "sink.wav", in_="master", path=str(folder / "out.wav"), subtype="PCM_24")
     return g

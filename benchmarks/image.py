@@ -10,7 +10,7 @@ compiled and caches warm before timing):
 - spectral GL-32: method spectral, 32 fast Griffin-Lim iterations;
 - GL peer: ``librosa.griffinlim`` (32 iterations, same n_fft/hop) on the
   same magnitudes;
-- to_image: ``sound.to_image`` of the 10 s result back to 512x512.
+- to_image: ``image.from_sound`` of the 10 s result back to 512x512.
 
 Run: ``python benchmarks/image.py``
 """
@@ -25,14 +25,9 @@ import numpy as np
 
 from graphengine.node import NodeContext
 from graphengine.types import Image
-from nodes.image import (
-    _stft,
-    brightness_to_amplitude,
-    row_frequencies,
-    spectral_magnitudes,
-    to_image,
-    to_sound,
-)
+from nodes.image.from_sound import to_image
+from nodes.image.mapping import _stft, brightness_to_amplitude, row_frequencies
+from nodes.image.to_sound import spectral_magnitudes, to_sound
 
 SR = 44100.0
 SECONDS = 10.0
@@ -101,9 +96,9 @@ def main() -> None:
     except ImportError:
         pass
     image_defaults = {p.name: p.default for p in to_image.spec.params}
-    results["sound.to_image 512x512"] = timed(
+    results["image.from_sound 512x512"] = timed(
         lambda: to_image.spec.function(
-            sound, **(image_defaults | {"rows": SIZE, "columns": SIZE}), ctx=ctx("sound.to_image")
+            sound, **(image_defaults | {"rows": SIZE, "columns": SIZE}), ctx=ctx("image.from_sound")
         ),
         repeats=2,
     )

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 import graphengine as ge
-from nodes.models import _dataset, _io, _train
+from nodes.model import _dataset, _io, _train
 
 REPO = Path(__file__).resolve().parent.parent
 TRAIN_GRAPH = REPO / "graphs" / "models" / "voices_train.toml"

@@ -163,7 +163,7 @@ def startup_times() -> tuple[float, float]:
 
 
 def gain_bandwidth() -> float:
-    from nodes._mix_kernels import scale_inplace
+    from nodes.effect._gain_kernels import scale_inplace
 
     x = np.ones((2, 50_000_000), np.float32)
     scale_inplace(x[:, :10], np.float32(1.0))

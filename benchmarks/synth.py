@@ -20,7 +20,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from graphengine.node import NodeContext
-from nodes import notes, synth
+from nodes.notes import events as notes
+from nodes.synth import voices as synth
 
 RATE = 44100.0
 HARMONICS = np.array([1.0, 0.5, 0.33, 0.25, 0.2])

@@ -16,12 +16,14 @@ import argparse
 import json
 import sys
 import time
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 from graphengine.blocks import DEFAULT_BLOCK_SIZE
 from graphengine.errors import GraphError
+from graphengine.upgrade import GraphUpgradeWarning
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_GRAPH = 0, 1, 2
 
@@ -91,6 +93,24 @@ def cmd_nodes(args: argparse.Namespace) -> str:
     if args.markdown:
         return describe.markdown(registry)
     return describe.listing(registry)
+
+
+def cmd_upgrade(args: argparse.Namespace) -> list[str]:
+    """Rewrite graph files in place to the current node type ids and parameter names."""
+    from graphengine.graphfile import upgrade_file
+    from graphengine.registry import default_registry
+
+    lines = []
+    for name in args.graphs:
+        path = Path(name)
+        if not path.is_file():
+            raise GraphError(f"{name}: no such graph file")
+        changes = upgrade_file(path, default_registry())
+        if not changes:
+            lines.append(f"{name}: up to date")
+        for change in changes:
+            lines.append(f"{name}: {change.describe()}")
+    return lines
 
 
 def cmd_schema(args: argparse.Namespace) -> str:
@@ -327,6 +347,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     nodes.set_defaults(func=cmd_nodes)
 
+    upgrade = sub.add_parser(
+        "upgrade",
+        help="rewrite graph files to the current node ids and parameters",
+        description="Rewrite graph files in place (atomically) to the current node type ids "
+        "and parameter names; a TOML file keeps its comments and layout. Sub-graph files are "
+        "not followed: upgrade each one.",
+    )
+    upgrade.add_argument("graphs", nargs="+", metavar="GRAPH", help="graph files to rewrite")
+    upgrade.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
+    )
+    upgrade.set_defaults(func=cmd_upgrade)
+
     schema = sub.add_parser("schema", help="print the JSON Schema of graph files")
     schema.add_argument(
         "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
@@ -527,6 +560,8 @@ def _print_result(args: argparse.Namespace, value: Any, seconds: float) -> None:
     elif func is cmd_validate:
         sinks = ", ".join(value["sinks"]) or "none"
         print(f"{value['file']}: ok, {value['nodes']} nodes, sinks: {sinks}")
+    elif func is cmd_upgrade:
+        print("\n".join(value))
     elif func in (cmd_nodes, cmd_schema):
         sys.stdout.write(value)
     elif func is cmd_viz:
@@ -535,13 +570,24 @@ def _print_result(args: argparse.Namespace, value: Any, seconds: float) -> None:
         print(json.dumps(value, indent=2))
 
 
+def _show_upgrade_notice(message: Warning | str, category: type[Warning], *rest: Any) -> None:
+    """Print a graph-upgrade notice as one ``note:`` line; other warnings as Python would."""
+    if issubclass(category, GraphUpgradeWarning):
+        print(f"note: {message}", file=sys.stderr)
+    else:
+        sys.stderr.write(warnings.formatwarning(message, category, *rest[:2]))
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``graphengine`` console script; returns the exit code."""
     parser = build_parser()
     args = parser.parse_args(argv)
     started = time.perf_counter()
     try:
-        value = args.func(args)
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", GraphUpgradeWarning)
+            warnings.showwarning = _show_upgrade_notice
+            value = args.func(args)
     except GraphError as error:
         if getattr(args, "debug", False):
             raise

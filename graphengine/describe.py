@@ -52,6 +52,8 @@ def spec_dict(spec: NodeSpec) -> dict[str, Any]:
         ],
         "example": spec.example,
         "origin": spec.origin,
+        "defined_in": spec.source_location,
+        "aliases": list(spec.aliases),
     }
 
 
@@ -75,7 +77,10 @@ def _port_text(spec: NodeSpec) -> list[str]:
 
 def text(spec: NodeSpec) -> str:
     """One node for a terminal: summary, ports, parameters, example."""
-    lines = [f"{spec.type_id}  (version {spec.version})", f"  {spec.summary}", ""]
+    lines = [f"{spec.type_id}  (version {spec.version})", f"  {spec.summary}"]
+    if spec.aliases:
+        lines.append(f"  formerly: {', '.join(spec.aliases)}")
+    lines += [f"  defined in {spec.source_location}", ""]
     body = _body(spec)
     if body:
         lines += [textwrap.indent(body, "  "), ""]

@@ -35,6 +35,7 @@ from graphengine.graph import (
     ResolvedGraph,
 )
 from graphengine.registry import Registry
+from graphengine.upgrade import TableUpgrade, upgrade_table, warn_upgraded
 
 SUBGRAPH_TYPE = "graph"
 _WHOLE_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
@@ -256,6 +257,56 @@ def write_text_atomic(path: Path, text: str) -> None:
         raise
 
 
+def upgrade_file(path: str | Path, registry: Registry) -> list[TableUpgrade]:
+    """Rewrite a graph file's node tables to the current node versions, atomically.
+
+    A TOML file keeps its comments and layout; JSON is rewritten with two-space
+    indentation. Sub-graph files are not followed (upgrade each one). Returns
+    what changed; an empty list leaves the file untouched.
+    """
+    path = Path(path)
+    text = path.read_text(encoding="utf-8")
+    if path.suffix == ".json":
+        tree: Any = json.loads(text)
+    else:
+        import tomlkit
+
+        tree = tomlkit.parse(text)
+    nodes = tree.get("nodes", {}) if isinstance(tree, Mapping) else {}
+    done: list[TableUpgrade] = []
+    for node_id in list(nodes):
+        table = nodes[node_id]
+        if not isinstance(table, Mapping) or not isinstance(table.get("type"), str):
+            continue
+        if table["type"] == SUBGRAPH_TYPE:
+            continue
+        body = {k: v for k, v in table.items() if k != "type"}
+        new_type, upgraded, change = upgrade_table(registry, node_id, table["type"], body)
+        if change is None:
+            continue
+        done.append(change)
+        _rewrite_table(table, new_type, upgraded)
+    if done:
+        if path.suffix == ".json":
+            new_text = json.dumps(tree, indent=2) + "\n"
+        else:
+            import tomlkit
+
+            new_text = tomlkit.dumps(tree)
+        write_text_atomic(path, new_text)
+    return done
+
+
+def _rewrite_table(table: Any, new_type: str, upgraded: Mapping[str, Any]) -> None:
+    """Change ``table`` in place (a tomlkit table keeps its comments) to ``upgraded``."""
+    table["type"] = new_type
+    for key in [k for k in table if k != "type" and k not in upgraded]:
+        del table[key]
+    for key, value in upgraded.items():
+        if key not in table or table[key] != value:
+            table[key] = value
+
+
 # -- overrides ----------------------------------------------------------------
 
 
@@ -311,6 +362,7 @@ class _Resolver:
         self.aliases: dict[str, dict[str | None, str]] = {}
         self.input_targets: dict[str, dict[str, list[PortRef]]] = {}
         self.node_files: dict[str, str] = {}
+        self.upgrades: dict[str | None, list[TableUpgrade]] = {}
 
     def substitute(self, value: Any, params: Mapping[str, Any], node_id: str, key: str) -> Any:
         if isinstance(value, list):
@@ -365,6 +417,9 @@ class _Resolver:
             if type_id == SUBGRAPH_TYPE:
                 self.expand_subgraph(node_id, table, document, prefix, stack)
             else:
+                type_id, table, upgrade = upgrade_table(self.registry, local_id, type_id, table)
+                if upgrade is not None:
+                    self.upgrades.setdefault(document.file, []).append(upgrade)
                 base_dir = document.base_dir if prefix else None
                 self.add_node(node_id, type_id, table, prefix, base_dir)
 
@@ -554,6 +609,8 @@ def resolve(
                 f"--set {names}: no node {node_id!r}{did_you_mean(node_id, resolver.instances)}"
             )
         )
+    for file, upgrades in resolver.upgrades.items():
+        warn_upgraded(file, upgrades)
     located = ResolvedGraph("", 0, 0, {}, node_files=resolver.node_files).locate(resolver.errors)
     raise_collected(located, document.file)
     return ResolvedGraph(

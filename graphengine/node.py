@@ -19,6 +19,8 @@ function unchanged; the registry collects specs.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import inspect
 import math
@@ -191,6 +193,49 @@ InferFn = Callable[[Mapping[str, Any], Mapping[str, Any], NodeContext], Mapping[
 
 
 @dataclass(frozen=True)
+class Upgrade:
+    """How to read a node table written for an older version of a node type.
+
+    Applied by the loader to every table of the type, before checking it: a key
+    named in ``rename`` is renamed (its value passed through ``convert[new]``
+    when given, e.g. milliseconds to seconds), a key in ``drop`` is removed.
+    Triggered by the presence of the old key alone, so tables written for the
+    current version are never touched.
+
+    Attributes
+    ----------
+    version : int
+        The node version that introduced the change (for the notice).
+    rename : mapping of str to str
+        Old parameter or port name -> new name.
+    drop : tuple of str
+        Names the node no longer reads.
+    convert : mapping of str to callable
+        New name -> function from the old value to the new one.
+    """
+
+    version: int
+    rename: Mapping[str, str] = field(default_factory=dict)
+    drop: tuple[str, ...] = ()
+    convert: Mapping[str, Callable[[Any], Any]] = field(default_factory=dict)
+
+    def apply(self, table: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+        """The upgraded table and one line per change made."""
+        upgraded: dict[str, Any] = {}
+        changes = []
+        for key, value in table.items():
+            if key in self.drop:
+                changes.append(f"dropped {key!r}")
+            elif key in self.rename and self.rename[key] not in table:
+                new = self.rename[key]
+                upgraded[new] = self.convert[new](value) if new in self.convert else value
+                changes.append(f"{key!r} -> {new!r}")
+            else:
+                upgraded[key] = value
+        return upgraded, changes
+
+
+@dataclass(frozen=True)
 class NodeSpec:
     """Everything the engine knows about a node type."""
 
@@ -207,6 +252,28 @@ class NodeSpec:
     origin: str = ""
     auto_convert: bool = False
     block_class: type | None = field(default=None, repr=False)
+    aliases: tuple[str, ...] = ()
+    """Former type ids that still resolve to this node (graph files keep working)."""
+    upgrades: tuple[Upgrade, ...] = ()
+    """How tables written for older versions are read, oldest first."""
+
+    @property
+    def source_location(self) -> str:
+        """``path:line`` of the definition, the path relative to its package's parent folder.
+
+        E.g. ``nodes/filter/iir.py:142`` for graphengine's own ``filter.biquad``.
+        """
+        target = self.block_class or self.function
+        try:
+            file = Path(inspect.getsourcefile(target) or "")
+            _, line = inspect.getsourcelines(target)
+        except (OSError, TypeError):
+            return self.origin
+        root = sys.modules[target.__module__.split(".")[0]]
+        base = Path(inspect.getfile(root)).parent.parent
+        with contextlib.suppress(ValueError):  # a plug-in outside its package folder
+            file = file.resolve().relative_to(base.resolve())
+        return f"{file.as_posix()}:{line}"
 
     @property
     def streaming(self) -> bool:
@@ -545,7 +612,13 @@ _TYPE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
 
 
 def node(
-    type_id: str, *, version: int = 1, infer: InferFn | None = None, auto_convert: bool = False
+    type_id: str,
+    *,
+    version: int = 1,
+    infer: InferFn | None = None,
+    auto_convert: bool = False,
+    aliases: tuple[str, ...] = (),
+    upgrades: tuple[Upgrade, ...] = (),
 ) -> Callable:
     """Declare a function (or a streaming class, see :mod:`graphengine.blocknode`) as a node type.
 
@@ -565,17 +638,26 @@ def node(
         that the engine inserts, with its default parameters and shared by all
         consumers of one output, when an output of its input type is connected
         straight to an input of its output type.
+    aliases : tuple of str
+        Former type ids of this node; graph files that use them load with a
+        notice, and ``graphengine upgrade`` rewrites them.
+    upgrades : tuple of Upgrade
+        Parameter renames, drops and conversions since older versions.
     """
     if not _TYPE_ID.match(type_id):
         raise TypeError(f"node type id {type_id!r} must be dotted lower-case words")
     if version < 1:
         raise TypeError(f"{type_id}: version must be >= 1")
+    for alias in aliases:
+        if not _TYPE_ID.match(alias) or alias == type_id:
+            raise TypeError(f"{type_id}: alias {alias!r} must be another dotted lower-case id")
 
     def decorate(target: Callable) -> Callable:
         if isinstance(target, type):
             spec = _build_block_spec(target, type_id, version, infer, auto_convert)
         else:
             spec = _build_spec(target, type_id, version, infer, auto_convert)
+        spec = dataclasses.replace(spec, aliases=tuple(aliases), upgrades=tuple(upgrades))
         target.spec = spec  # type: ignore[attr-defined]
         return target
 

@@ -29,22 +29,33 @@ class Registry:
     """Node specs by type id."""
 
     def __init__(self, specs: dict[str, NodeSpec] | None = None) -> None:
-        self._specs: dict[str, NodeSpec] = dict(specs or {})
+        self._specs: dict[str, NodeSpec] = {}
+        self._aliases: dict[str, str] = {}
+        for spec in (specs or {}).values():
+            self.add(spec)
 
     def add(self, spec: NodeSpec) -> None:
-        existing = self._specs.get(spec.type_id)
-        if existing is not None and existing.origin != spec.origin:
-            raise DuplicateNodeError(
-                f"node type {spec.type_id!r} is defined twice: {existing.origin} and {spec.origin}"
-            )
+        for type_id in (spec.type_id, *spec.aliases):
+            holder = self._specs.get(self._aliases.get(type_id, type_id))
+            if holder is not None and holder.origin != spec.origin:
+                raise DuplicateNodeError(
+                    f"node type {type_id!r} is defined twice: {holder.origin} and {spec.origin}"
+                )
         self._specs[spec.type_id] = spec
+        for alias in spec.aliases:
+            self._aliases[alias] = spec.type_id
+
+    def canonical(self, type_id: str) -> str:
+        """The current id of a node type, following a former id to its new name."""
+        return self._aliases.get(type_id, type_id)
 
     def add_module(self, module: ModuleType) -> None:
         for spec in _specs_in(module):
             self.add(spec)
 
     def get(self, type_id: str) -> NodeSpec | None:
-        return self._specs.get(type_id)
+        """The spec of a type id, or of the node a former id was renamed to."""
+        return self._specs.get(self.canonical(type_id))
 
     def suggest(self, type_id: str, n: int = 3) -> list[str]:
         """Closest known type ids to a misspelt one: the best, and others nearly as close."""
@@ -77,7 +88,7 @@ class Registry:
         return len(self._specs)
 
     def __contains__(self, type_id: object) -> bool:
-        return type_id in self._specs
+        return type_id in self._specs or type_id in self._aliases
 
 
 def _specs_in(module: ModuleType) -> Iterator[NodeSpec]:

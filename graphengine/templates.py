@@ -98,7 +98,7 @@ duration_s = 3.0
 amplitude = 0.1
 
 [nodes.src]
-type = "mix"
+type = "signal.mix"
 in = ["sweep", "hum"]
 
 [nodes.spec]
@@ -174,7 +174,7 @@ attack_ms = 150
 release_ms = 300
 
 [nodes.mix]
-type = "mix"
+type = "signal.mix"
 in = ["strings", "pad"]
 
 [nodes.room]
@@ -211,7 +211,7 @@ duration_s = 2.0
 amplitude = 0.5
 
 [nodes.picture]
-type = "sound.to_image"
+type = "image.from_sound"
 in = "sound"
 rows = 96
 columns = 192

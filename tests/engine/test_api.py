@@ -79,7 +79,7 @@ def test_changing_one_param_recomputes_exactly_its_descendants(tmp_path: Path) -
     g.add("b", "source.noise", duration_s=0.3, color="pink")
     g.add("ga", "effect.gain", in_="a", gain_db=-3)
     g.add("gb", "effect.gain", in_="b", gain_db=-12)
-    g.add("mix", "mix", in_=["ga", "gb"])
+    g.add("mix", "signal.mix", in_=["ga", "gb"])
     g.add("master", "effect.gain", in_="mix", gain_db=-1)
     g.add("out", "sink.wav", in_="master", path=str(tmp_path / "m.wav"))
     g.add("side", "sink.npy", in_="gb", path=str(tmp_path / "side.npy"))

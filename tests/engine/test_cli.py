@@ -32,7 +32,7 @@ DEMO_NODES = {
     "fifth": "source.tone",
     "noise": "source.noise",
     "bass": "effect.gain",
-    "mix": "mix",
+    "mix": "signal.mix",
     "master": "effect.gain",
     "out": "sink.wav",
 }
@@ -141,7 +141,7 @@ def test_nodes_lists_every_registered_type(run):
         "source.noise",
         "source.file",
         "effect.gain",
-        "mix",
+        "signal.mix",
         "sink.wav",
         "sink.npy",
     } <= listed
@@ -513,7 +513,9 @@ def test_quiet_prints_nothing_on_success(run, demo):
 def test_quiet_still_prints_errors(run, demo):
     code, out, err = run("render", demo, "--quiet", "--set", "mix.gainz=[1]")
     assert code == 2 and out == ""
-    assert "mix.gainz [mix]: unknown parameter or port 'gainz' (did you mean 'gains'?)" in err
+    assert (
+        "mix.gainz [signal.mix]: unknown parameter or port 'gainz' (did you mean 'gains'?)" in err
+    )
 
 
 def test_render_a_graph_without_a_sink_exits_2(run, tmp_path):

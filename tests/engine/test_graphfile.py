@@ -78,7 +78,7 @@ duration_s = 0.25
 channels = 2
 
 [nodes.m]
-type = "mix"
+type = "signal.mix"
 in = ["g", "t.out"]
 gains = "$gains"
 """
@@ -95,7 +95,7 @@ TREE_JSON = """\
   "nodes": {
     "g": {"type": "effect.gain", "gain_db": "$level"},
     "t": {"type": "source.tone", "frequency": "A3", "duration_s": 0.25, "channels": 2},
-    "m": {"type": "mix", "in": ["g", "t.out"], "gains": "$gains"}
+    "m": {"type": "signal.mix", "in": ["g", "t.out"], "gains": "$gains"}
   }
 }
 """
@@ -150,7 +150,7 @@ def builder_graph(out_dir: Path) -> ge.Graph:
     g.add("a", "source.tone", frequency="$freq", duration_s=0.1, channels="$stereo")
     g.add("b", "source.tone", frequency="A4", waveform="square", duration_s=0.1)
     g.add("n", "source.noise", color="pink", duration_s=0.1, amplitude=0.05)
-    g.add("m", "mix", gains=["$level", 0.25, 0.125])
+    g.add("m", "signal.mix", gains=["$level", 0.25, 0.125])
     g.connect("a", "m.in")
     g.connect("b.out", "m.in")
     g.connect("n", "m.in")
@@ -242,7 +242,7 @@ SUB_PARAMS = {
 def substitution_graph(params: dict) -> ge.Graph:
     g = ge.Graph(sample_rate=RATE, params=params)
     g.add("t", "source.tone", frequency="$freq", duration_s="$dur", channels="$ch")
-    g.add("m", "mix", in_=["t"], gains="$gains")
+    g.add("m", "signal.mix", in_=["t"], gains="$gains")
     g.add("g", "effect.gain", in_="m", gain_db="$level")
     g.add("out", "sink.wav", in_="g", path="$path", subtype="$fmt")
     return g
@@ -272,7 +272,7 @@ def test_whole_value_reference_keeps_the_type():
 def test_references_inside_lists_are_substituted():
     g = ge.Graph(sample_rate=RATE, params={"a": 0.75, "b": 2})
     g.add("t", "source.tone", duration_s=0.1)
-    g.add("m", "mix", in_=["t", "t"], gains=["$a", 0.5, "$b"])
+    g.add("m", "signal.mix", in_=["t", "t"], gains=["$a", 0.5, "$b"])
     assert resolve(g).nodes["m"].params["gains"] == [0.75, 0.5, 2]
 
 
@@ -612,7 +612,7 @@ def test_a_named_subgraph_output_and_an_exposed_input_list(tmp_path):
         type = "effect.gain"
         gain_db = -6.0
         [nodes.m]
-        type = "mix"
+        type = "signal.mix"
         in = ["a", "b"]
         """,
     )

@@ -108,7 +108,7 @@ def test_a_builder_graph_tree_validates(validator):
     g = ge.Graph(sample_rate=48000, params={"f": 220.0, "g": [1.0, 0.5]})
     g.add("a", "source.tone", frequency="$f", duration_s=0.1)
     g.add("b", "source.noise", color="pink", channels=2, seed=4)
-    g.add("m", "mix", in_=["a", "b.out"], gains="$g")
+    g.add("m", "signal.mix", in_=["a", "b.out"], gains="$g")
     g.add("out", "sink.npy", in_="m", path="x.npy")
     assert messages(validator, g.to_dict()) == []
 
@@ -314,8 +314,8 @@ def test_param_references_in_lists_bools_and_ports_are_accepted(validator, tmp_p
             "a": {"type": "source.tone", "duration_s": 0.1},
             "b": {"type": "source.noise", "duration_s": 0.1, "seed": "$seed"},
             "f": {"type": "source.file", "path": str(tmp_path / "in.wav"), "mono": "$mono"},
-            "m": {"type": "mix", "in": ["$src", "b"], "gains": ["$g", 0.5]},
-            "n": {"type": "mix", "in": ["a", "f"], "gains": "$gains"},
+            "m": {"type": "signal.mix", "in": ["$src", "b"], "gains": ["$g", 0.5]},
+            "n": {"type": "signal.mix", "in": ["a", "f"], "gains": "$gains"},
             "o": {"type": "sink.npy", "in": "$src", "path": str(tmp_path / "o.npy")},
         },
     }

@@ -16,9 +16,11 @@ from graphengine.blocks import stream
 from graphengine.node import NodeContext, node
 from graphengine.registry import Registry, default_registry
 from graphengine.types import Audio
-from nodes.effects import Gain, Mix
-from nodes.sinks import Wav
-from nodes.sources import AudioFile, Noise, Tone
+from nodes.effect.gain import Gain
+from nodes.signal.mix import Mix
+from nodes.sink.audio import Wav
+from nodes.source.file import AudioFile
+from nodes.source.generators import Noise, Tone
 from support import cli_env
 
 SR = 44100.0
@@ -103,7 +105,7 @@ def chain_graph(tmp_path: Path) -> ge.Graph:
     g = ge.Graph(sample_rate=SR, seed=4)
     g.add("a", "source.tone", waveform="saw", frequency="A3", duration_s=0.05, channels=2)
     g.add("b", "source.noise", color="pink", duration_s=0.04, amplitude=0.05)
-    g.add("mix", "mix", in_=["a", "b"], gains=[0.5, 1.0])
+    g.add("mix", "signal.mix", in_=["a", "b"], gains=[0.5, 1.0])
     g.add("loud", "effect.gain", in_="mix", gain_db=3.0)
     g.add("out", "sink.wav", in_="loud", path=str(tmp_path / "chain.wav"), subtype="FLOAT")
     return g
@@ -136,7 +138,7 @@ def test_whole_signal_barrier_between_two_streaming_chains(tmp_path: Path) -> No
     g.add("pre", "effect.gain", in_="osc", gain_db=-6.0)
     g.add("rev", "test.reverse", in_="pre")
     g.add("post", "effect.gain", in_="rev", gain_db=-6.0)
-    g.add("both", "mix", in_=["post", "osc"])
+    g.add("both", "signal.mix", in_=["post", "osc"])
     g.add("out", "sink.wav", in_="both", path=str(tmp_path / "rev.wav"), subtype="FLOAT")
     registry = _with_reverse()
     result = g.run(outputs=["both", "osc"], cache=False, registry=registry, block_size=100)

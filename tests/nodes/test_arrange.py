@@ -9,7 +9,9 @@ from node_harness import infer_node, make_ctx, run_node
 from graphengine.errors import ParamError, PortError
 from graphengine.node import PortInfo
 from graphengine.types import Audio
-from nodes.arrange import chunk_bounds, concat, layer, normalize, reverse, split, trim
+from nodes.effect.normalize import normalize
+from nodes.effect.reverse import reverse
+from nodes.signal.arrange import chunk_bounds, concat, layer, split, trim
 
 SR = 44100.0
 
@@ -34,7 +36,7 @@ def test_reverse_twice_is_the_identity_exactly():
 
 def test_layer_places_inputs_at_exact_frames_with_gains():
     a, b = noise(1, 1000, 1), noise(2, 500, 2)
-    ctx = make_ctx("layer")
+    ctx = make_ctx("signal.layer")
     out = run_node(layer, ctx, [a, b], offsets_s=[0.0, 1200 / SR], gains=[1.0, -0.5])
     assert out.samples.shape == (2, 1700)
     expected = np.zeros((2, 1700), np.float32)
@@ -47,7 +49,7 @@ def test_layer_places_inputs_at_exact_frames_with_gains():
 
 
 def test_layer_checks_lists_rates_and_channels():
-    ctx = make_ctx("layer", node_id="stack")
+    ctx = make_ctx("signal.layer", node_id="stack")
     a, b = info(noise(1, 10)), info(noise(1, 10))
     with pytest.raises(ParamError, match="3 values for 2 inputs") as caught:
         infer_node(layer, ctx, {"in": [a, b]}, offsets_s=[0.0, 0.1, 0.2])
@@ -61,7 +63,7 @@ def test_layer_checks_lists_rates_and_channels():
 def test_split_then_concat_reproduces_the_input():
     a = noise(2, 10_001)
     chunk_s = 2500 / SR
-    ctx = make_ctx("split")
+    ctx = make_ctx("signal.split")
     pieces = [run_node(split, ctx, a, chunk_s=chunk_s, index=i) for i in range(5)]
     assert [p.frames for p in pieces] == [2500, 2500, 2500, 2500, 1]
     assert [(s, e) for s, e in chunk_bounds(10_001, 2500)] == [
@@ -72,7 +74,7 @@ def test_split_then_concat_reproduces_the_input():
         (10_000, 10_001),
     ]
     np.testing.assert_array_equal(pieces[1].samples, a.samples[:, 2500:5000])
-    joined = run_node(concat, make_ctx("concat"), pieces)
+    joined = run_node(concat, make_ctx("signal.concat"), pieces)
     np.testing.assert_array_equal(joined.samples, a.samples)
     assert infer_node(split, ctx, {"in": info(a)}, chunk_s=chunk_s, index=4)["out"].shape == (2, 1)
     padded = run_node(split, ctx, a, chunk_s=chunk_s, index=4, pad=True)
@@ -82,14 +84,14 @@ def test_split_then_concat_reproduces_the_input():
 def test_split_index_past_the_end_says_how_many_chunks():
     a = info(noise(1, 100))
     with pytest.raises(ParamError, match=r"makes 4 \(indices 0 to 3\)") as caught:
-        infer_node(split, make_ctx("split"), {"in": a}, chunk_s=25 / SR, index=4)
+        infer_node(split, make_ctx("signal.split"), {"in": a}, chunk_s=25 / SR, index=4)
     assert caught.value.port_or_param == "index"
 
 
 def test_concat_crossfade_lengths_and_gains():
     ones = Audio(np.ones((1, 1000), np.float32), SR)
     fade_ms = 100 / SR * 1000
-    ctx = make_ctx("concat")
+    ctx = make_ctx("signal.concat")
     out = run_node(concat, ctx, [ones, ones, ones], crossfade_ms=fade_ms, curve="linear")
     assert out.frames == 3000 - 2 * 100
     np.testing.assert_allclose(out.samples, 1.0, atol=1e-6)  # linear fades sum to 1
@@ -102,7 +104,7 @@ def test_concat_crossfade_lengths_and_gains():
 
 def test_trim_keeps_exact_frames():
     a = noise(2, 44100)
-    ctx = make_ctx("trim")
+    ctx = make_ctx("signal.trim")
     out = run_node(trim, ctx, a, start_s=0.25, duration_s=0.5)
     np.testing.assert_array_equal(out.samples, a.samples[:, 11025:33075])
     out = run_node(trim, ctx, a, start_s=0.5, end_s=0.75)

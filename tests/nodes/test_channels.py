@@ -11,10 +11,12 @@ from stream_harness import BLOCK_SIZES, SR, ctx_for, in_blocks, noise, params_fo
 from graphengine.errors import ParamError, PortError
 from graphengine.node import PortInfo
 from graphengine.types import Audio
-from nodes.channels import Fade, Merge, Mono, Pan, Split
-from nodes.delays import Delay, Echo
-from nodes.dynamics import Bitcrush, Compressor, DCBlock, Distortion
-from nodes.filters import Biquad, Butterworth
+from nodes.channels.remix import Merge, Mono, Split
+from nodes.effect.delay import Delay, Echo
+from nodes.effect.dynamics import Bitcrush, Compressor, DCBlock, Distortion
+from nodes.effect.fade import Fade
+from nodes.effect.pan import Pan
+from nodes.filter.iir import Biquad, Butterworth
 
 
 def infer(cls: type, *shapes: tuple[int, int], **given) -> PortInfo:

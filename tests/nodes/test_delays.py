@@ -9,7 +9,7 @@ from stream_harness import SR, assert_block_invariant, ctx_for, noise, params_fo
 
 from graphengine.node import PortInfo
 from graphengine.types import Audio
-from nodes.delays import Delay, Echo
+from nodes.effect.delay import Delay, Echo
 
 
 def impulse(frames: int, at: int = 0, channels: int = 1, rate: float = SR) -> Audio:

@@ -10,7 +10,7 @@ import scipy.signal as sps
 from stream_harness import SR, assert_block_invariant, noise, whole
 
 from graphengine.types import Audio
-from nodes.dynamics import Bitcrush, Compressor, DCBlock, Distortion, static_curve_db
+from nodes.effect.dynamics import Bitcrush, Compressor, DCBlock, Distortion, static_curve_db
 
 
 def sine(amplitude: float, seconds: float, channels: int = 2, hz: float = 997.0) -> np.ndarray:

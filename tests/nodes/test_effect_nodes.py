@@ -11,7 +11,8 @@ from node_harness import infer_node, make_ctx, run_node
 from graphengine.errors import ParamError, PortError
 from graphengine.node import PortInfo
 from graphengine.types import Audio
-from nodes.effects import gain, mix
+from nodes.effect.gain import gain
+from nodes.signal.mix import mix
 
 SR = 44100.0
 

@@ -10,7 +10,7 @@ from scipy.ndimage import uniform_filter1d
 from graphengine.errors import PortError
 from graphengine.node import PortInfo
 from graphengine.types import Audio
-from nodes.enhance import echo_cancel, spectral_subtraction, wiener
+from nodes.denoise.enhance import echo_cancel, spectral_subtraction, wiener
 
 SR = 44100.0
 LEAD_S = 1.0  # noise alone before the signal starts
@@ -84,7 +84,12 @@ def test_echo_cancel_reaches_20_db_erle_on_a_64_tap_path():
     near = 0.3 * 10 ** (-40 / 20) * rng.standard_normal(frames)  # near-end noise, 40 dB down
     mic = np.stack([echo + near, 0.5 * echo + near])
     out = run_node(
-        echo_cancel, make_ctx("echo.cancel"), Audio(mic, SR), Audio(far, SR), taps=128, step=0.5
+        echo_cancel,
+        make_ctx("denoise.echo_cancel"),
+        Audio(mic, SR),
+        Audio(far, SR),
+        taps=128,
+        step=0.5,
     ).samples.astype(np.float64)
     assert out.shape == mic.shape
     converged = slice(frames // 2, None)
@@ -95,7 +100,7 @@ def test_echo_cancel_reaches_20_db_erle_on_a_64_tap_path():
 
 
 def test_echo_cancel_names_both_ports_on_a_mismatch():
-    ctx = make_ctx("echo.cancel", node_id="aec")
+    ctx = make_ctx("denoise.echo_cancel", node_id="aec")
     mic = PortInfo("audio", (2, 100), SR)
     with pytest.raises(PortError, match="reference is at 22050 Hz but mic at 44100 Hz") as caught:
         infer_node(

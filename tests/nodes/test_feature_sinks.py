@@ -13,8 +13,11 @@ from PIL import Image as PILImage
 from graphengine.errors import ParamError, PortError
 from graphengine.node import PortInfo
 from graphengine.types import Audio, Image, Vector
-from nodes import features as F
-from nodes import metrics, plots, spectral, tables
+from nodes.feature import extract as F
+from nodes.metric import compare as metrics
+from nodes.sink import image as plots
+from nodes.sink import tables
+from nodes.spectral import stft as spectral
 
 SR = 22050
 

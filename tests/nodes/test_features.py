@@ -11,8 +11,9 @@ import graphengine as ge
 from graphengine.errors import ParamError
 from graphengine.node import PortInfo
 from graphengine.types import Audio, Features
-from nodes import features as F
-from nodes import spectral, wavelets
+from nodes.feature import extract as F
+from nodes.feature import wavelet as wavelets
+from nodes.spectral import stft as spectral
 
 SR = 22050
 

@@ -16,7 +16,7 @@ from stream_harness import SR, assert_block_invariant, ctx_for, noise, params_fo
 from graphengine.blocknode import StreamSpec
 from graphengine.errors import ParamError
 from graphengine.node import PortInfo
-from nodes.filters import BIQUAD_MODES, Biquad, Butterworth
+from nodes.filter.iir import BIQUAD_MODES, Biquad, Butterworth
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -225,19 +225,20 @@ def test_validating_the_streaming_effects_loads_no_numba_or_scipy_signal():
         import sys
         from pathlib import Path
         from graphengine.node import NodeContext, PortInfo
-        from nodes import channels, delays, dynamics, filters
+        from graphengine.registry import default_registry
 
         stereo = PortInfo("audio", (2, 1000), 44100.0)
-        classes = [
-            filters.Biquad, filters.Butterworth, dynamics.Compressor, dynamics.Distortion,
-            dynamics.Bitcrush, dynamics.DCBlock, delays.Delay, delays.Echo, channels.Pan,
-            channels.Mono, channels.Split, channels.Fade, channels.Merge,
+        types = [
+            "filter.biquad", "filter.butterworth", "effect.compressor", "effect.distortion",
+            "effect.bitcrush", "effect.dcblock", "effect.delay", "effect.echo", "effect.pan",
+            "channels.mono", "channels.split", "effect.fade", "channels.merge",
         ]
+        classes = [default_registry().get(t).block_class for t in types]
         for cls in classes:
             params = {p.name: p.default for p in cls.spec.params}
-            if cls is filters.Butterworth:
+            if cls.spec.type_id == "filter.butterworth":
                 params |= {"mode": "bandpass", "high_cutoff_hz": 2000.0}
-            port = [stereo, stereo] if cls is channels.Merge else stereo
+            port = [stereo, stereo] if cls.spec.type_id == "channels.merge" else stereo
             ctx = NodeContext("n", cls.spec.type_id, 44100.0, Path("."))
             assert cls.spec.infer({"in": port}, params, ctx)["out"].shape is not None
         print(",".join(m for m in ("scipy.signal", "numba") if m in sys.modules))

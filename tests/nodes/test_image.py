@@ -12,7 +12,9 @@ import graphengine as ge
 from graphengine.errors import GraphError, ParamError, PortError
 from graphengine.node import PortInfo
 from graphengine.types import Audio, Image
-from nodes.image import source_image, to_image, to_sound
+from nodes.image.from_sound import to_image
+from nodes.image.to_sound import to_sound
+from nodes.source.image import source_image
 
 SR = 44100.0
 
@@ -187,7 +189,7 @@ def test_the_sine_bank_matches_a_direct_sum_of_sines():
     )
     # the same signal from numpy: exact phase n*f/sr + phi, amplitude interpolated
     # linearly between column centres and held outside them
-    from nodes.image import row_frequencies
+    from nodes.image.mapping import row_frequencies
 
     freqs = row_frequencies(rows, 50.0, 12000.0, "log")
     amps = np.where(pixels > 0, 10 ** ((pixels - 1) * 40 / 20), 0.0)
@@ -216,7 +218,7 @@ def test_hard_column_edges_make_no_clicks():
         fmin_hz=50.0,
         fmax_hz=400.0,
     )
-    from nodes.image import row_frequencies
+    from nodes.image.mapping import row_frequencies
 
     lit = pixels.max(axis=1) > 0
     freqs = row_frequencies(rows, 50.0, 400.0, "log")[lit]
@@ -244,13 +246,14 @@ def test_image_to_sound_to_image_round_trip(method, minimum_r):
         duration_s=4.0,
         **axes,
     )
-    back = run_node(to_image, make_ctx("sound.to_image"), audio, rows=64, columns=128, **axes)
+    back = run_node(to_image, make_ctx("image.from_sound"), audio, rows=64, columns=128, **axes)
     r = np.corrcoef(back.pixels.ravel(), picture.ravel())[0, 1]
     assert r >= minimum_r, r
 
 
 def test_spectral_griffin_lim_is_more_consistent_than_random_phase():
-    from nodes.image import _stft, spectral_magnitudes
+    from nodes.image.mapping import _stft
+    from nodes.image.to_sound import spectral_magnitudes
 
     picture = drawing(64, 32)
     results = {}
@@ -280,7 +283,7 @@ def test_stereo_from_colours_and_from_two_images():
     ctx = make_ctx("image.to_sound")
     audio = run_node(to_sound, ctx, Image(red), stereo="colours", duration_s=0.5)
     assert audio.samples.shape == (2, 22050)
-    from nodes.image import row_frequencies
+    from nodes.image.mapping import row_frequencies
 
     freqs = row_frequencies(16, 50.0, 12000.0, "log")
     assert peak_hz(audio.samples[0]) == pytest.approx(freqs[4], rel=1e-3)
@@ -370,14 +373,14 @@ def test_validation_names_the_node_for_a_file_that_is_not_an_image(tmp_path):
 
 def test_to_image_puts_a_tone_on_its_row_at_its_level():
     rows, fmin, fmax = 48, 100.0, 6000.0
-    from nodes.image import row_frequencies
+    from nodes.image.mapping import row_frequencies
 
     freqs = row_frequencies(rows, fmin, fmax, "log")
     t = np.arange(int(SR)) / SR
     x = np.sin(2 * np.pi * freqs[10] * t) + 10 ** (-20 / 20) * np.sin(2 * np.pi * freqs[30] * t)
     picture = run_node(
         to_image,
-        make_ctx("sound.to_image"),
+        make_ctx("image.from_sound"),
         Audio(x.astype(np.float32), SR),
         rows=rows,
         columns=20,
@@ -398,14 +401,14 @@ def test_to_image_colours_put_left_in_red_and_right_in_green():
     left = np.sin(2 * np.pi * 440 * t)
     stereo = Audio(np.stack([left, np.zeros_like(left)]).astype(np.float32), SR)
     picture = run_node(
-        to_image, make_ctx("sound.to_image"), stereo, rows=32, columns=10, channels="colours"
+        to_image, make_ctx("image.from_sound"), stereo, rows=32, columns=10, channels="colours"
     ).pixels
     assert picture.shape == (32, 10, 3)
     assert picture[..., 0].max() == pytest.approx(1.0) and picture[..., 1].max() == 0.0
 
 
 def test_to_image_infer_shapes_and_errors():
-    ctx = make_ctx("sound.to_image", node_id="pic")
+    ctx = make_ctx("image.from_sound", node_id="pic")
     audio = {"in": PortInfo("audio", (2, 44100), sample_rate=SR)}
     assert infer_node(to_image, ctx, audio, rows=10, columns=7)["out"].shape == (10, 7)
     shape = infer_node(to_image, ctx, audio, rows=10, pixels_per_s=25.0, channels="colours")

@@ -1,6 +1,6 @@
-"""Model nodes and training (nodes/models/): accuracy, determinism, caching, reload, errors.
+"""Model nodes and training (nodes/model/): accuracy, determinism, caching, reload, errors.
 
-The dataset is made at run time by the engine (nodes/models/_dataset.py):
+The dataset is made at run time by the engine (nodes/model/_dataset.py):
 five synthesis voices x 24 clips of 0.5 s at 16 kHz, at random pitches and
 loudness. Features come from graphs/models/voices_train.toml.
 """
@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import graphengine as ge
-from nodes.models import _dataset, _io, _train
+from nodes.model import _dataset, _io, _train
 from support import REPO_ROOT, cli_env, run_cli
 
 MODELS = REPO_ROOT / "graphs" / "models"

@@ -21,7 +21,9 @@ def test_infer_loads_no_scipy_signal_numba_librosa_or_soxr(tmp_path):
         import sys
         from pathlib import Path
         from graphengine.node import NodeContext, PortInfo
-        from nodes import effects, sinks, sources
+        from graphengine.registry import default_registry
+
+        spec = default_registry().get
 
         def ctx(node_type):
             return NodeContext("n", node_type, 44100.0, Path("."))
@@ -29,16 +31,16 @@ def test_infer_loads_no_scipy_signal_numba_librosa_or_soxr(tmp_path):
         audio = PortInfo("audio", (2, 100), 44100.0)
         tone = {{"waveform": "saw", "frequency": 440.0, "duration_s": 1.0, "channels": 1}}
         checks = [
-            (sources.tone, {{}}, tone),
-            (sources.noise, {{}}, {{"color": "pink", "duration_s": 1.0, "channels": 1}}),
-            (sources.audio_file, {{}}, {{"path": {str(wav)!r}, "mono": False}}),
-            (effects.gain, {{"in": audio}}, {{"gain_db": 0.0}}),
-            (effects.mix, {{"in": [audio, audio]}}, {{"gains": []}}),
-            (sinks.wav, {{"in": audio}}, {{"path": "/tmp/x.wav", "subtype": "PCM_16"}}),
-            (sinks.npy, {{"in": audio}}, {{"path": "/tmp/x.npy"}}),
+            (spec("source.tone"), {{}}, tone),
+            (spec("source.noise"), {{}}, {{"color": "pink", "duration_s": 1.0, "channels": 1}}),
+            (spec("source.file"), {{}}, {{"path": {str(wav)!r}, "mono": False}}),
+            (spec("effect.gain"), {{"in": audio}}, {{"gain_db": 0.0}}),
+            (spec("signal.mix"), {{"in": [audio, audio]}}, {{"gains": []}}),
+            (spec("sink.wav"), {{"in": audio}}, {{"path": "/tmp/x.wav", "subtype": "PCM_16"}}),
+            (spec("sink.npy"), {{"in": audio}}, {{"path": "/tmp/x.npy"}}),
         ]
-        for fn, inputs, params in checks:
-            fn.spec.infer(inputs, params, ctx(fn.spec.type_id))
+        for node_spec, inputs, params in checks:
+            node_spec.infer(inputs, params, ctx(node_spec.type_id))
         heavy = [m for m in ("scipy.signal", "numba", "librosa", "soxr") if m in sys.modules]
         print(",".join(heavy))
         """

@@ -10,7 +10,7 @@ from graphengine.errors import ParamError, PortError
 from graphengine.node import PortInfo
 from graphengine.pitch import midi_of, midi_to_hz, to_hz
 from graphengine.types import Frequencies, Notes
-from nodes.notes import chord, from_tuning, merge, progression, roman_chord, scale, sequence
+from nodes.notes.events import chord, from_tuning, merge, progression, roman_chord, scale, sequence
 
 
 def hz(*names: str) -> list[float]:

@@ -12,7 +12,7 @@ from graphengine.blocknode import StreamSpec
 from graphengine.errors import ParamError
 from graphengine.node import PortInfo
 from graphengine.types import Audio
-from nodes.reverb import ConvolutionReverb, Reverb
+from nodes.effect.reverb import ConvolutionReverb, Reverb
 
 SR = 44100.0
 

@@ -10,7 +10,7 @@ from node_harness import infer_node, make_ctx, run_node
 from graphengine.errors import ParamError
 from graphengine.node import PortInfo
 from graphengine.types import Audio, Features, Vector
-from nodes.sinks import npy, wav
+from nodes.sink.audio import npy, wav
 
 SR = 44100.0
 
@@ -107,7 +107,7 @@ def test_npy_path_must_end_in_npy(tmp_path):
 
 
 def test_wav_beyond_the_riff_size_limit_is_written_as_rf64(tmp_path, monkeypatch):
-    monkeypatch.setattr("nodes.sinks._WAV_MAX_DATA_BYTES", 1000)  # instead of ~4 GiB
+    monkeypatch.setattr("nodes.sink.audio._WAV_MAX_DATA_BYTES", 1000)  # instead of ~4 GiB
     audio = ramp_audio(2, 1000)
     path = tmp_path / "big.wav"
     ctx = make_ctx("sink.wav")

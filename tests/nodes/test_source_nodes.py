@@ -13,15 +13,15 @@ from scipy.signal.windows import blackmanharris
 
 from graphengine.errors import ParamError
 from graphengine.types import Audio
-from nodes.sources import (
+from nodes.signal.resample import resampled_frames
+from nodes.source.file import audio_file
+from nodes.source.generators import (
     _KELLET_DELAYED,
     _KELLET_DIRECT,
     _KELLET_GAINS,
     _KELLET_POLES,
-    audio_file,
     kellet_power_gain,
     noise,
-    resampled_frames,
     tone,
 )
 

@@ -11,7 +11,7 @@ import graphengine as ge
 from graphengine.errors import GraphError, ParamError
 from graphengine.node import PortInfo
 from graphengine.types import Audio
-from nodes import spectral
+from nodes.spectral import stft as spectral
 
 SR = 22050
 

@@ -14,9 +14,9 @@ from scipy.special import jv
 
 from graphengine.errors import ParamError, PortError
 from graphengine.types import Notes
-from nodes.notes import scale
-from nodes.signals import chirp, silence
-from nodes.synth import additive, fm, osc, pluck, pluck_tuning, wavetable, wavetable_file
+from nodes.notes.events import scale
+from nodes.source.signals import chirp, silence
+from nodes.synth.voices import additive, fm, osc, pluck, pluck_tuning, wavetable, wavetable_file
 
 SR = 44100.0
 VOICES = [

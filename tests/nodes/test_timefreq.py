@@ -16,7 +16,8 @@ import graphengine as ge
 from graphengine.errors import GraphError, ParamError
 from graphengine.node import PortInfo
 from graphengine.types import Audio
-from nodes.timefreq import frequency_shift, pitch_shift, resample, speed, time_stretch
+from nodes.effect.timefreq import frequency_shift, pitch_shift, speed, time_stretch
+from nodes.signal.resample import resample
 
 SR = 44100.0
 F0 = 220.0
@@ -59,7 +60,7 @@ def test_speed_half_doubles_duration_and_halves_every_partial():
 
 def test_resample_keeps_pitch_and_duration():
     x = harmonic_tone(1.0)
-    out = run_node(resample, make_ctx("resample"), Audio(x, SR), rate_hz=48000.0)
+    out = run_node(resample, make_ctx("signal.resample"), Audio(x, SR), rate_hz=48000.0)
     assert out.sample_rate == 48000.0 and out.frames == 48000
     reference = librosa.resample(x, orig_sr=SR, target_sr=48000, res_type="soxr_vhq")
     np.testing.assert_allclose(out.samples[0], reference[:48000], atol=1e-5)
@@ -154,8 +155,8 @@ def test_frequency_shift_must_stay_below_nyquist():
         ("effect.time_stretch", "rate", 0),
         ("effect.time_stretch", "rate", -0.5),
         ("effect.time_stretch", "rate", 1000.0),
-        ("resample", "rate_hz", 0),
-        ("resample", "rate_hz", 1e9),
+        ("signal.resample", "rate_hz", 0),
+        ("signal.resample", "rate_hz", 1e9),
         ("effect.pitch_shift", "shift_semitones", 100.0),
     ],
 )

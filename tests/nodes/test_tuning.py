@@ -11,8 +11,8 @@ from node_harness import infer_node, make_ctx, run_node
 import graphengine as ge
 from graphengine.errors import GraphError, ParamError
 from graphengine.types import Frequencies
-from nodes.scala import ScalaError, parse_scl, read_scl
-from nodes.tuning import equal, harmonic, just, scala
+from nodes.tuning.scala import ScalaError, parse_scl, read_scl
+from nodes.tuning.systems import equal, harmonic, just, scala
 
 SCL = Path(__file__).resolve().parents[1] / "graphs" / "scl"
 

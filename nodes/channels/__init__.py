@@ -1,0 +1,1 @@
+"""Channel layout: downmix, pick and merge channels."""

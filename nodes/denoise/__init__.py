@@ -1,0 +1,1 @@
+"""Speech enhancement: noise reduction and echo cancellation."""

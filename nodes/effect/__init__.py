@@ -1,0 +1,1 @@
+"""Effects: one audio input transformed into one audio output."""

@@ -1,0 +1,56 @@
+"""Gain: scale every channel by a level in decibels."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from graphengine.blocknode import BlockEffect, StreamSpec
+from graphengine.node import NodeContext, PortInfo, node, param
+
+
+def infer_same_as_input(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """The output is audio shaped and timed like the input ``in``."""
+    source = inputs["in"]
+    return {"out": PortInfo("audio", source.shape, sample_rate=source.sample_rate, itemsize=4)}
+
+
+@node("effect.gain", version=1, infer=infer_same_as_input)
+class Gain(BlockEffect):
+    """Scale every channel by a gain in decibels.
+
+    ``gain_db`` in [-120, 24] dB multiplies the samples by ``10 ** (gain_db / 20)``:
+    -6.02 dB halves the amplitude, 0 dB leaves it unchanged. Nothing is clipped;
+    a sink decides what to do with samples beyond full scale.
+
+    Example
+    -------
+        [nodes.quiet]
+        type = "effect.gain"
+        in = "src"
+        gain_db = -6.0
+    """
+
+    gain_db: float = param(0.0, unit="dB", range=(-120, 24), description="gain in decibels")
+
+    def prepare(self, spec: StreamSpec) -> None:
+        self._factor = np.float32(10.0 ** (self.gain_db / 20.0))
+
+    def process(self, block: np.ndarray) -> np.ndarray:
+        from nodes.effect._gain_kernels import scale_inplace
+
+        scale_inplace(block, self._factor)
+        return block
+
+    def kernel(self) -> tuple[Any, tuple[Any, ...]]:
+        """The numba kernel and its extra arguments: ``fn(block, *args)`` is ``process(block)``."""
+        from nodes.effect._gain_kernels import scale_inplace
+
+        return scale_inplace, (self._factor,)
+
+
+gain = Gain

@@ -1,0 +1,1 @@
+"""Feature extractors: frame-rate features and summary vectors."""

@@ -1,0 +1,993 @@
+"""Features: frame-rate descriptors of sound that equal librosa's, and their summaries.
+
+Spectral features take a ``spectrum`` (from ``spectral.stft``) on the port
+``in``, so every feature of one signal reads one shared STFT. Each computes on
+the same magnitude |X| or power |X|² spectrogram that the corresponding
+librosa function builds, so its values equal ``librosa.feature.*(S=...)`` and
+``librosa.feature.*(y=...)`` with the same n_fft and hop (to float rounding).
+The arithmetic after the STFT is where the time goes: filter banks are built
+once per (sample rate, n_fft, parameters) and kept in module-level tables,
+mel and chroma are one matrix product each, centroid and bandwidth one
+numba pass over the spectrogram, and chroma's tuning estimate (librosa's
+piptrack) a numba kernel instead of whole-array temporaries.
+
+Outputs are ``features``: float32 (channels, n, frames) at the STFT frame
+rate (sample_rate / hop), frame k at k * hop / sample_rate seconds, with one
+name per row. Channels are computed independently (a multi-channel result
+equals librosa called on each channel alone).
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from graphengine.errors import PortError
+from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.types import Audio, Features, Spectrum, Vector
+from nodes.spectral.stft import (
+    MEL_NORMS,
+    MEL_SCALES,
+    check_fft,
+    check_mel,
+    check_spectrum,
+    fft_frequencies,
+    frame_rate,
+    input_rate,
+    magnitude_of,
+    mel_power,
+    param_error,
+    power_of,
+    power_to_db,
+    spectrum_info,
+    stft_frames,
+)
+
+PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+CHROMA_NORMS = ("inf", "1", "2", "none")
+SUMMARY_STATS = ("mean", "std", "min", "max", "median")
+TEMPO_AGGREGATES = ("mean", "median", "none")
+PITCH_METHODS = ("pyin", "yin")
+_TINY32 = float(np.finfo(np.float32).tiny)
+
+
+def _from_spectrum(inputs: Mapping[str, Any], rows: int) -> dict[str, PortInfo]:
+    info = spectrum_info(inputs)
+    shape = None
+    if info is not None and info.shape is not None:
+        shape = (info.shape[0], rows, info.shape[2])
+    return {"out": PortInfo("features", shape)}
+
+
+def _per_channel(spectrum: Spectrum, rows: int) -> np.ndarray:
+    channels, _, frames = spectrum.data.shape
+    return np.empty((channels, rows, frames), dtype=np.float32)
+
+
+def _magnitude_and_freqs(spectrum: Spectrum, ctx: NodeContext) -> tuple[np.ndarray, np.ndarray]:
+    """|X| (channels, bins, frames) of a checked spectrum, and its bins' frequencies in Hz."""
+    check_spectrum(spectrum, ctx)
+    return magnitude_of(spectrum), fft_frequencies(spectrum.sample_rate, spectrum.n_fft)
+
+
+def _row_names(values: np.ndarray, names: tuple[str, ...]) -> tuple[str, ...]:
+    """The names of a (channels, n, frames) table's rows, ``f0`` .. when they do not fit."""
+    n = values.shape[1]
+    return names if len(names) == n else tuple(f"f{k}" for k in range(n))
+
+
+def _out(spectrum: Spectrum, values: np.ndarray, names: tuple[str, ...]) -> Features:
+    return Features(values, frame_rate(spectrum), names)
+
+
+# --------------------------------------------------------------------------- centroid, bandwidth
+
+
+def _moments(mag: np.ndarray, freq: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from nodes.feature._kernels import spectral_moments
+
+    frames = mag.shape[1]
+    s0, s1, s2 = (np.empty(frames) for _ in range(3))
+    spectral_moments(mag, freq, s0, s1, s2)
+    return s0, s1, s2
+
+
+def _centroid(s0: np.ndarray, s1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Centroid and the normaliser librosa divides by (the frame sum, or 1 below tiny)."""
+    norm = np.where(s0 < _TINY32, 1.0, s0)
+    return s1 / norm, norm
+
+
+def infer_one_row(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, 1, frames) at the spectrum's frame rate."""
+    return _from_spectrum(inputs, 1)
+
+
+@node("feature.centroid", version=1, infer=infer_one_row)
+def centroid(in_: Spectrum, *, ctx: NodeContext) -> Features:
+    """Spectral centroid ("brightness"): the magnitude-weighted mean frequency, in Hz.
+
+    Per frame, Σ f·|X(f)| / Σ |X(f)| over the STFT bins (0 for a silent
+    frame): ``librosa.feature.spectral_centroid``. One row, ``centroid``.
+
+    Example
+    -------
+        [nodes.bright]
+        type = "feature.centroid"
+        in = "spec"
+    """
+    mag, freq = _magnitude_and_freqs(in_, ctx)
+    out = _per_channel(in_, 1)
+    for c in range(mag.shape[0]):
+        s0, s1, _ = _moments(mag[c], freq)
+        out[c, 0] = _centroid(s0, s1)[0]
+    return _out(in_, out, ("centroid",))
+
+
+def infer_bandwidth(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, 1, frames); p must be positive."""
+    if not params["p"] > 0:
+        raise param_error(ctx, "p", f"{params['p']} is not a positive exponent")
+    return _from_spectrum(inputs, 1)
+
+
+@node("feature.bandwidth", version=1, infer=infer_bandwidth)
+def bandwidth(
+    in_: Spectrum,
+    *,
+    p: float = param(2.0, range=(0, None), description="order of the deviation (2: std. dev.)"),
+    ctx: NodeContext,
+) -> Features:
+    """Spectral bandwidth: the p-th order spread of frequency around the centroid, in Hz.
+
+    Per frame, (Σ w(f)·|f - centroid|^p)^(1/p) with w the magnitudes
+    normalised to sum 1: ``librosa.feature.spectral_bandwidth`` (p = 2 is the
+    magnitude-weighted standard deviation of frequency). One row,
+    ``bandwidth``.
+
+    Example
+    -------
+        [nodes.spread]
+        type = "feature.bandwidth"
+        in = "spec"
+        p = 2
+    """
+    from nodes.feature._kernels import deviation_moment
+
+    mag, freq = _magnitude_and_freqs(in_, ctx)
+    out = _per_channel(in_, 1)
+    for c in range(mag.shape[0]):
+        s0, s1, s2 = _moments(mag[c], freq)
+        cent, norm = _centroid(s0, s1)
+        if p == 2.0:
+            spread = np.maximum(s2 - 2.0 * cent * s1 + cent * cent * s0, 0.0)
+        else:
+            spread = np.empty_like(s0)
+            deviation_moment(mag[c], freq, cent, float(p), spread)
+        out[c, 0] = (spread / norm) ** (1.0 / p)
+    return _out(in_, out, ("bandwidth",))
+
+
+# --------------------------------------------------------------------------- rolloff, flatness
+
+
+def infer_rolloff(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, 1, frames); roll_percent strictly between 0 and 1."""
+    if not 0.0 < params["roll_percent"] < 1.0:
+        raise param_error(ctx, "roll_percent", f"{params['roll_percent']} is not in (0, 1)")
+    return _from_spectrum(inputs, 1)
+
+
+@node("feature.rolloff", version=1, infer=infer_rolloff)
+def rolloff(
+    in_: Spectrum,
+    *,
+    roll_percent: float = param(0.85, range=(0, 1), description="fraction of the magnitude sum"),
+    ctx: NodeContext,
+) -> Features:
+    """Spectral roll-off: the lowest bin frequency below which roll_percent of the magnitude lies.
+
+    Per frame, the centre frequency in Hz of the first STFT bin at which the
+    cumulative sum of |X| reaches ``roll_percent`` of the frame's total:
+    ``librosa.feature.spectral_rolloff``. One row, ``rolloff``.
+
+    Example
+    -------
+        [nodes.roll]
+        type = "feature.rolloff"
+        in = "spec"
+        roll_percent = 0.85
+    """
+    from nodes.feature._kernels import rolloff as rolloff_kernel
+
+    mag, freq = _magnitude_and_freqs(in_, ctx)
+    out = _per_channel(in_, 1)
+    frames = mag.shape[2]
+    total, acc = np.empty(frames, np.float32), np.empty(frames, np.float32)
+    result = np.empty(frames)
+    for c in range(mag.shape[0]):
+        rolloff_kernel(mag[c], freq, np.float32(roll_percent), total, acc, result)
+        out[c, 0] = result
+    return _out(in_, out, ("rolloff",))
+
+
+def infer_flatness(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, 1, frames); power and amin positive."""
+    for name in ("power", "amin"):
+        if not params[name] > 0:
+            raise param_error(ctx, name, f"{params[name]} is not positive")
+    return _from_spectrum(inputs, 1)
+
+
+@node("feature.flatness", version=1, infer=infer_flatness)
+def flatness(
+    in_: Spectrum,
+    *,
+    power: float = param(2.0, range=(0, None), description="exponent of |X| (2: power)"),
+    amin: float = param(1e-10, range=(0, None), description="floor of |X|**power"),
+    ctx: NodeContext,
+) -> Features:
+    """Spectral flatness (Wiener entropy): geometric over arithmetic mean of |X|^power, in [0, 1].
+
+    1 for white noise, near 0 for a pure tone; values of |X|^power below
+    ``amin`` count as ``amin``: ``librosa.feature.spectral_flatness``. One
+    row, ``flatness``.
+
+    Example
+    -------
+        [nodes.flat]
+        type = "feature.flatness"
+        in = "spec"
+    """
+    check_spectrum(in_, ctx)
+    mag = magnitude_of(in_)
+    out = _per_channel(in_, 1)
+    for c in range(mag.shape[0]):
+        s = power_of(in_)[c] if power == 2.0 else mag[c] ** np.float32(power)
+        s = np.maximum(np.float32(amin), s)
+        gmean = np.exp(np.mean(np.log(s, dtype=np.float64), axis=0))
+        amean = np.mean(s, axis=0, dtype=np.float64)
+        out[c, 0] = gmean / amean
+    return _out(in_, out, ("flatness",))
+
+
+# --------------------------------------------------------------------------- contrast
+
+
+def _octaves(fmin: float, n_bands: int) -> np.ndarray:
+    octa = np.zeros(n_bands + 2)
+    octa[1:] = fmin * (2.0 ** np.arange(0, n_bands + 1))
+    return octa
+
+
+def infer_contrast(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, n_bands + 1, frames); the top band's lower edge must lie below Nyquist."""
+    fmin, n_bands = params["fmin_hz"], params["n_bands"]
+    if not fmin > 0:
+        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not above 0")
+    if n_bands < 1:
+        raise param_error(ctx, "n_bands", f"{n_bands} is not a positive number of bands")
+    if not 0.0 < params["quantile"] < 1.0:
+        raise param_error(ctx, "quantile", f"{params['quantile']} is not in (0, 1)")
+    rate = input_rate(spectrum_info(inputs), ctx)
+    top = fmin * 2.0 ** (n_bands - 1)
+    if top >= rate / 2:
+        raise param_error(
+            ctx,
+            "n_bands",
+            f"band {n_bands} starts at {top:g} Hz, not below Nyquist ({rate / 2:g} Hz): "
+            "lower fmin_hz or n_bands",
+        )
+    return _from_spectrum(inputs, n_bands + 1)
+
+
+@node("feature.contrast", version=1, infer=infer_contrast)
+def contrast(
+    in_: Spectrum,
+    *,
+    fmin_hz: float = param(200.0, unit="Hz", range=(0, None), description="top of band 0"),
+    n_bands: int = param(6, range=(1, 32), description="octave bands above fmin_hz"),
+    quantile: float = param(0.02, range=(0, 1), description="fraction of a band's bins per side"),
+    linear: bool = param(False, description="peak - valley instead of their dB difference"),
+    ctx: NodeContext,
+) -> Features:
+    """Spectral contrast: peak-to-valley level per octave band, in dB.
+
+    Band 0 spans 0 .. fmin_hz, band k the octave fmin·2^(k-1) .. fmin·2^k,
+    and the last band everything above. Per frame and band, the mean of the
+    top and of the bottom ``quantile`` of its |X| values (at least one bin
+    each) are compared: the difference of their levels in dB (or of the
+    values with ``linear``): ``librosa.feature.spectral_contrast``. Rows
+    ``contrast_0`` .. ``contrast_{n_bands}``.
+
+    Example
+    -------
+        [nodes.contrast]
+        type = "feature.contrast"
+        in = "spec"
+        fmin_hz = 200
+        n_bands = 6
+    """
+    mag, freq = _magnitude_and_freqs(in_, ctx)
+    infer_contrast({}, locals(), ctx)
+    octa = _octaves(fmin_hz, n_bands)
+    channels, _, frames = mag.shape
+    out = _per_channel(in_, n_bands + 1)
+    for c in range(channels):
+        valley = np.zeros((n_bands + 1, frames))
+        peak = np.zeros_like(valley)
+        for k, (f_low, f_high) in enumerate(itertools.pairwise(octa)):
+            band = (freq >= f_low) & (freq <= f_high)
+            idx = np.flatnonzero(band)
+            if k > 0:
+                band[idx[0] - 1] = True
+            if k == n_bands:
+                band[idx[-1] + 1 :] = True
+            sub = mag[c][band]
+            if k < n_bands:
+                sub = sub[:-1]
+            count = max(int(np.rint(quantile * np.sum(band))), 1)
+            n = sub.shape[0]
+            part = np.partition(sub, sorted({count - 1, n - count}), axis=0)
+            valley[k] = np.mean(part[:count], axis=0)
+            peak[k] = np.mean(part[n - count :], axis=0)
+        if linear:
+            out[c] = peak - valley
+        else:
+            out[c] = power_to_db(peak) - power_to_db(valley)
+    return _out(in_, out, tuple(f"contrast_{k}" for k in range(n_bands + 1)))
+
+
+# --------------------------------------------------------------------------- rms, zcr
+
+
+@node("feature.rms", version=1, infer=infer_one_row)
+def rms(in_: Spectrum, *, ctx: NodeContext) -> Features:
+    """Root-mean-square level per frame from the spectrum (librosa.feature.rms(S=|X|)).
+
+    By Parseval, sqrt(2 Σ|X|² / n_fft²) with the 0 Hz and Nyquist bins
+    counted once, frame length = n_fft: the RMS of the windowed frame, so a
+    Hann window gives sqrt(3/8) ≈ 0.61 of the signal's RMS. One row, ``rms``.
+
+    Example
+    -------
+        [nodes.level]
+        type = "feature.rms"
+        in = "spec"
+    """
+    check_spectrum(in_, ctx)
+    power_values = power_of(in_)
+    out = _per_channel(in_, 1)
+    n_fft = in_.n_fft
+    for c in range(power_values.shape[0]):
+        total = power_values[c].sum(axis=0, dtype=np.float32)
+        total -= np.float32(0.5) * power_values[c, 0]
+        if n_fft % 2 == 0:
+            total -= np.float32(0.5) * power_values[c, -1]
+        out[c, 0] = np.sqrt(2 * total / np.float32(n_fft**2))
+    return _out(in_, out, ("rms",))
+
+
+def infer_zcr(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, 1, frames) with frames as a centred STFT of the same hop would have."""
+    frame_length, hop = params["frame_length"], params["hop"]
+    check_fft(frame_length, hop, ctx, n_fft_name="frame_length")
+    info = inputs.get("in")
+    shape = None
+    if isinstance(info, PortInfo) and info.shape is not None:
+        channels, samples = info.shape
+        if not params["center"] and samples < frame_length:
+            raise param_error(
+                ctx, "frame_length", f"the signal is shorter than {frame_length} samples"
+            )
+        shape = (channels, 1, stft_frames(samples, frame_length, hop, params["center"]))
+    return {"out": PortInfo("features", shape)}
+
+
+@node("feature.zcr", version=1, infer=infer_zcr)
+def zcr(
+    in_: Audio,
+    *,
+    frame_length: int = param(2048, range=(1, None), description="frame length in samples"),
+    hop: int = param(512, range=(1, None), description="samples between frames"),
+    center: bool = param(True, description="centre frame k on sample k * hop (edge padding)"),
+    ctx: NodeContext,
+) -> Features:
+    """Zero-crossing rate: the fraction of samples in each frame where the sign changes.
+
+    Samples with |y| <= 1e-10 count as 0 (positive); with ``center`` the
+    signal is padded by repeating its edge samples so frame k is centred on
+    sample k * hop: ``librosa.feature.zero_crossing_rate``. A sine of
+    frequency f gives about 2 f / sample_rate. One row, ``zcr``.
+
+    Example
+    -------
+        [nodes.zc]
+        type = "feature.zcr"
+        in = "src"
+        frame_length = 2048
+        hop = 512
+    """
+    from nodes.feature._kernels import zero_crossing_counts
+
+    shape = infer_zcr({"in": PortInfo("audio", in_.samples.shape)}, locals(), ctx)["out"].shape
+    out = np.empty(shape, dtype=np.float32)
+    counts = np.empty(shape[2], dtype=np.int64)
+    for c in range(in_.channels):
+        y = in_.samples[c]
+        if center:
+            y = np.pad(y, (frame_length // 2, frame_length // 2), mode="edge")
+        zero_crossing_counts(y, 1e-10, frame_length, hop, counts)
+        out[c, 0] = counts / frame_length
+    return Features(out, in_.sample_rate / hop, ("zcr",))
+
+
+# --------------------------------------------------------------------------- mel, mfcc
+
+
+def infer_mfcc(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, n_mfcc, frames); n_mfcc <= n_mels, mel band edges below Nyquist."""
+    check_mel(params, ctx, input_rate(spectrum_info(inputs), ctx))
+    if params["n_mfcc"] < 1 or params["n_mfcc"] > params["n_mels"]:
+        raise param_error(
+            ctx, "n_mfcc", f"{params['n_mfcc']} is not in 1 .. n_mels ({params['n_mels']})"
+        )
+    if params["lifter"] < 0:
+        raise param_error(ctx, "lifter", f"{params['lifter']} is negative")
+    return _from_spectrum(inputs, params["n_mfcc"])
+
+
+@node("feature.mfcc", version=1, infer=infer_mfcc)
+def mfcc(
+    in_: Spectrum,
+    *,
+    n_mfcc: int = param(20, range=(1, 4096), description="number of coefficients"),
+    n_mels: int = param(128, range=(1, 4096), description="mel bands before the DCT"),
+    fmin_hz: float = param(0.0, unit="Hz", range=(0, None), description="lowest mel band edge"),
+    fmax_hz: float | None = param(
+        None, unit="Hz", range=(0, None), description="highest band edge (None: Nyquist)"
+    ),
+    scale: str = param("slaney", choices=MEL_SCALES, description="mel formula"),
+    mel_norm: str = param("slaney", choices=MEL_NORMS, description="mel band normalisation"),
+    lifter: float = param(0.0, range=(0, None), description="cepstral liftering (0: none)"),
+    top_db: float = param(80.0, range=(0, None), description="dB floor below the peak"),
+    ctx: NodeContext,
+) -> Features:
+    """Mel-frequency cepstral coefficients: the orthonormal DCT-II of the log mel spectrum.
+
+    The mel power spectrogram (``spectral.mel`` with the same band
+    parameters) is taken to dB re 1 and floored ``top_db`` below the peak,
+    then transformed with an orthonormal type-II DCT over the bands; the
+    first ``n_mfcc`` coefficients are kept and, if ``lifter`` > 0, scaled by
+    1 + lifter/2 · sin(π (k+1) / lifter): ``librosa.feature.mfcc``. Rows
+    ``mfcc_0`` .. ``mfcc_{n-1}``.
+
+    Example
+    -------
+        [nodes.cepstrum]
+        type = "feature.mfcc"
+        in = "spec"
+        n_mfcc = 13
+    """
+    from scipy.fftpack import dct
+
+    check_spectrum(in_, ctx)
+    mel_values = mel_power(in_, n_mels, fmin_hz, fmax_hz, scale, mel_norm)
+    out = _per_channel(in_, n_mfcc)
+    for c in range(mel_values.shape[0]):
+        log_mel = power_to_db(mel_values[c], top_db=top_db if top_db > 0 else None)
+        out[c] = dct(log_mel, axis=0, type=2, norm="ortho")[:n_mfcc]
+    if lifter > 0:
+        weights = 1 + (lifter / 2) * np.sin(np.pi * np.arange(1, 1 + n_mfcc) / lifter)
+        out *= weights[:, np.newaxis].astype(np.float32)
+    return _out(in_, out, tuple(f"mfcc_{k}" for k in range(n_mfcc)))
+
+
+# --------------------------------------------------------------------------- chroma
+
+_CHROMA_BANKS: dict[tuple, np.ndarray] = {}
+
+
+def _chroma_bank(sample_rate: float, n_fft: int, n_chroma: int, tuning: float) -> np.ndarray:
+    key = (float(sample_rate), n_fft, n_chroma, float(tuning))
+    bank = _CHROMA_BANKS.get(key)
+    if bank is None:
+        import librosa
+
+        bank = librosa.filters.chroma(sr=sample_rate, n_fft=n_fft, tuning=tuning, n_chroma=n_chroma)
+        bank.flags.writeable = False
+        _CHROMA_BANKS[key] = bank
+    return bank
+
+
+def estimate_tuning(power_values: np.ndarray, sample_rate: float, n_fft: int, n_chroma: int):
+    """librosa.estimate_tuning(S=power, bins_per_octave=n_chroma), via a numba piptrack."""
+    import warnings
+
+    from librosa.core.pitch import pitch_tuning
+
+    from nodes.feature._kernels import piptrack_count, piptrack_fill
+
+    freqs = fft_frequencies(sample_rate, n_fft)
+    in_band = (freqs >= 150.0) & (freqs < min(4000.0, sample_rate / 2))
+    ref = np.empty(power_values.shape[1], dtype=np.float32)
+    count = piptrack_count(power_values, in_band, np.float32(0.1), ref)
+    pitches = np.empty(count, dtype=np.float32)
+    mags = np.empty(count, dtype=np.float32)
+    piptrack_fill(power_values, in_band, ref, float(sample_rate), n_fft, pitches, mags)
+    voiced = pitches > 0
+    threshold = np.median(mags[voiced]) if voiced.any() else 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # silence: "empty frequency set", tuning 0
+        return float(pitch_tuning(pitches[(mags >= threshold) & voiced], bins_per_octave=n_chroma))
+
+
+def infer_chroma(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, n_chroma, frames); tuning in [-0.5, 0.5) bins."""
+    tuning = params["tuning"]
+    if tuning is not None and not -0.5 <= tuning < 0.5:
+        raise param_error(ctx, "tuning", f"{tuning} is not in [-0.5, 0.5) bins")
+    return _from_spectrum(inputs, params["n_chroma"])
+
+
+@node("feature.chroma", version=1, infer=infer_chroma)
+def chroma(
+    in_: Spectrum,
+    *,
+    n_chroma: int = param(12, range=(1, 120), description="pitch classes per octave"),
+    tuning: float | None = param(
+        None, range=(-0.5, 0.5), description="offset from A440 in bins (None: estimate)"
+    ),
+    norm: str = param("inf", choices=CHROMA_NORMS, description="per-frame normalisation"),
+    ctx: NodeContext,
+) -> Features:
+    """Chromagram from the STFT: energy per pitch class, C first (librosa.feature.chroma_stft).
+
+    The power spectrum |X|² is projected onto ``n_chroma`` pitch classes by
+    librosa's Gaussian chroma filters, tuned by ``tuning`` (in fractions of a
+    bin, estimated from the spectrum's peaks like librosa.estimate_tuning
+    when not given), then each frame is normalised (``"inf"``: peak 1).
+    Rows ``chroma_C`` .. ``chroma_B`` for 12 classes, else ``chroma_0`` ...
+
+    Example
+    -------
+        [nodes.pitchclass]
+        type = "feature.chroma"
+        in = "spec"
+        n_chroma = 12
+    """
+    check_spectrum(in_, ctx)
+    power_values = power_of(in_)
+    out = _per_channel(in_, n_chroma)
+    order = {"inf": np.inf, "1": 1.0, "2": 2.0, "none": None}[norm]
+    for c in range(power_values.shape[0]):
+        tune = tuning
+        if tune is None:
+            tune = estimate_tuning(power_values[c], in_.sample_rate, in_.n_fft, n_chroma)
+        bank = _chroma_bank(in_.sample_rate, in_.n_fft, n_chroma, tune)
+        raw = bank @ power_values[c]
+        if order is None:
+            out[c] = raw
+            continue
+        if order == np.inf:
+            length = np.abs(raw).max(axis=0).astype(np.float64)
+        else:
+            length = np.sum(np.abs(raw).astype(np.float64) ** order, axis=0) ** (1.0 / order)
+        length[length < _TINY32] = 1.0
+        out[c] = raw / length
+    names = (
+        tuple(f"chroma_{p}" for p in PITCH_CLASSES)
+        if n_chroma == 12
+        else tuple(f"chroma_{k}" for k in range(n_chroma))
+    )
+    return _out(in_, out, names)
+
+
+# --------------------------------------------------------------------------- onset, tempo
+
+
+def _onset_envelope(
+    spectrum: Spectrum, lag: int, max_size: int, n_mels: int, detrend: bool
+) -> np.ndarray:
+    """librosa.onset.onset_strength(y, sr, n_fft, hop, ...) per channel: (channels, frames)."""
+    import librosa
+
+    mel_values = mel_power(spectrum, n_mels, 0.0, None, "slaney", "slaney")
+    channels, _, frames = mel_values.shape
+    out = np.empty((channels, frames), dtype=np.float32)
+    for c in range(channels):
+        out[c] = librosa.onset.onset_strength(
+            S=power_to_db(mel_values[c]),
+            sr=spectrum.sample_rate,
+            n_fft=spectrum.n_fft,
+            hop_length=spectrum.hop,
+            lag=lag,
+            max_size=max_size,
+            detrend=detrend,
+            center=True,
+        )
+    return out
+
+
+def infer_onset(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, 1, frames); lag and max_size positive."""
+    for name in ("lag", "max_size"):
+        if params[name] < 1:
+            raise param_error(ctx, name, f"{params[name]} is not a positive number of frames/bands")
+    return _from_spectrum(inputs, 1)
+
+
+@node("feature.onset_strength", version=1, infer=infer_onset)
+def onset_strength(
+    in_: Spectrum,
+    *,
+    lag: int = param(1, range=(1, None), description="frames between compared spectra"),
+    max_size: int = param(1, range=(1, None), description="mel bands in the reference max-filter"),
+    n_mels: int = param(128, range=(1, 4096), description="mel bands"),
+    detrend: bool = param(False, description="remove the DC component with a leaky differentiator"),
+    ctx: NodeContext,
+) -> Features:
+    """Onset strength (spectral flux): mean rise of the log-mel spectrum from frame to frame.
+
+    The mel power spectrogram in dB (top 80 dB) is differenced ``lag`` frames
+    apart, negative changes dropped, averaged over bands and shifted to
+    compensate for the centred frames: ``librosa.onset.onset_strength``. One
+    row, ``onset_strength``.
+
+    Example
+    -------
+        [nodes.flux]
+        type = "feature.onset_strength"
+        in = "spec"
+    """
+    check_spectrum(in_, ctx)
+    env = _onset_envelope(in_, lag, max_size, n_mels, detrend)
+    return _out(in_, env[:, np.newaxis, :], ("onset_strength",))
+
+
+def infer_tempo(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, 1, frames); BPM and window parameters positive."""
+    for name in ("start_bpm", "std_bpm", "ac_size_s", "max_tempo_bpm"):
+        if not params[name] > 0:
+            raise param_error(ctx, name, f"{params[name]} is not positive")
+    return _from_spectrum(inputs, 1)
+
+
+@node("feature.tempo", version=1, infer=infer_tempo)
+def tempo(
+    in_: Spectrum,
+    *,
+    start_bpm: float = param(120.0, unit="BPM", range=(0, None), description="prior's centre"),
+    std_bpm: float = param(1.0, unit="BPM", range=(0, None), description="prior's width, octaves"),
+    ac_size_s: float = param(8.0, unit="s", range=(0, None), description="autocorrelation window"),
+    max_tempo_bpm: float = param(320.0, unit="BPM", range=(0, None), description="upper limit"),
+    aggregate: str = param("mean", choices=TEMPO_AGGREGATES, description="global or per frame"),
+    ctx: NodeContext,
+) -> Features:
+    """Tempo in beats per minute from the onset-strength autocorrelation (librosa.feature.tempo).
+
+    The onset envelope's tempogram (autocorrelation over ``ac_size_s``
+    windows) is weighted by a log-normal prior around ``start_bpm`` and its
+    peak taken. With ``aggregate = "mean"`` or ``"median"`` the tempogram is
+    aggregated over the whole signal first and the one global estimate is
+    repeated at every frame (its summary mean is the estimate); with
+    ``"none"`` each frame gets its local tempo. One row, ``tempo_bpm``.
+
+    Example
+    -------
+        [nodes.bpm]
+        type = "feature.tempo"
+        in = "spec"
+        start_bpm = 120
+    """
+    import librosa
+
+    check_spectrum(in_, ctx)
+    env = _onset_envelope(in_, 1, 1, 128, False)
+    channels, frames = env.shape
+    out = np.empty((channels, 1, frames), dtype=np.float32)
+    agg = {"mean": np.mean, "median": np.median, "none": None}[aggregate]
+    for c in range(channels):
+        estimate = librosa.feature.tempo(
+            onset_envelope=env[c],
+            sr=in_.sample_rate,
+            hop_length=in_.hop,
+            start_bpm=start_bpm,
+            std_bpm=std_bpm,
+            ac_size=ac_size_s,
+            max_tempo=max_tempo_bpm,
+            aggregate=agg,
+        )
+        out[c, 0] = estimate
+    return _out(in_, out, ("tempo_bpm",))
+
+
+# --------------------------------------------------------------------------- pitch
+
+
+def infer_pitch(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, 3 or 1, frames); 0 < fmin_hz < fmax_hz <= Nyquist."""
+    info = spectrum_info(inputs)  # the audio input's PortInfo, or None
+    rate = input_rate(info, ctx)
+    fmin, fmax = params["fmin_hz"], params["fmax_hz"]
+    if not fmin > 0:
+        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not above 0")
+    if fmax > rate / 2:
+        raise param_error(ctx, "fmax_hz", f"{fmax:g} Hz is above Nyquist ({rate / 2:g} Hz)")
+    if fmin >= fmax:
+        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
+    frame_length, hop = params["frame_length"], params["hop"]
+    check_fft(frame_length, hop, ctx, n_fft_name="frame_length")
+    if rate / fmin >= frame_length - 1:
+        raise param_error(
+            ctx,
+            "fmin_hz",
+            f"a period of {fmin:g} Hz ({rate / fmin:.0f} samples) does not fit twice in "
+            f"a frame of {frame_length}; raise fmin_hz or frame_length",
+        )
+    rows = 3 if params["method"] == "pyin" else 1
+    shape = None
+    if info is not None and info.shape is not None:
+        shape = (info.shape[0], rows, stft_frames(info.shape[1], frame_length, hop, True))
+    return {"out": PortInfo("features", shape)}
+
+
+@node("feature.pitch", version=1, infer=infer_pitch)
+def pitch(
+    in_: Audio,
+    *,
+    method: str = param("pyin", choices=PITCH_METHODS, description="probabilistic YIN or YIN"),
+    fmin_hz: float = param(65.0, unit="Hz", range=(0, None), description="lowest f0 searched"),
+    fmax_hz: float = param(2093.0, unit="Hz", range=(0, None), description="highest f0"),
+    frame_length: int = param(2048, range=(1, None), description="analysis frame in samples"),
+    hop: int = param(512, range=(1, None), description="samples between frames"),
+    ctx: NodeContext,
+) -> Features:
+    """Fundamental frequency per frame by pYIN (with voicing) or YIN (librosa.pyin / yin).
+
+    ``pyin`` gives three rows: ``f0_hz`` (NaN where unvoiced),
+    ``voiced_prob`` in [0, 1] and ``voiced`` (1 or 0); ``yin`` gives ``f0_hz``
+    only, for every frame. Frames are centred (frame k on k * hop / rate
+    seconds). f0 is searched in [fmin_hz, fmax_hz]; two periods of fmin_hz
+    must fit in a frame.
+
+    Example
+    -------
+        [nodes.f0]
+        type = "feature.pitch"
+        in = "src"
+        method = "pyin"
+        fmin_hz = 80
+        fmax_hz = 1000
+    """
+    import librosa
+
+    shape = infer_pitch({"in": PortInfo("audio", in_.samples.shape)}, locals(), ctx)["out"].shape
+    out = np.empty(shape, dtype=np.float32)
+    for c in range(in_.channels):
+        if method == "pyin":
+            f0, voiced, prob = librosa.pyin(
+                in_.samples[c],
+                fmin=fmin_hz,
+                fmax=fmax_hz,
+                sr=in_.sample_rate,
+                frame_length=frame_length,
+                hop_length=hop,
+            )
+            out[c] = np.stack([f0, prob, voiced.astype(np.float32)])
+        else:
+            out[c, 0] = librosa.yin(
+                in_.samples[c],
+                fmin=fmin_hz,
+                fmax=fmax_hz,
+                sr=in_.sample_rate,
+                frame_length=frame_length,
+                hop_length=hop,
+            )
+    names = ("f0_hz", "voiced_prob", "voiced") if method == "pyin" else ("f0_hz",)
+    return Features(out, in_.sample_rate / hop, names)
+
+
+# --------------------------------------------------------------------------- summary, stack
+
+
+def _summary_names(
+    names: tuple[str, ...], channels: int, stats: list[str], percentiles: list[float]
+) -> list[str]:
+    labels = [*stats, *(_pct_label(p) for p in percentiles)]
+    out = []
+    for c in range(channels):
+        prefix = f"ch{c}_" if channels > 1 else ""
+        out.extend(f"{prefix}{name}_{label}" for name in names for label in labels)
+    return out
+
+
+def _pct_label(p: float) -> str:
+    return f"p{p:g}".replace(".", "_")
+
+
+def infer_summary(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels * n * (stats + percentiles),); stats known, percentiles in [0, 100]."""
+    for stat in params["stats"]:
+        if stat not in SUMMARY_STATS:
+            raise param_error(ctx, "stats", f"{stat!r} is not one of {', '.join(SUMMARY_STATS)}")
+    for p in params["percentiles"]:
+        if not 0 <= p <= 100:
+            raise param_error(ctx, "percentiles", f"{p:g} is not in [0, 100]")
+    per = len(params["stats"]) + len(params["percentiles"])
+    if per == 0:
+        raise param_error(
+            ctx, "stats", "no statistics asked for (stats and percentiles both empty)"
+        )
+    info = inputs.get("in")
+    shape = None
+    if isinstance(info, PortInfo) and info.shape is not None:
+        shape = (info.shape[0] * info.shape[1] * per,)
+    return {"out": PortInfo("vector", shape)}
+
+
+@node("feature.summary", version=1, infer=infer_summary)
+def summary(
+    in_: Features,
+    *,
+    stats: list[str] = param(
+        ["mean", "std", "min", "max"], description="of mean, std, min, max, median"
+    ),
+    percentiles: list[float] = param([], description="percentiles over time, each in [0, 100]"),
+    ctx: NodeContext,
+) -> Vector:
+    """Per-feature statistics over time, flattened to one named vector.
+
+    For every feature row (and channel) the chosen ``stats`` and
+    ``percentiles`` over all frames, in that order, named
+    ``<feature>_<stat>`` (``mfcc_3_mean``, ``centroid_p90``; with several
+    channels ``ch1_mfcc_3_mean``). NaN frames (unvoiced pitch) are ignored;
+    a row with no finite frame gives NaN. ``std`` is the population standard
+    deviation (ddof 0), percentiles interpolate linearly (numpy's default).
+
+    Example
+    -------
+        [nodes.stats]
+        type = "feature.summary"
+        in = "feats"
+        stats = ["mean", "std"]
+        percentiles = [10, 50, 90]
+    """
+    import warnings
+
+    infer_summary({}, {"stats": stats, "percentiles": percentiles}, ctx)
+    values = in_.values.astype(np.float64)
+    funcs = {
+        "mean": np.nanmean,
+        "std": np.nanstd,
+        "min": np.nanmin,
+        "max": np.nanmax,
+        "median": np.nanmedian,
+    }
+    columns = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows give NaN
+        for stat in stats:
+            columns.append(funcs[stat](values, axis=-1))
+        for p in percentiles:
+            columns.append(np.nanpercentile(values, p, axis=-1))
+    table = np.stack(columns, axis=-1)  # not empty: infer_summary refuses no statistics
+    rows = _row_names(in_.values, in_.names)
+    return Vector(table.reshape(-1), _summary_names(rows, len(in_.values), stats, percentiles))
+
+
+def infer_stack(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, Σ n, frames); inputs must agree on channels and frames."""
+    infos = [i for i in inputs.get("in") or [] if isinstance(i, PortInfo)]
+    if not infos:
+        return {"out": PortInfo("features", None)}
+    shapes = [i.shape for i in infos]
+    if any(s is None for s in shapes):
+        return {"out": PortInfo("features", None)}
+    channels = {s[0] for s in shapes}
+    frames = {s[2] for s in shapes}
+    if len(channels) > 1:
+        raise PortError(
+            ctx.node_id,
+            "in",
+            f"inputs have different channel counts {sorted(channels)}",
+            ctx.node_type,
+        )
+    if len(frames) > 1:
+        raise PortError(
+            ctx.node_id,
+            "in",
+            f"inputs have different frame counts {sorted(frames)}: use one hop and centring",
+            ctx.node_type,
+        )
+    return {"out": PortInfo("features", (shapes[0][0], sum(s[1] for s in shapes), shapes[0][2]))}
+
+
+@node("feature.stack", version=1, infer=infer_stack)
+def stack(in_: list[Features], *, ctx: NodeContext) -> Features:
+    """Join frame features row-wise into one table (same channels, frames and frame rate).
+
+    Rows keep their names; a repeated name gets a suffix ``_2``, ``_3``, ...
+
+    Example
+    -------
+        [nodes.feats]
+        type = "feature.stack"
+        in = ["mfccs", "bright"]
+    """
+    if not in_:
+        raise PortError(ctx.node_id, "in", "no inputs to stack", ctx.node_type)
+    infer_stack({"in": [PortInfo("features", f.values.shape) for f in in_]}, {}, ctx)
+    rates = {round(f.frame_rate, 9) for f in in_}
+    if len(rates) > 1:
+        raise PortError(
+            ctx.node_id, "in", f"inputs have different frame rates {sorted(rates)}", ctx.node_type
+        )
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for f in in_:
+        for name in _row_names(f.values, f.names):
+            seen[name] = seen.get(name, 0) + 1
+            names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    values = np.concatenate([f.values for f in in_], axis=1)
+    return Features(values, in_[0].frame_rate, tuple(names))
+
+
+def infer_stack_vectors(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(Σ n,) when every input's length is known."""
+    infos = [i for i in inputs.get("in") or [] if isinstance(i, PortInfo)]
+    shapes = [i.shape for i in infos]
+    known = bool(shapes) and all(s is not None for s in shapes)
+    return {"out": PortInfo("vector", (sum(s[0] for s in shapes),) if known else None)}
+
+
+@node("feature.stack_vectors", version=1, infer=infer_stack_vectors)
+def stack_vectors(in_: list[Vector]) -> Vector:
+    """Join vectors end to end, keeping their names (e.g. summaries of several features).
+
+    Example
+    -------
+        [nodes.all]
+        type = "feature.stack_vectors"
+        in = ["stats_a", "stats_b"]
+    """
+    names: list[str] = []
+    for v in in_:
+        names.extend(
+            v.names
+            if len(v.names) == v.values.size
+            else (f"v{len(names) + k}" for k in range(v.values.size))
+        )
+    values = np.concatenate([v.values for v in in_]) if in_ else np.zeros(0, np.float32)
+    return Vector(values, tuple(names))

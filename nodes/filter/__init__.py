@@ -1,0 +1,1 @@
+"""Filters: biquads and Butterworth designs, streaming."""

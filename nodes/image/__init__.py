@@ -1,0 +1,1 @@
+"""Pictures and sound: play images as spectrograms, draw sounds as images."""

@@ -1,0 +1,1 @@
+"""Metrics: compare a signal with a reference."""

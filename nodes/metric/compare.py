@@ -1,0 +1,150 @@
+"""Metrics: numbers comparing a test signal with a reference, as named vectors.
+
+Each ``metric.*`` node takes two audio inputs, ``ref`` (the reference, e.g.
+the original) and ``test`` (e.g. a reconstruction), of the same shape, and
+returns a one-value ``vector`` named after the measure, computed over all
+channels and samples together.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from graphengine.errors import ParamError, PortError
+from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.types import Audio, Vector
+
+
+def _check_shapes(ref: Any, test: Any, ctx: NodeContext) -> None:
+    ref_shape = getattr(ref, "shape", None)
+    test_shape = getattr(test, "shape", None)
+    if ref_shape is not None and test_shape is not None and tuple(ref_shape) != tuple(test_shape):
+        raise PortError(
+            ctx.node_id,
+            "test",
+            f"shape (channels, samples) {tuple(test_shape)} differs from ref's {tuple(ref_shape)}",
+            ctx.node_type,
+        )
+
+
+def infer_metric(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(1,); ref and test must have the same (channels, samples)."""
+    _check_shapes(inputs.get("ref"), inputs.get("test"), ctx)
+    return {"out": PortInfo("vector", (1,))}
+
+
+def _pair(ref: Audio, test: Audio, ctx: NodeContext) -> tuple[np.ndarray, np.ndarray]:
+    _check_shapes(ref.samples, test.samples, ctx)
+    return ref.samples.astype(np.float64), test.samples.astype(np.float64)
+
+
+@node("metric.mse", version=1, infer=infer_metric)
+def mse(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
+    """Mean squared error between test and reference samples (full scale = 1).
+
+    Example
+    -------
+        [nodes.err]
+        type = "metric.mse"
+        ref = "src"
+        test = "rebuilt"
+    """
+    r, t = _pair(ref, test, ctx)
+    return Vector([np.mean((t - r) ** 2)], ("mse",))
+
+
+@node("metric.correlation", version=1, infer=infer_metric)
+def correlation(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
+    """Pearson correlation coefficient of test and reference samples, in [-1, 1].
+
+    NaN when either signal is constant.
+
+    Example
+    -------
+        [nodes.corr]
+        type = "metric.correlation"
+        ref = "src"
+        test = "rebuilt"
+    """
+    r, t = _pair(ref, test, ctx)
+    r, t = r.ravel() - r.mean(), t.ravel() - t.mean()
+    denom = np.sqrt(np.dot(r, r) * np.dot(t, t))
+    value = np.dot(r, t) / denom if denom > 0 else np.nan
+    return Vector([value], ("correlation",))
+
+
+@node("metric.snr", version=1, infer=infer_metric)
+def snr(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
+    """Signal-to-noise ratio in dB: 10 log10(Σ ref² / Σ (test - ref)²).
+
+    +inf when the two are identical. Named ``snr_db``.
+
+    Example
+    -------
+        [nodes.quality]
+        type = "metric.snr"
+        ref = "src"
+        test = "rebuilt"
+    """
+    r, t = _pair(ref, test, ctx)
+    noise = np.sum((t - r) ** 2)
+    signal = np.sum(r**2)
+    with np.errstate(divide="ignore"):
+        value = 10 * np.log10(signal / noise) if noise > 0 else np.inf
+    return Vector([value], ("snr_db",))
+
+
+def infer_lsd(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(1,); same shapes; n_fft, hop positive with hop <= n_fft."""
+    from nodes.spectral.stft import check_fft
+
+    check_fft(params["n_fft"], params["hop"], ctx)
+    if not params["amin"] > 0:
+        raise ParamError(ctx.node_id, "amin", f"{params['amin']} is not positive", ctx.node_type)
+    return infer_metric(inputs, params, ctx)
+
+
+@node("metric.lsd", version=1, infer=infer_lsd)
+def lsd(
+    ref: Audio,
+    test: Audio,
+    *,
+    n_fft: int = param(2048, range=(1, None), description="FFT size in samples"),
+    hop: int = param(512, range=(1, None), description="samples between frames"),
+    amin: float = param(1e-10, range=(0, None), description="power floor before the log"),
+    ctx: NodeContext,
+) -> Vector:
+    """Log-spectral distance in dB between the power spectrograms of test and reference.
+
+    Both are analysed with a centred Hann STFT (``n_fft``, ``hop``); per
+    frame the RMS over bins of 10 log10((|R|² + amin) / (|T|² + amin)),
+    then the mean over frames and channels. 0 for identical signals. Named
+    ``lsd_db``.
+
+    Example
+    -------
+        [nodes.dist]
+        type = "metric.lsd"
+        ref = "src"
+        test = "rebuilt"
+        n_fft = 2048
+    """
+    from nodes.spectral.stft import stft
+
+    def power(audio: Audio) -> np.ndarray:
+        spec = stft(
+            audio, n_fft=n_fft, hop=hop, window="hann", center=True, pad_mode="constant", ctx=ctx
+        )
+        return np.abs(spec.data).astype(np.float64) ** 2
+
+    _check_shapes(ref.samples, test.samples, ctx)
+    diff = 10 * np.log10((power(ref) + amin) / (power(test) + amin))
+    value = np.mean(np.sqrt(np.mean(diff**2, axis=1)))
+    return Vector([value], ("lsd_db",))

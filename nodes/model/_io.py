@@ -1,0 +1,251 @@
+"""Saved models: a folder with ``model.json`` and ``weights.msgpack``, never pickle.
+
+``model.json`` holds everything but the weights: format, task
+(``classify``/``generate``), architecture and its config, class names, the
+input spec (port type, feature names, shape, frame and sample rates, the
+graph and node it came from), the normaliser fitted on the training split,
+training settings, and ``weights``: the weights file's name and sha256.
+``weights.msgpack`` is ``flax.serialization.msgpack_serialize`` of a plain
+dict ``{"params": <the model's nnx.Param state as a pure dict>, "extra":
+{name: array}}``. Loading checks the sha256 first, so a corrupted or swapped
+weights file fails with a clear message, and since ``model.json`` records
+the hash, the engine's content hash of ``model.json`` (an ``InputPath``)
+covers the weights too.
+
+A model folder is written whole or not at all: everything goes into a
+temporary sibling folder that is renamed into place at the end.
+
+Loaded models are kept per process (keyed by the two files' hashes) with one
+compiled apply function per input shape (:func:`compiled`), so a graph run
+again in the same process pays neither loading nor ``jax.jit`` again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphengine.errors import GraphError
+from graphengine.plan import file_hash
+
+FORMAT = 1
+MODEL_FILE = "model.json"
+WEIGHTS_FILE = "weights.msgpack"
+
+
+class ModelFileError(GraphError):
+    """A model folder that is missing, incomplete, corrupted or does not fit its input."""
+
+
+def model_json(path: str | os.PathLike) -> Path:
+    """``path`` itself if it is a file, else ``path/model.json``."""
+    path = Path(path)
+    return path / MODEL_FILE if path.is_dir() else path
+
+
+_SPECS: dict[tuple[str, int, int], dict[str, Any]] = {}
+
+
+def read_spec(path: str | os.PathLike, *, verify: bool = True) -> dict[str, Any]:
+    """Read and check ``model.json`` (and the weights' sha256); no JAX needed.
+
+    Raises :class:`ModelFileError` naming the file and what is wrong.
+    """
+    file = model_json(path)
+    if not file.is_file():
+        where = file.parent if file.name == MODEL_FILE else file
+        raise ModelFileError(f"no model at {where} (expected a {MODEL_FILE} written by training)")
+    stat = file.stat()
+    memo = (str(file.resolve()), stat.st_mtime_ns, stat.st_size)
+    spec = _SPECS.get(memo)
+    if spec is None:
+        try:
+            spec = json.loads(file.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+            raise ModelFileError(f"{file}: not a readable model file ({error})") from None
+        if not isinstance(spec, dict):
+            raise ModelFileError(f"{file}: not a model file (it holds no JSON object)")
+        missing = [
+            k for k in ("format", "task", "arch", "config", "input", "weights") if k not in spec
+        ]
+        if missing:
+            raise ModelFileError(f"{file}: not a model file (missing {', '.join(missing)})")
+        if spec["format"] != FORMAT:
+            raise ModelFileError(
+                f"{file}: model format {spec['format']}, this version reads {FORMAT}"
+            )
+        spec["dir"] = str(file.parent)
+        spec["file"] = str(file)
+    weights = file.parent / spec["weights"]["file"]
+    if verify:
+        if not weights.is_file():
+            raise ModelFileError(f"{file}: its weights file {weights.name} is missing")
+        actual = file_hash(str(weights.resolve()))  # memoised on size, mtime and inode
+        if actual != spec["weights"]["sha256"]:
+            raise ModelFileError(
+                f"{weights}: corrupted or replaced weights file (sha256 {actual[:12]}..., "
+                f"{file.name} expects {spec['weights']['sha256'][:12]}...)"
+            )
+    _SPECS[memo] = spec
+    return spec
+
+
+def write_model_dir(
+    out: str | os.PathLike,
+    spec: dict[str, Any],
+    params: dict[str, Any],
+    extra: dict[str, np.ndarray] | None = None,
+    fill: Callable[[Path], None] | None = None,
+) -> Path:
+    """Write a model folder atomically; ``fill(temp_dir)`` adds files such as metrics.json."""
+    from flax import serialization
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    temp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
+    shutil.rmtree(temp, ignore_errors=True)
+    temp.mkdir()
+    try:
+        tree = {"params": params, "extra": dict(extra or {})}
+        tree = _to_numpy(tree)
+        blob = serialization.msgpack_serialize(tree)
+        (temp / WEIGHTS_FILE).write_bytes(blob)
+        spec = {
+            **spec,
+            "format": FORMAT,
+            "weights": {"file": WEIGHTS_FILE, "sha256": hashlib.sha256(blob).hexdigest()},
+        }
+        spec.pop("dir", None)
+        spec.pop("file", None)
+        (temp / MODEL_FILE).write_text(json.dumps(spec, indent=2) + "\n")
+        if fill is not None:
+            fill(temp)
+        old = None
+        if out.exists():
+            old = out.with_name(f".{out.name}.old-{os.getpid()}")
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(out, old)
+        os.replace(temp, out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+    return out
+
+
+def _to_numpy(tree: Any) -> Any:
+    if isinstance(tree, dict):
+        return {str(k): _to_numpy(v) for k, v in tree.items()}
+    return np.asarray(tree)
+
+
+def read_weights(spec: dict[str, Any]) -> dict[str, Any]:
+    """The ``{"params": ..., "extra": ...}`` tree of a model's weights file."""
+    from flax import serialization
+
+    path = Path(spec["dir"]) / spec["weights"]["file"]
+    try:
+        tree = serialization.msgpack_restore(path.read_bytes())
+    except Exception as error:  # msgpack raises several unrelated types
+        raise ModelFileError(f"{path}: unreadable weights ({error})") from None
+    return tree
+
+
+@dataclass
+class Loaded:
+    """A model rebuilt from its folder, with compiled apply functions per input shape."""
+
+    spec: dict[str, Any]
+    model: Any
+    extra: dict[str, np.ndarray]
+    key: str
+    compiled: dict[tuple, Any] = field(default_factory=dict)
+    split: Any = None
+
+
+_LOADED: dict[str, Loaded] = {}
+COMPILES: list[tuple[str, tuple]] = []
+"""Every (model key, signature) compiled in this process, in order (for tests and benchmarks)."""
+
+
+def load(path: str | os.PathLike) -> Loaded:
+    """The model at ``path`` (folder or model.json), loaded once per process per content."""
+    spec = read_spec(path)
+    key = hashlib.sha256(
+        Path(spec["file"]).read_bytes() + spec["weights"]["sha256"].encode()
+    ).hexdigest()
+    loaded = _LOADED.get(key)
+    if loaded is None:
+        tree = read_weights(spec)
+        model = restore(spec, tree)
+        extra = {k: np.asarray(v) for k, v in (tree.get("extra") or {}).items()}
+        loaded = Loaded(spec, model, extra, key)
+        _LOADED[key] = loaded
+    return loaded
+
+
+def restore(spec: dict[str, Any], tree: dict[str, Any] | None = None) -> Any:
+    """Build the architecture from ``spec`` and put the saved weights (``tree``, or read) in it."""
+    from flax import nnx
+
+    from nodes.model import _nets
+
+    model = _nets.build(spec["arch"], spec["config"], seed=0)
+    if tree is None:
+        tree = read_weights(spec)
+    state = nnx.state(model, nnx.Param)
+    try:
+        params = _match(nnx.to_pure_dict(state), tree.get("params", {}))
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise ModelFileError(
+            f"{spec['file']}: the weights do not fit the {spec['arch']} architecture in its config"
+        ) from None
+    nnx.replace_by_pure_dict(state, params)
+    nnx.update(model, state)
+    model.eval()
+    return model
+
+
+def _match(expected: Any, saved: Any) -> Any:
+    """``saved`` (msgpack: string keys) rebuilt on the keys and shapes of ``expected``."""
+    if isinstance(expected, dict):
+        if not isinstance(saved, dict) or len(saved) != len(expected):
+            raise ValueError("structure differs")
+        return {k: _match(v, saved[str(k)]) for k, v in expected.items()}
+    array = np.asarray(saved)
+    if array.shape != np.shape(expected):
+        raise ValueError(f"shape {array.shape} != {np.shape(expected)}")
+    return array
+
+
+def compiled(loaded: Loaded, name: str, fn: Callable, *args: Any) -> Any:
+    """``fn(model, *args)`` jit-compiled once per (model, name, argument shapes) and called.
+
+    ``fn`` must be a pure function of the model and array arguments; the
+    compiled executable is kept in the :class:`Loaded` entry.
+    """
+    import jax
+    from flax import nnx
+
+    signature = (name, *(tuple(np.shape(a)) for a in args))
+    executable = loaded.compiled.get(signature)
+    if loaded.split is None:
+        loaded.split = nnx.split(loaded.model)
+    graphdef, state = loaded.split
+    if executable is None:
+
+        def pure(state: Any, *arrays: Any) -> Any:
+            return fn(nnx.merge(graphdef, state), *arrays)
+
+        executable = jax.jit(pure).lower(state, *args).compile()
+        loaded.compiled[signature] = executable
+        COMPILES.append((loaded.key, signature))
+    return executable(state, *args)

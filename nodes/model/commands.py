@@ -1,0 +1,128 @@
+"""``graphengine train`` and ``graphengine train-gen``: the model family's commands.
+
+Registered through the entry-point group ``graphengine.commands``
+(``models = "nodes.model.commands:register"``). JAX is imported only when a
+command runs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import Any
+
+from graphengine.errors import GraphError
+
+
+def _common(command: argparse.ArgumentParser) -> None:
+    command.add_argument("graph", help="the feature graph (.toml or .json)")
+    command.add_argument(
+        "--output-node", required=True, metavar="NODE[.PORT]", help="the output the model learns"
+    )
+    command.add_argument("--out", required=True, metavar="MODEL_DIR", help="model folder to write")
+    command.add_argument("--epochs", type=int, metavar="N")
+    command.add_argument("--batch-size", type=int, metavar="N")
+    command.add_argument("--lr", type=float, metavar="X", help="learning rate")
+    command.add_argument("--seed", type=int, default=0, metavar="S")
+    command.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a graph or node parameter"
+    )
+    command.add_argument("--cache-dir", metavar="DIR", help="engine cache (default: by the graph)")
+    command.add_argument("--no-cache", action="store_true", help="recompute every feature")
+    command.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
+    command.add_argument(
+        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+    )
+
+
+def register(subparsers: Any) -> None:
+    """Add ``train`` and ``train-gen`` to the ``graphengine`` command line."""
+    help = "train a classifier (mlp, cnn, lstm) on the features a graph gives for labelled files"
+    train = subparsers.add_parser("train", help=help, description=help)
+    _common(train)
+    train.add_argument(
+        "--labels", required=True, metavar="LABELS.csv", help="columns path,label[,split]"
+    )
+    train.add_argument(
+        "--input-param",
+        required=True,
+        metavar="NAME",
+        help="graph parameter (or node.param) set to each file's path",
+    )
+    train.add_argument("--arch", required=True, choices=("mlp", "cnn", "lstm"))
+    train.add_argument("--patience", type=int, default=20, metavar="N", help="early stopping")
+    train.add_argument(
+        "--test-fraction", type=float, default=0.25, metavar="F", help="without a split column"
+    )
+    train.set_defaults(func=cmd_train)
+
+    help = "train a generator (lstm_gen, gan) on the audio a graph gives"
+    gen = subparsers.add_parser("train-gen", help=help, description=help)
+    _common(gen)
+    gen.add_argument(
+        "--inputs", nargs="+", default=[], metavar="FILE", help="audio files (default: run once)"
+    )
+    gen.add_argument("--input-param", metavar="NAME", help="parameter set to each input's path")
+    gen.add_argument("--arch", required=True, choices=("lstm_gen", "gan"))
+    gen.set_defaults(func=cmd_train_gen)
+
+
+def _options(args: argparse.Namespace) -> dict[str, Any]:
+    from graphengine.graphfile import parse_override
+
+    if args.no_cache:
+        cache: Any = False
+    else:
+        cache = args.cache_dir or True
+    return {
+        "output_node": args.output_node,
+        "out": args.out,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "seed": args.seed,
+        "cache": cache,
+        "overrides": dict(parse_override(pair) for pair in args.set or ()),
+        "log": None if args.quiet else _log,
+        "progress": not args.quiet and sys.stderr.isatty(),
+    }
+
+
+def _log(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train a classifier; prints the metrics and writes MODEL_DIR; returns the exit code."""
+    from nodes.model import _train
+
+    metrics = _train.train_classifier(
+        args.graph,
+        args.labels,
+        input_param=args.input_param,
+        arch=args.arch,
+        patience=args.patience,
+        test_fraction=args.test_fraction,
+        **_options(args),
+    )
+    if not args.quiet:
+        print(f"wrote {args.out}: test accuracy {metrics['test_accuracy']:.4f}")
+    return 0
+
+
+def cmd_train_gen(args: argparse.Namespace) -> int:
+    """Train a generator; writes MODEL_DIR; returns the exit code."""
+    from nodes.model import _train
+
+    if args.inputs and not args.input_param:
+        raise GraphError("--inputs needs --input-param (the parameter that takes each path)")
+    _train.train_generator(
+        args.graph,
+        inputs=args.inputs,
+        input_param=args.input_param,
+        arch=args.arch,
+        **_options(args),
+    )
+    if not args.quiet:
+        print(f"wrote {args.out}")
+    return 0

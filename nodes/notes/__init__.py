@@ -1,0 +1,1 @@
+"""Note events: scales, chords, progressions and sequences."""

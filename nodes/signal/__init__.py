@@ -1,0 +1,1 @@
+"""Signal plumbing: mixing, layering, joining, cutting, splitting and resampling."""

@@ -1,0 +1,1 @@
+"""Sinks: nodes that write files."""

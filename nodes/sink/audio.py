@@ -1,0 +1,225 @@
+"""Sinks: nodes that write a value to a file.
+
+The engine hands a sink the path of a temporary file with the same suffix as
+the requested one and renames it when the node succeeds, so a sink simply
+writes to ``path`` and an interrupted run leaves no partial output.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphengine.blocknode import BlockSink, StreamSpec
+from graphengine.errors import ParamError
+from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
+from graphengine.types import Value
+
+WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+_BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
+_WAV_MAX_DATA_BYTES = 0xFFFFFFFF - 1024
+"""A RIFF WAV's 32-bit sizes end near 4 GiB; bigger data is written as RF64."""
+
+_CHUNK = 1 << 16
+"""Frames converted and written per step."""
+
+
+def check_suffix(path: str, suffix: str, ctx: NodeContext) -> None:
+    actual = Path(path).suffix
+    if actual.lower() != suffix:
+        raise ParamError(
+            ctx.node_id,
+            "path",
+            f"{Path(path).name!r} does not end in {suffix} ({ctx.node_type} writes {suffix} files)",
+            ctx.node_type,
+        )
+
+
+def infer_wav(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """No outputs; the path must end in ``.wav``."""
+    check_suffix(params["path"], ".wav", ctx)
+    return {}
+
+
+@node("sink.wav", version=1, infer=infer_wav)
+class Wav(BlockSink):
+    """Write audio to a WAV file.
+
+    ``subtype`` is the sample format: ``PCM_16`` or ``PCM_24`` (integer; full
+    scale is [-1, 1]) or ``FLOAT`` (32-bit IEEE float, which keeps samples
+    beyond full scale). For the integer formats samples outside [-1, 1] are
+    clipped, with a warning saying how many. NaN or infinite samples are
+    written as 0, also with a warning. The file's rate is the audio's sample
+    rate rounded to whole Hz; data beyond the 4 GiB limit of a RIFF WAV is
+    written as RF64 (a WAV with 64-bit sizes).
+
+    With ``chunk_s`` set, the audio is also written as numbered files of
+    ``round(chunk_s * rate)`` frames beside ``path`` (``take.wav`` gives
+    ``take_001.wav``, ``take_002.wav``, ...; the last one holds what is left),
+    cut at the same frames as ``split`` cuts; all files are committed together
+    when the run succeeds.
+
+    Example
+    -------
+        [nodes.out]
+        type = "sink.wav"
+        in = "mix"
+        path = "out/mix.wav"
+        subtype = "PCM_24"
+    """
+
+    path: OutputPath = param(description="the .wav file to write")
+    subtype: str = param("PCM_16", choices=WAV_SUBTYPES, description="sample format")
+    chunk_s: float | None = param(
+        None,
+        unit="s",
+        range=(0, None),
+        description="also write numbered files of this length beside path: <stem>_001.wav, ...",
+    )
+
+    def prepare(self, spec: StreamSpec) -> None:
+        check_suffix(self.path, ".wav", self.ctx)
+        self._channels = spec.channels
+        self._frames = spec.frames
+        self._rate = spec.sample_rate_hz
+        self._chunk = None if self.chunk_s is None else round(self.chunk_s * spec.sample_rate_hz)
+        if self._chunk is not None and self._chunk < 1:
+            message = f"{self.chunk_s:g} s is shorter than one sample at {self._rate:g} Hz"
+            raise ParamError(self.node_id, "chunk_s", message, self.node_type)
+
+    def reset(self) -> None:
+        self._file: Any = None
+        self._clipped = self._nonfinite = 0
+        self._position = 0
+        self._chunk_file: Any = None
+        self._chunk_index = -1
+
+    def start(self) -> None:
+        import soundfile
+
+        data_bytes = self._channels * self._frames * _BYTES_PER_SAMPLE[self.subtype]
+        self._container = "RF64" if data_bytes > _WAV_MAX_DATA_BYTES else "WAV"
+        self._file = soundfile.SoundFile(
+            self.path,
+            "w",
+            samplerate=round(self._rate),
+            channels=self._channels,
+            subtype=self.subtype,
+            format=self._container,
+        )
+
+    def process(self, block: np.ndarray) -> None:
+        for start in range(0, block.shape[1], _CHUNK):
+            frames = np.array(block[:, start : start + _CHUNK].T, order="C")
+            bad = ~np.isfinite(frames)
+            if bad.any():
+                self._nonfinite += int(np.count_nonzero(bad))
+                frames[bad] = 0.0
+            if self.subtype != "FLOAT":
+                self._clipped += int(np.count_nonzero(np.abs(frames) > 1.0))
+                np.clip(frames, -1.0, 1.0, out=frames)
+            self._file.write(frames)
+            if self._chunk is not None:
+                self._write_chunks(frames)
+            self._position += frames.shape[0]
+
+    def _write_chunks(self, frames: np.ndarray) -> None:
+        """Route frames (frames, channels) into the numbered chunk files they belong to."""
+        import soundfile
+
+        from nodes.signal.arrange import chunk_bounds
+
+        bounds = chunk_bounds(self._frames, self._chunk)
+        digits = max(3, len(str(len(bounds))))
+        done = 0
+        while done < frames.shape[0]:
+            position = self._position + done
+            index = position // self._chunk
+            if index != self._chunk_index:
+                if self._chunk_file is not None:
+                    self._chunk_file.close()
+                final = Path(self.ctx.final_path(self.path))
+                name = final.with_name(f"{final.stem}_{index + 1:0{digits}d}{final.suffix}")
+                self._chunk_file = soundfile.SoundFile(
+                    self.ctx.output_path(str(name)),
+                    "w",
+                    samplerate=round(self._rate),
+                    channels=self._channels,
+                    subtype=self.subtype,
+                )
+                self._chunk_index = index
+            stop = min(frames.shape[0], bounds[index][1] - self._position)
+            self._chunk_file.write(frames[done:stop])
+            done = stop
+
+    def finish(self) -> None:
+        self._file.close()
+        self._file = None
+        if self._chunk_file is not None:
+            self._chunk_file.close()
+            self._chunk_file = None
+        ctx, total = self.ctx, self._channels * self._frames
+        if round(self._rate) != self._rate:
+            rounded = round(self._rate)
+            ctx.warn(f"sample rate {self._rate:g} Hz written as {rounded} Hz (WAV stores whole Hz)")
+        if self._container == "RF64":
+            size = total * _BYTES_PER_SAMPLE[self.subtype] / 2**30
+            ctx.warn(f"{size:.1f} GiB of samples: written as RF64, WAV's 64-bit form")
+        if self._nonfinite:
+            ctx.warn(
+                f"{self._nonfinite} of {total} samples were NaN or infinite and were written as 0"
+            )
+        if self._clipped:
+            ctx.warn(
+                f"{self._clipped} of {total} samples ({100.0 * self._clipped / total:.3g}%) were "
+                f"beyond full scale and were clipped to [-1, 1] for {self.subtype}"
+            )
+
+    def abort(self) -> None:
+        for handle in (self._file, self._chunk_file):
+            if handle is not None:
+                handle.close()
+        self._file = self._chunk_file = None
+
+
+wav = Wav
+
+
+def infer_npy(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """No outputs; the path must end in ``.npy``."""
+    check_suffix(params["path"], ".npy", ctx)
+    return {}
+
+
+@node("sink.npy", version=1, infer=infer_npy)
+def npy(
+    in_: Value,
+    *,
+    path: OutputPath = param(description="the .npy file to write"),
+    ctx: NodeContext,
+) -> None:
+    """Write the main array of any value to a NumPy ``.npy`` file.
+
+    Accepts every port type and writes its primary array as it is: audio
+    samples (channels, frames) float32, a spectrum's complex STFT, feature
+    values, a vector, image pixels, note onsets, frequencies or probabilities.
+    The file is written without pickle, so ``numpy.load(path)`` reads it with
+    its default ``allow_pickle=False``.
+
+    Example
+    -------
+        [nodes.dump]
+        type = "sink.npy"
+        in = "src"
+        path = "out/src.npy"
+    """
+    check_suffix(path, ".npy", ctx)
+    with open(path, "wb") as handle:  # a file object: np.save would append .npy to a name
+        np.save(handle, in_.primary, allow_pickle=False)

@@ -1,0 +1,1 @@
+"""Sources: audio made from parameters alone, or read from files and pictures."""

@@ -1,0 +1,159 @@
+"""source.image: read a picture as a grey or RGB image in [0, 1]."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from graphengine.errors import ParamError
+from graphengine.node import InputPath, NodeContext, PortInfo, node, param
+from graphengine.types import Image
+from nodes.image.mapping import IMAGE_FORMATS, IMAGE_MODES, LUMA, check_choice, param_error
+
+
+def _unreadable(path: str, reason: str, ctx: NodeContext) -> ParamError:
+    return param_error(ctx, "path", f"cannot read image file {Path(path).name!r}: {reason}")
+
+
+def _open_image(path: str, ctx: NodeContext) -> Any:
+    """The Pillow image at ``path`` (header read, pixels not decoded) or a ParamError on path."""
+    try:
+        from PIL import Image as PILImage
+        from PIL import UnidentifiedImageError
+    except ImportError as error:  # pragma: no cover - depends on the installation
+        raise param_error(
+            ctx, "path", "reading images needs Pillow: pip install 'graphengine[image]'"
+        ) from error
+    target = Path(path)
+    if not target.is_file():
+        raise _unreadable(path, "no such file" if not target.exists() else "not a file", ctx)
+    try:
+        picture = PILImage.open(path, formats=IMAGE_FORMATS)
+    except UnidentifiedImageError as error:
+        kinds = ", ".join(IMAGE_FORMATS)
+        raise _unreadable(path, f"not an image in a supported format ({kinds})", ctx) from error
+    except (OSError, ValueError, PILImage.DecompressionBombError) as error:
+        raise _unreadable(path, str(error) or type(error).__name__, ctx) from error
+    if picture.width < 1 or picture.height < 1:
+        raise _unreadable(path, f"the image is {picture.width}x{picture.height} pixels", ctx)
+    return picture
+
+
+def _image_shape(height: int, width: int, params: Mapping[str, Any]) -> tuple[int, ...]:
+    rows = params["rows"] or height
+    columns = params["columns"] or width
+    return (rows, columns) if params["mode"] == "gray" else (rows, columns, 3)
+
+
+def infer_source_image(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(rows, columns) or (rows, columns, 3) from the file's header and the resize parameters."""
+    check_choice("mode", params["mode"], IMAGE_MODES, ctx)
+    with _open_image(params["path"], ctx) as picture:
+        shape = _image_shape(picture.height, picture.width, params)
+    return {"out": PortInfo("image", shape, itemsize=4)}
+
+
+def _decode(picture: Any) -> np.ndarray:
+    """Pixels as float32 RGB in [0, 1], shaped (rows, cols, 3); transparency over white."""
+    mode = picture.mode
+    if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        gray = np.asarray(picture, dtype=np.float64) / 65535.0
+        return np.repeat(np.clip(gray, 0, 1)[..., None], 3, axis=2).astype(np.float32)
+    if mode == "F":
+        gray = np.clip(np.asarray(picture, dtype=np.float32), 0, 1)
+        return np.repeat(gray[..., None], 3, axis=2)
+    rgba = np.asarray(picture.convert("RGBA"), dtype=np.float32) / 255.0
+    alpha = rgba[..., 3:4]
+    return rgba[..., :3] * alpha + (1.0 - alpha)
+
+
+def _resize(pixels: np.ndarray, rows: int, columns: int) -> np.ndarray:
+    """Each colour plane resized with Pillow's Lanczos filter in 32-bit float."""
+    from PIL import Image as PILImage
+
+    if pixels.shape[:2] == (rows, columns):
+        return pixels
+    planes = [
+        np.asarray(
+            PILImage.fromarray(np.ascontiguousarray(pixels[..., k]), mode="F").resize(
+                (columns, rows), PILImage.Resampling.LANCZOS
+            )
+        )
+        for k in range(pixels.shape[2])
+    ]
+    return np.stack(planes, axis=2)
+
+
+@node("source.image", version=1, infer=infer_source_image)
+def source_image(
+    *,
+    path: InputPath = param(description="image file to read (PNG, JPEG, BMP, TIFF, ...)"),
+    mode: str = param("gray", choices=IMAGE_MODES, description="gray (luma) or rgb colours"),
+    invert: bool = param(False, description="use 1 - brightness (dark ink on white paper)"),
+    rows: int = param(0, range=(0, 65536), description="resize to this many rows; 0 keeps"),
+    columns: int = param(0, range=(0, 65536), description="resize to this many columns; 0 keeps"),
+    contrast: float = param(1.0, range=(0, 100), description="scale about mid-gray 0.5"),
+    gamma: float = param(1.0, range=(0.01, 100), description="brightness ** gamma, after contrast"),
+    normalize: bool = param(False, description="stretch darkest..brightest pixel to 0..1 first"),
+    ctx: NodeContext,
+) -> Image:
+    """Read a picture file as an image: float32 brightness in [0, 1], row 0 at the top.
+
+    Reads PNG, JPEG, BMP, TIFF, GIF (first frame), WebP and PPM with Pillow
+    (the optional ``image`` extra). 8-bit files are scaled by 1/255 and
+    16-bit ones by 1/65535; transparent pixels are laid over white (paper).
+    ``mode = "gray"`` gives (rows, columns) of ITU-R BT.601 luma
+    (0.299 R + 0.587 G + 0.114 B, as Pillow's ``convert("L")``); ``"rgb"``
+    gives (rows, columns, 3).
+
+    Then, in this order: ``rows``/``columns`` resize (Lanczos, in float;
+    0 keeps that size), ``normalize`` stretches the darkest pixel to 0 and
+    the brightest to 1, ``invert`` replaces b by 1 - b (so dark ink on white
+    paper becomes bright sound on silence), ``contrast`` scales about 0.5
+    (``0.5 + contrast * (b - 0.5)``, clipped to [0, 1]) and ``gamma`` raises
+    to a power (> 1 darkens the mid-tones, quietening faint strokes).
+
+    An image can also come from Python: pass ``inputs={"img": Image(array)}``
+    to ``Graph.run`` for this node's id.
+
+    Example
+    -------
+        [nodes.img]
+        type = "source.image"
+        path = "drawing.png"
+        invert = true
+        rows = 256
+    """
+    params = {"mode": mode, "rows": rows, "columns": columns}
+    with _open_image(path, ctx) as picture:
+        shape = _image_shape(picture.height, picture.width, params)
+        try:
+            picture.seek(0)
+            pixels = _decode(picture)
+        except (OSError, ValueError, SyntaxError) as error:
+            raise _unreadable(path, str(error) or type(error).__name__, ctx) from error
+    if mode == "gray":
+        pixels = (pixels @ LUMA)[..., None]
+    pixels = _resize(pixels.astype(np.float32), shape[0], shape[1])
+    pixels = np.clip(pixels, 0.0, 1.0)
+    if normalize:
+        low, high = float(pixels.min()), float(pixels.max())
+        if high > low:
+            pixels = (pixels - low) / (high - low)
+    if invert:
+        pixels = 1.0 - pixels
+    if contrast != 1.0:
+        pixels = np.clip(0.5 + contrast * (pixels - 0.5), 0.0, 1.0)
+    if gamma != 1.0:
+        pixels = pixels**gamma
+    if mode == "gray":
+        pixels = pixels[..., 0]
+    return Image(pixels.astype(np.float32))
+
+
+# --------------------------------------------------------------------------- image.to_sound

@@ -1,0 +1,1 @@
+"""Spectral transforms: STFT and what derives from it."""

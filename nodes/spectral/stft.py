@@ -1,0 +1,521 @@
+"""Spectral analysis: the short-time Fourier transform, its inverse, and views of it.
+
+``spectral.stft`` is the one converter from ``audio`` to ``spectrum``; every
+spectral feature takes its output, so several features of one signal share one
+STFT node and one cache entry. Its defaults and its arithmetic are librosa's
+(``librosa.stft``: n_fft 2048, hop 512, periodic Hann window, centred frames
+with zero padding; the frames are windowed and transformed in float64 and
+stored as complex64), so features computed from it equal librosa's own.
+
+Frame ``k`` of a centred STFT is centred on sample ``k * hop``, i.e. on
+``k * hop / sample_rate`` seconds; without centring it starts there.
+
+Magnitudes, powers and mel spectrograms computed from one spectrum are
+memoised per spectrum object for the life of that object (``magnitude_of``,
+``power_of``, ``mel_power``), so five features reading one spectrum take its
+absolute value once and mfcc reuses the mel node's product.
+"""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+from graphengine.errors import ParamError, PortError
+from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.types import Audio, Features, Spectrum
+
+WINDOWS = ("hann", "hamming", "blackman", "blackmanharris", "bartlett", "boxcar")
+PAD_MODES = ("constant", "reflect", "edge")
+DB_REFERENCES = ("max", "one")
+_BLOCK_FRAMES = 1024
+"""Frames windowed and transformed per step (bounds the float64 temporaries)."""
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def param_error(ctx: NodeContext, name: str, message: str) -> ParamError:
+    """A ParamError naming parameter ``name`` of the node ``ctx`` describes."""
+    return ParamError(ctx.node_id, name, message, ctx.node_type)
+
+
+def check_fft(n_fft: Any, hop: Any, ctx: NodeContext, n_fft_name: str = "n_fft") -> None:
+    """n_fft and hop must be positive integers and hop no larger than n_fft.
+
+    ``n_fft_name`` is the parameter an invalid frame size is reported against
+    (``frame_length`` for nodes that frame audio without an STFT).
+    """
+    for name, value in ((n_fft_name, n_fft), ("hop", hop)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            raise param_error(ctx, name, f"{value!r} is not a positive integer")
+    if hop > n_fft:
+        raise param_error(
+            ctx,
+            "hop",
+            f"hop {hop} is larger than n_fft {n_fft}: samples between frames would be skipped",
+        )
+
+
+def stft_frames(samples: int, n_fft: int, hop: int, center: bool) -> int:
+    """Number of STFT frames of a signal of ``samples`` samples (librosa's count)."""
+    if center:
+        samples += 2 * (n_fft // 2)
+    return 1 + (samples - n_fft) // hop
+
+
+def spectrum_info(inputs: Mapping[str, Any], port: str = "in") -> PortInfo | None:
+    info = inputs.get(port)
+    return info if isinstance(info, PortInfo) else None
+
+
+def input_rate(info: PortInfo | None, ctx: NodeContext) -> float:
+    """The sample rate an input port reports, else the graph's."""
+    return info.sample_rate if info is not None and info.sample_rate else ctx.sample_rate
+
+
+def frame_rate(spectrum: Spectrum) -> float:
+    """Frames per second of a spectrum: sample_rate / hop."""
+    return float(spectrum.sample_rate) / float(spectrum.hop)
+
+
+def fft_frequencies(sample_rate: float, n_fft: int) -> np.ndarray:
+    """Centre frequencies of the rfft bins in Hz (librosa.fft_frequencies)."""
+    return np.fft.rfftfreq(n=n_fft, d=1.0 / sample_rate)
+
+
+_MAGNITUDES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_POWERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+_MELS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+"""Mel power spectrograms per spectrum and band parameters (shared by mel, mfcc, onset)."""
+
+
+def magnitude_of(spectrum: Spectrum) -> np.ndarray:
+    """|X| as float32 (channels, bins, frames), computed once per spectrum object."""
+    mag = _MAGNITUDES.get(spectrum)
+    if mag is None:
+        mag = np.abs(spectrum.data)
+        mag.flags.writeable = False
+        _MAGNITUDES[spectrum] = mag
+    return mag
+
+
+def power_of(spectrum: Spectrum) -> np.ndarray:
+    """|X|**2 as float32, as librosa's ``np.abs(stft) ** 2``; computed once per spectrum."""
+    power = _POWERS.get(spectrum)
+    if power is None:
+        power = magnitude_of(spectrum) ** 2
+        power.flags.writeable = False
+        _POWERS[spectrum] = power
+    return power
+
+
+def power_to_db(
+    power: np.ndarray, ref: float = 1.0, amin: float = 1e-10, top_db: float | None = 80.0
+) -> np.ndarray:
+    """librosa.power_to_db on one channel: 10 log10(max(amin, S) / ref), top_db below peak."""
+    log_spec = 10.0 * np.log10(np.maximum(amin, power))
+    log_spec -= 10.0 * np.log10(np.maximum(amin, ref))
+    if top_db is not None:
+        log_spec = np.maximum(log_spec, log_spec.max() - top_db)
+    return log_spec
+
+
+def bin_names(sample_rate: float, n_fft: int, bins: int) -> tuple[str, ...]:
+    """Row names of a linear-frequency view: each bin's centre frequency, e.g. ``"21.5Hz"``."""
+    step = sample_rate / n_fft
+    return tuple(f"{k * step:.1f}Hz" for k in range(bins))
+
+
+# --------------------------------------------------------------------------- stft
+
+
+def infer_stft(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, n_fft // 2 + 1, frames) complex64; n_fft, hop positive, hop <= n_fft."""
+    n_fft, hop = params["n_fft"], params["hop"]
+    check_fft(n_fft, hop, ctx)
+    if params["window"] not in WINDOWS:
+        raise param_error(ctx, "window", f"{params['window']!r} is not one of {', '.join(WINDOWS)}")
+    if params["pad_mode"] not in PAD_MODES:
+        raise param_error(
+            ctx, "pad_mode", f"{params['pad_mode']!r} is not one of {', '.join(PAD_MODES)}"
+        )
+    info = spectrum_info(inputs)
+    shape = None
+    rate = input_rate(info, ctx)
+    if info is not None and info.shape is not None:
+        channels, samples = info.shape
+        if not params["center"] and samples < n_fft:
+            raise param_error(
+                ctx,
+                "n_fft",
+                f"the signal has {samples} samples, fewer than one frame of {n_fft} "
+                "(set center = true to pad it)",
+            )
+        shape = (channels, n_fft // 2 + 1, stft_frames(samples, n_fft, hop, params["center"]))
+    return {"out": PortInfo("spectrum", shape, sample_rate=rate, itemsize=8)}
+
+
+def _window(name: str, n_fft: int) -> np.ndarray:
+    from scipy.signal import get_window
+
+    return get_window(name, n_fft, fftbins=True).astype(np.float64)
+
+
+@node("spectral.stft", version=1, infer=infer_stft, auto_convert=True)
+def stft(
+    in_: Audio,
+    *,
+    n_fft: int = param(2048, range=(1, None), description="FFT size in samples"),
+    hop: int = param(512, range=(1, None), description="samples between frames"),
+    window: str = param("hann", choices=WINDOWS, description="analysis window (periodic)"),
+    center: bool = param(True, description="centre frame k on sample k * hop by padding"),
+    pad_mode: str = param("constant", choices=PAD_MODES, description="padding when centred"),
+    ctx: NodeContext,
+) -> Spectrum:
+    """Short-time Fourier transform of every channel, as librosa.stft computes it.
+
+    Frames of ``n_fft`` samples, ``hop`` samples apart, are multiplied by a
+    periodic ``window`` of ``n_fft`` samples and transformed with a real FFT;
+    the output holds bins 0 .. n_fft / 2 (0 Hz to Nyquist, ``sample_rate /
+    n_fft`` Hz apart), shaped (channels, n_fft // 2 + 1, frames), complex64.
+    With ``center`` (the default) the signal is padded by n_fft // 2 samples on
+    each side (``pad_mode``: zeros, mirror or repeat the edge sample) so that
+    frame k is centred on sample k * hop, i.e. on k * hop / sample_rate
+    seconds; there are 1 + len // hop frames. Without it frame k starts at
+    sample k * hop and there are 1 + (len - n_fft) // hop. Defaults equal
+    librosa's: n_fft 2048, hop 512, Hann, centred, zero padding.
+
+    Example
+    -------
+        [nodes.spec]
+        type = "spectral.stft"
+        in = "src"
+        n_fft = 2048
+        hop = 512
+    """
+    from scipy import fft as sfft
+
+    infer_stft({"in": PortInfo("audio", in_.samples.shape)}, locals(), ctx)
+    window_values = _window(window, n_fft)
+    channels, samples = in_.samples.shape
+    frames = stft_frames(samples, n_fft, hop, center)
+    bins = n_fft // 2 + 1
+    out = np.empty((channels, bins, frames), dtype=np.complex64)
+    for c in range(channels):
+        y = in_.samples[c]
+        if center:
+            pad = n_fft // 2
+            if pad_mode == "constant":
+                y = np.pad(y, (pad, pad))
+            elif pad_mode == "reflect" and samples > pad:
+                y = np.pad(y, (pad, pad), mode="reflect")
+            else:
+                y = np.pad(y, (pad, pad), mode="edge")
+        view = np.lib.stride_tricks.sliding_window_view(y, n_fft)[::hop][:frames]
+        for start in range(0, frames, _BLOCK_FRAMES):
+            stop = min(start + _BLOCK_FRAMES, frames)
+            block = sfft.rfft(view[start:stop] * window_values, axis=-1, workers=-1)
+            out[c, :, start:stop] = block.T
+    return Spectrum(out, n_fft, hop, window, in_.sample_rate, center)
+
+
+# --------------------------------------------------------------------------- istft
+
+
+def infer_istft(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, samples): ``length`` when given, else hop * (frames - 1) (centred)."""
+    if params["length"] is not None and params["length"] < 1:
+        raise param_error(ctx, "length", f"{params['length']} is not a positive number of samples")
+    info = spectrum_info(inputs)
+    shape = None
+    if info is not None and info.shape is not None and params["length"]:
+        shape = (info.shape[0], params["length"])
+    return {"out": PortInfo("audio", shape, sample_rate=input_rate(info, ctx))}
+
+
+@node("spectral.istft", version=2, infer=infer_istft)
+def istft(
+    in_: Spectrum,
+    *,
+    center: bool | None = param(
+        None, description="whether the STFT was centred (None: as the spectrum records)"
+    ),
+    length: int | None = param(None, description="output length in samples (None: from frames)"),
+) -> Audio:
+    """Inverse STFT by weighted overlap-add (librosa.istft), back to audio.
+
+    Uses the spectrum's own n_fft, hop, window and centring (``center``
+    overrides the centring the spectrum records). Without ``length``
+    a centred spectrum of F frames gives hop * (F - 1) samples; give the
+    original length to get exactly as many samples back. Overlap-add with a
+    window whose squares overlap to a constant (Hann at hop <= n_fft / 4,
+    the default) reconstructs the signal to float32 precision.
+
+    Example
+    -------
+        [nodes.back]
+        type = "spectral.istft"
+        in = "spec"
+        length = 44100
+    """
+    import librosa
+
+    samples = librosa.istft(
+        in_.data,
+        hop_length=in_.hop,
+        n_fft=in_.n_fft,
+        window=in_.window,
+        center=in_.center if center is None else center,
+        length=length,
+        dtype=np.float32,
+    )
+    return Audio(samples, in_.sample_rate)
+
+
+# --------------------------------------------------------------------------- views
+
+
+def _view_info(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    info = spectrum_info(inputs)
+    shape = info.shape if info is not None else None
+    return {"out": PortInfo("features", shape)}
+
+
+def _features(spectrum: Spectrum, values: np.ndarray) -> Features:
+    bins = spectrum.data.shape[1]
+    names = bin_names(spectrum.sample_rate, spectrum.n_fft, bins)
+    return Features(values, frame_rate(spectrum), names)
+
+
+@node("spectral.magnitude", version=1, infer=_view_info)
+def magnitude(in_: Spectrum) -> Features:
+    """The magnitude |X| of a spectrum, as features (channels, bins, frames).
+
+    Rows are the STFT bins, named by their centre frequency (``"21.5Hz"``),
+    at the spectrum's frame rate (sample_rate / hop frames per second).
+
+    Example
+    -------
+        [nodes.mag]
+        type = "spectral.magnitude"
+        in = "spec"
+    """
+    return _features(in_, magnitude_of(in_))
+
+
+@node("spectral.power", version=1, infer=_view_info)
+def power(in_: Spectrum) -> Features:
+    """The power |X|² of a spectrum, as features (channels, bins, frames).
+
+    Rows are the STFT bins, named by their centre frequency (``"21.5Hz"``).
+
+    Example
+    -------
+        [nodes.pow]
+        type = "spectral.power"
+        in = "spec"
+    """
+    return _features(in_, power_of(in_))
+
+
+def infer_db(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """Same shape as the spectrum; top_db must be positive."""
+    if params["top_db"] is not None and params["top_db"] <= 0:
+        raise param_error(ctx, "top_db", f"{params['top_db']} dB is not above 0")
+    return _view_info(inputs, params, ctx)
+
+
+@node("spectral.db", version=1, infer=infer_db)
+def db(
+    in_: Spectrum,
+    *,
+    ref: str = param("max", choices=DB_REFERENCES, description="0 dB at the channel's peak or 1"),
+    top_db: float | None = param(80.0, description="floor this many dB below the peak (None: off)"),
+) -> Features:
+    """The spectrum's level in decibels: 20 log10(|X| / ref), floored top_db below the peak.
+
+    ``ref = "max"`` puts 0 dB at each channel's loudest bin (librosa's
+    ``amplitude_to_db(|X|, ref=np.max)``); ``"one"`` measures against a
+    magnitude of 1. Magnitudes below 1e-5 count as 1e-5 (-100 dB re 1).
+    Rows are the STFT bins, named by their centre frequency.
+
+    Example
+    -------
+        [nodes.level]
+        type = "spectral.db"
+        in = "spec"
+        ref = "max"
+        top_db = 80
+    """
+    power_values = power_of(in_)
+    out = np.empty(power_values.shape, dtype=np.float32)
+    for c in range(power_values.shape[0]):
+        ref_power = float(power_values[c].max()) if ref == "max" else 1.0
+        out[c] = power_to_db(power_values[c], ref=ref_power, amin=1e-10, top_db=top_db)
+    return _features(in_, out)
+
+
+# --------------------------------------------------------------------------- mel
+
+_MEL_BANKS: dict[tuple, np.ndarray] = {}
+
+
+def mel_basis(
+    sample_rate: float,
+    n_fft: int,
+    n_mels: int,
+    fmin: float,
+    fmax: float | None,
+    htk: bool,
+    norm: str,
+) -> np.ndarray:
+    """librosa.filters.mel as float32 (n_mels, bins), computed once per parameter set."""
+    key = (float(sample_rate), n_fft, n_mels, float(fmin), fmax, htk, norm)
+    bank = _MEL_BANKS.get(key)
+    if bank is None:
+        import warnings
+
+        import librosa
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # empty filters at tiny n_fft: librosa warns
+            bank = librosa.filters.mel(
+                sr=sample_rate,
+                n_fft=n_fft,
+                n_mels=n_mels,
+                fmin=fmin,
+                fmax=fmax,
+                htk=htk,
+                norm="slaney" if norm == "slaney" else None,
+                dtype=np.float32,
+            )
+        bank.flags.writeable = False
+        _MEL_BANKS[key] = bank
+    return bank
+
+
+MEL_SCALES = ("slaney", "htk")
+MEL_NORMS = ("slaney", "none")
+
+
+def check_mel(params: Mapping[str, Any], ctx: NodeContext, rate: float | None) -> None:
+    """fmin >= 0, fmax above fmin and not above Nyquist."""
+    fmin, fmax = params["fmin_hz"], params["fmax_hz"]
+    if fmin < 0:
+        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is below 0")
+    if rate is not None:
+        nyquist = rate / 2
+        if fmax is not None and fmax > nyquist:
+            raise param_error(
+                ctx, "fmax_hz", f"{fmax:g} Hz is above Nyquist ({nyquist:g} Hz at {rate:g} Hz)"
+            )
+        if fmin >= (fmax if fmax is not None else nyquist):
+            raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax")
+    elif fmax is not None and fmin >= fmax:
+        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
+    if params["n_mels"] < 1:
+        raise param_error(ctx, "n_mels", f"{params['n_mels']} is not a positive number of bands")
+
+
+def infer_mel(
+    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+) -> dict[str, PortInfo]:
+    """(channels, n_mels, frames); fmax_hz at most Nyquist, fmin_hz below it."""
+    info = spectrum_info(inputs)
+    rate = input_rate(info, ctx)
+    check_mel(params, ctx, rate)
+    shape = None
+    if info is not None and info.shape is not None:
+        shape = (info.shape[0], params["n_mels"], info.shape[2])
+    return {"out": PortInfo("features", shape)}
+
+
+def mel_power(
+    spectrum: Spectrum,
+    n_mels: int,
+    fmin: float,
+    fmax: float | None,
+    scale: str,
+    norm: str,
+) -> np.ndarray:
+    """Mel power spectrogram (channels, n_mels, frames) float32: bank @ |X|²."""
+    from nodes.spectral._kernels import banded_product
+
+    key = (n_mels, float(fmin), fmax, scale, norm)
+    memo = _MELS.setdefault(spectrum, {})
+    if key in memo:
+        return memo[key].copy()
+    power_values = power_of(spectrum)
+    bank = mel_basis(spectrum.sample_rate, spectrum.n_fft, n_mels, fmin, fmax, scale == "htk", norm)
+    nonzero = bank != 0
+    used = nonzero.any(axis=1)
+    lo = np.where(used, nonzero.argmax(axis=1), 0).astype(np.int64)
+    hi = np.where(used, bank.shape[1] - nonzero[:, ::-1].argmax(axis=1), 0).astype(np.int64)
+    out = np.empty((power_values.shape[0], n_mels, power_values.shape[2]), dtype=np.float32)
+    for c in range(power_values.shape[0]):
+        banded_product(bank, lo, hi, power_values[c], out[c])
+    out.flags.writeable = False
+    memo[key] = out
+    return out.copy()
+
+
+def check_spectrum(spectrum: Spectrum, ctx: NodeContext) -> None:
+    """A spectrum value must have n_fft // 2 + 1 bins."""
+    bins = spectrum.data.shape[1]
+    if bins != spectrum.n_fft // 2 + 1:
+        raise PortError(
+            ctx.node_id,
+            "in",
+            f"spectrum has {bins} bins, expected n_fft // 2 + 1 = {spectrum.n_fft // 2 + 1}",
+            ctx.node_type,
+        )
+
+
+@node("spectral.mel", version=1, infer=infer_mel)
+def mel(
+    in_: Spectrum,
+    *,
+    n_mels: int = param(128, range=(1, 4096), description="number of mel bands"),
+    fmin_hz: float = param(0.0, unit="Hz", range=(0, None), description="lowest band edge"),
+    fmax_hz: float | None = param(
+        None, unit="Hz", range=(0, None), description="highest band edge (None: Nyquist)"
+    ),
+    scale: str = param("slaney", choices=MEL_SCALES, description="mel formula: Slaney or HTK"),
+    norm: str = param("slaney", choices=MEL_NORMS, description="band area normalisation"),
+    db: bool = param(False, description="convert to dB (power_to_db, ref 1, top_db 80)"),
+) -> Features:
+    """Mel power spectrogram: triangular mel filters applied to |X|², like librosa.
+
+    Equals ``librosa.feature.melspectrogram(S=|X|**2, sr, n_mels, fmin, fmax,
+    htk, norm)``: ``n_mels`` triangular bands between ``fmin_hz`` and
+    ``fmax_hz`` (default Nyquist), spaced evenly on the Slaney (linear below
+    1 kHz, logarithmic above) or HTK mel scale, each normalised to unit area
+    (``norm = "slaney"``) or to a peak of 1 (``"none"``). With ``db`` the
+    power is given in dB re 1, floored 80 dB below each channel's peak
+    (``librosa.power_to_db``). Rows are named ``mel_0`` .. ``mel_{n-1}``.
+
+    Example
+    -------
+        [nodes.melspec]
+        type = "spectral.mel"
+        in = "spec"
+        n_mels = 64
+        fmax_hz = 8000
+    """
+    values = mel_power(in_, n_mels, fmin_hz, fmax_hz, scale, norm)
+    if db:
+        for c in range(values.shape[0]):
+            values[c] = power_to_db(values[c])
+    return Features(values, frame_rate(in_), tuple(f"mel_{i}" for i in range(n_mels)))

@@ -1,0 +1,1 @@
+"""Synth voices: notes rendered to audio."""

@@ -1,0 +1,1 @@
+"""Tuning systems: equal, just, harmonic and Scala scales as frequency tables."""
