@@ -22,6 +22,7 @@ from typing import Any
 
 from graphengine.blocks import DEFAULT_BLOCK_SIZE, Member, MemberError, Region, run_region
 from graphengine.cache import Cache, CacheEntry
+from graphengine.codehash import code_changes
 from graphengine.errors import GraphError, NodeRunError
 from graphengine.graphfile import write_text_atomic
 from graphengine.node import NodeContext
@@ -236,7 +237,7 @@ def _provenance(
                 node_id: {
                     "type": valid.nodes[node_id].type,
                     "version": valid.nodes[node_id].spec.version,
-                    "code": valid.nodes[node_id].spec.code_hash,
+                    "code": valid.nodes[node_id].spec.code,
                     "key": keys[node_id].key,
                     **(
                         {"seed": valid.nodes[node_id].params["seed"]}
@@ -605,8 +606,7 @@ def explain(material: Mapping[str, Any], previous: Mapping[str, Any] | None) -> 
     reasons = []
     if material.get("version") != previous.get("version"):
         reasons.append(f"node version {previous.get('version')} -> {material.get('version')}")
-    if material.get("code") != previous.get("code"):
-        reasons.append("node code changed")
+    reasons += code_changes(previous.get("code"), material.get("code"))
     old_params, new_params = previous.get("params", {}), material.get("params", {})
     for name in sorted(set(old_params) | set(new_params)):
         if old_params.get(name) != new_params.get(name):

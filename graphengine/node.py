@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import hashlib
 import inspect
 import math
 import re
@@ -34,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphengine.codehash import code_identity
 from graphengine.errors import PortError
 from graphengine.types import ANY, PORT_TYPES, Value
 
@@ -317,9 +317,13 @@ class NodeSpec:
         return next((p for p in self.params if p.name == name), None)
 
     @property
-    def code_hash(self) -> str:
-        """Hash of the source of the module defining the node (part of the cache key)."""
-        return _module_hash(self.function.__module__)
+    def code(self) -> dict[str, Any]:
+        """The code the node's outputs depend on (part of the cache key).
+
+        Source hashes of every first-party module its implementation reaches and
+        the versions of the libraries they import; see :mod:`graphengine.codehash`.
+        """
+        return code_identity(self.function.__module__, streaming=self.streaming)
 
     def call(
         self, inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
@@ -344,22 +348,6 @@ class NodeSpec:
                     f"declared {port.type}"
                 )
         return values
-
-
-_MODULE_HASHES: dict[str, str] = {}
-
-
-def _module_hash(module_name: str) -> str:
-    cached = _MODULE_HASHES.get(module_name)
-    if cached is None:
-        module = sys.modules.get(module_name)
-        try:
-            source = Path(inspect.getfile(module)).read_bytes() if module else b""
-        except (TypeError, OSError):
-            source = module_name.encode()
-        cached = hashlib.sha256(source).hexdigest()[:16]
-        _MODULE_HASHES[module_name] = cached
-    return cached
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ from typing import Any
 
 from graphengine.validate import ValidGraph, ValidNode
 
-ENGINE_KEY_VERSION = 1
+ENGINE_KEY_VERSION = 2
 """Bump when the key recipe changes, so old cache entries are never matched."""
 
 COMPUTE, LOAD, SKIP, PROVIDED = "compute", "load", "skip", "provided"
@@ -106,7 +106,7 @@ def node_key(
             "engine": ENGINE_KEY_VERSION,
             "type": spec.type_id,
             "version": spec.version,
-            "code": spec.code_hash,
+            "code": spec.code,
             "params": {k: v for k, v in node.params.items() if k not in files},
             "inputs": dict(input_keys),
             "files": files,

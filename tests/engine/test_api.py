@@ -201,7 +201,7 @@ def test_node_code_hash_is_in_the_key(tmp_path: Path, monkeypatch: pytest.Monkey
     import importlib
     import sys
 
-    node_module = sys.modules["graphengine.node"]
+    from graphengine import codehash
     from graphengine.plan import node_key
     from graphengine.validate import ValidNode
 
@@ -219,7 +219,7 @@ def scale(in_: Audio, *, factor: float = param(1.0)) -> Audio:
     module = importlib.import_module("scale_nodes")
     key = node_key(ValidNode("s", module.scale.spec, {}, {"factor": 1.0}), {})
     (tmp_path / "scale_nodes.py").write_text(source.replace("* factor", "* factor * 2"))
-    node_module._MODULE_HASHES.clear()
+    codehash.forget()
     module = importlib.reload(module)
     changed = node_key(ValidNode("s", module.scale.spec, {}, {"factor": 1.0}), {})
     sys.modules.pop("scale_nodes", None)
