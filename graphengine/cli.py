@@ -17,12 +17,13 @@ import json
 import sys
 import time
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 from graphengine.blocks import DEFAULT_BLOCK_SIZE
 from graphengine.errors import GraphError
+from graphengine.progress import ProgressBar
 from graphengine.upgrade import GraphUpgradeWarning
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_GRAPH = 0, 1, 2
@@ -64,10 +65,9 @@ def cmd_render(args: argparse.Namespace) -> Any:
         )
     if args.target:
         target_node(valid, args.target, "--target")
-    progress = _Progress(enabled=not args.quiet and sys.stderr.isatty())
-    with progress:
+    with ProgressBar("rendering", "nodes", enabled=not args.quiet and sys.stderr.isatty()) as bar:
         return graph.execute(
-            valid, outputs, cache, on_event=progress.event, block_size=args.block_size
+            valid, outputs, cache, on_event=_node_events(bar), block_size=args.block_size
         )
 
 
@@ -162,41 +162,18 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any]:
 # -- output ---------------------------------------------------------------------
 
 
-class _Progress:
-    """A rich progress bar on a terminal; nothing otherwise."""
+def _node_events(bar: ProgressBar) -> Callable[[Any], None]:
+    """Feed the executor's events to a bar counting nodes."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
-
-            self._progress = Progress(
-                TextColumn("{task.description}"),
-                BarColumn(),
-                TextColumn("{task.completed}/{task.total} nodes"),
-                TimeElapsedColumn(),
-                transient=True,
-            )
-            self._progress.__enter__()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-
-    def event(self, event: Any) -> None:
-        if self._progress is None:
-            return
+    def event(event: Any) -> None:
         if event.kind == "run_start":
-            self._task = self._progress.add_task("rendering", total=event.data["nodes"])
-        elif event.kind == "node_start" and self._task is not None:
-            self._progress.update(self._task, description=f"{event.node_id}")
-        elif event.kind == "node_end" and self._task is not None:
-            self._progress.advance(self._task)
+            bar.start(event.data["nodes"])
+        elif event.kind == "node_start":
+            bar.update(label=event.node_id)
+        elif event.kind == "node_end":
+            bar.update(advance=1)
+
+    return event
 
 
 def _summary(result: Any, seconds: float) -> str:

@@ -49,6 +49,7 @@ from graphengine import graphfile
 from graphengine.api import Graph, load
 from graphengine.errors import GraphError, GraphValidationError, NodeError
 from graphengine.graph import PortRef
+from graphengine.progress import ProgressBar
 from graphengine.registry import Registry, default_registry
 from graphengine.validate import DEFAULT_MEMORY_BUDGET, ValidGraph
 
@@ -943,62 +944,20 @@ def exit_code(records: Sequence[Mapping[str, Any]]) -> int:
 
 
 class _BatchProgress:
-    """Files done/total, failures, rate and ETA on a terminal (rich); nothing otherwise."""
+    """Feeds batch results to a bar counting files, with the failures so far."""
 
-    def __init__(self, enabled: bool) -> None:
-        self.enabled = enabled
+    def __init__(self, bar: ProgressBar) -> None:
+        self.bar = bar
         self.failed = 0
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> _BatchProgress:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.__exit__(*exc)
-            self._progress = None
 
     def start(self, total: int, done: int) -> None:
-        if not self.enabled:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            ProgressColumn,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-        from rich.text import Text
-
-        class RateColumn(ProgressColumn):
-            def render(self, task: Any) -> Text:
-                speed = task.finished_speed or task.speed
-                return Text(f"{speed:.2f} files/s" if speed else "- files/s")
-
-        self._progress = Progress(
-            TextColumn("batch"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("files, {task.fields[failed]} failed"),
-            RateColumn(),
-            TimeElapsedColumn(),
-            TextColumn("ETA"),
-            TimeRemainingColumn(),
-            console=Console(stderr=True),
-            transient=True,
-        )
-        self._progress.__enter__()
-        self._task = self._progress.add_task("batch", total=total, completed=done, failed=0)
+        self.bar.start(total, done)
+        self.bar.update(info="0 failed")
 
     def result(self, record: Mapping[str, Any]) -> None:
         if record["status"] == FAILED:
             self.failed += 1
-        if self._progress is not None:
-            self._progress.update(self._task, advance=1, failed=self.failed)
+        self.bar.update(advance=1, info=f"{self.failed} failed")
 
 
 def summary(records: Sequence[Mapping[str, Any]], seconds: float, out_dir: Path) -> str:
@@ -1031,8 +990,9 @@ def cmd_batch(args: Any) -> int:
     cache: bool | str = args.cache_dir if args.cache_dir else not args.no_cache
     root = args.input_root or _input_root(files, bases, None)
     out_dir = Path(args.out_dir)
-    progress = _BatchProgress(enabled=not args.quiet and sys.stderr.isatty())
-    with progress:
+    bar = ProgressBar("batch", "files", enabled=not args.quiet and sys.stderr.isatty(), rate=True)
+    progress = _BatchProgress(bar)
+    with bar:
         records = batch(
             args.graph,
             files,
