@@ -7,8 +7,6 @@ validated, planned, cached by content and rendered::
     result = ge.load("graphs/demo.toml").run()
 """
 
-__version__ = "0.1.0"
-
 from graphengine.api import Graph, Result, load
 from graphengine.errors import (
     CycleError,
@@ -32,6 +30,7 @@ from graphengine.types import (
     Value,
     Vector,
 )
+from graphengine.version import __version__
 
 
 def batch(*args, **kwargs):  # type: ignore[no-untyped-def]

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from graphengine.blocknode import DEFAULT_BLOCK_SIZE, BlockNode, StreamSpec
-from graphengine.node import NodeContext
+from graphengine.context import NodeContext
 from graphengine.types import Audio
 
 

@@ -247,7 +247,7 @@ def _memory_bytes(text: str) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from graphengine import __version__
+    from graphengine.version import __version__
 
     parser = argparse.ArgumentParser(
         prog="graphengine", description="Validate, render and inspect audio dataflow graphs."

@@ -23,9 +23,9 @@ from typing import Any
 from graphengine.blocks import DEFAULT_BLOCK_SIZE, Member, MemberError, Region, run_region
 from graphengine.cache import Cache, CacheEntry
 from graphengine.codehash import code_changes
+from graphengine.context import NodeContext
 from graphengine.errors import GraphError, NodeRunError
 from graphengine.graphfile import write_text_atomic
-from graphengine.node import NodeContext
 from graphengine.plan import (
     COMPUTE,
     LOAD,
@@ -220,7 +220,7 @@ def resolved_tree(valid: ValidGraph) -> dict[str, Any]:
 def _provenance(
     valid: ValidGraph, keys: Mapping[str, NodeKey], node: ValidNode, outputs: dict[str, dict]
 ) -> dict[str, Any]:
-    from graphengine import __version__
+    from graphengine.version import __version__
 
     graph = valid.graph
     ancestors = valid.ancestors({node.id})

@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from graphengine.codehash import code_identity
-from graphengine.errors import PortError
+from graphengine.context import NodeContext
 from graphengine.types import ANY, PORT_TYPES, Value
 
 REQUIRED: Any = inspect.Parameter.empty
@@ -138,55 +138,6 @@ class PortInfo:
     @property
     def frames(self) -> int | None:
         return self.shape[-1] if self.shape else None
-
-
-@dataclass
-class NodeContext:
-    """What a node may know about the run it is part of.
-
-    Attributes
-    ----------
-    node_id : str
-    node_type : str
-    sample_rate : float
-        The graph's audio rate in Hz.
-    graph_dir : Path
-        Folder of the graph file (the working folder for graphs built in Python).
-    """
-
-    node_id: str
-    node_type: str
-    sample_rate: float
-    graph_dir: Path
-    emit: Callable[[str, dict], None] | None = None
-    open_output: Callable[[str], str] | None = None
-    finals: dict[str, str] = field(default_factory=dict)
-
-    def final_path(self, path: str) -> str:
-        """The final path of an ``OutputPath`` parameter (the node receives a temporary one)."""
-        return self.finals.get(path, path)
-
-    def output_path(self, path: str) -> str:
-        """A temporary path to write an extra output file to (e.g. numbered chunks).
-
-        ``path`` is the absolute final path. The engine renames the temporary
-        file to it, with a provenance sidecar, when the whole run succeeds, and
-        deletes it otherwise. Files named by ``OutputPath`` parameters need no
-        call: the node already receives their temporary paths.
-        """
-        if self.open_output is None:
-            raise RuntimeError("this node is not running inside the engine: no outputs to commit")
-        return self.open_output(path)
-
-    def progress(self, fraction: float) -> None:
-        """Report progress of this node in [0, 1]."""
-        if self.emit is not None:
-            self.emit("node_progress", {"fraction": float(fraction)})
-
-    def warn(self, message: str) -> None:
-        """Report a warning about this node's output (e.g. clipped samples)."""
-        if self.emit is not None:
-            self.emit("warning", {"message": message})
 
 
 InferFn = Callable[[Mapping[str, Any], Mapping[str, Any], NodeContext], Mapping[str, PortInfo]]
@@ -524,7 +475,7 @@ def _build_block_spec(
         if len(rates) > 1:
             listed = ", ".join(f"{r:g}" for r in rates)
             message = f"inputs have different sample rates ({listed} Hz); resample them first"
-            raise PortError(ctx.node_id, "in", message, ctx.node_type)
+            raise ctx.port_error("in", message)
         rate = rates[0] if rates else ctx.sample_rate
         result = run_whole(cls(ctx, **values), given, rate)
         return None if result is None else Audio(result, rate)

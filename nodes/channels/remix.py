@@ -11,12 +11,9 @@ itself returns a fresh array each block).
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, BlockMixer, StreamSpec
-from graphengine.errors import ParamError, PortError
+from graphengine.blocknode import BlockEffect, BlockMixer, Kernel, StreamSpec
 from graphengine.node import node, param
 
 FADE_CURVES = ("linear", "equal_power")
@@ -29,17 +26,11 @@ class Remix(BlockEffect):
         channels = self.output_channels((self._spec.channels,))
         return np.empty((channels, self._spec.block_size), dtype=np.float32)
 
-    def process(self, block: np.ndarray) -> np.ndarray:
-        fn, args = self._kernel_with(
-            np.empty((self.output_channels((block.shape[0],)), block.shape[1]), np.float32)
-        )
-        return fn(block, *args)
-
-    def kernel(self) -> tuple[Callable, tuple]:
+    def kernel(self) -> Kernel:
         """``(fn, args)``: ``fn(block, *args)`` returns the block's output, a view of a buffer."""
         return self._kernel_with(self._buffer())
 
-    def _kernel_with(self, out: np.ndarray) -> tuple[Callable, tuple]:
+    def _kernel_with(self, out: np.ndarray) -> Kernel:
         raise NotImplementedError
 
 
@@ -66,7 +57,7 @@ class Mono(Remix):
         self._spec = spec
         self._matrix = np.full((1, spec.channels), 1.0 / spec.channels)
 
-    def _kernel_with(self, out: np.ndarray) -> tuple[Callable, tuple]:
+    def _kernel_with(self, out: np.ndarray) -> Kernel:
         from nodes.channels._kernels import remix_into
 
         return remix_into, (out, self._matrix)
@@ -100,22 +91,18 @@ class Split(Remix):
 
     def prepare(self, spec: StreamSpec) -> None:
         if not self.channels:
-            raise ParamError(
-                self.node_id, "channels", "lists no channels; give at least one", self.node_type
-            )
+            raise self.param_error("channels", "lists no channels; give at least one")
         beyond = [c for c in self.channels if not 0 <= c < spec.channels]
         if beyond:
-            raise ParamError(
-                self.node_id,
+            raise self.param_error(
                 "channels",
                 f"channel {beyond[0]} does not exist: the input has {spec.channels} "
                 f"(indices 0 to {spec.channels - 1})",
-                self.node_type,
             )
         self._spec = spec
         self._picks = np.array(self.channels, dtype=np.int64)
 
-    def _kernel_with(self, out: np.ndarray) -> tuple[Callable, tuple]:
+    def _kernel_with(self, out: np.ndarray) -> Kernel:
         from nodes.channels._kernels import select_into
 
         return select_into, (out, self._picks)
@@ -142,18 +129,12 @@ class Merge(BlockMixer):
 
     def prepare(self, spec: StreamSpec) -> None:
         if not spec.input_channels:
-            raise PortError(self.node_id, "in", "needs at least one input", self.node_type)
+            raise self.port_error("in", "needs at least one input")
         self._spec = spec
 
-    def kernel(self) -> tuple[Callable, tuple]:
+    def kernel(self) -> Kernel:
         """``(fn, args)``: ``fn(tuple_of_blocks, *args)`` returns the merged block (a view)."""
         from nodes.channels._kernels import merge_into
 
         channels = sum(self._spec.input_channels)
         return merge_into, (np.empty((channels, self._spec.block_size), np.float32),)
-
-    def process(self, blocks: list[np.ndarray]) -> np.ndarray:
-        from nodes.channels._kernels import merge_into
-
-        out = np.empty((sum(b.shape[0] for b in blocks), blocks[0].shape[1]), np.float32)
-        return merge_into(tuple(blocks), out)

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError, PortError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio
 from nodes.effect.timefreq import istft, stft
@@ -45,21 +44,17 @@ def _check_pair(
         and other.sample_rate is not None
         and main.sample_rate != other.sample_rate
     ):
-        raise PortError(
-            ctx.node_id,
+        raise ctx.port_error(
             second,
             f"{second} is at {other.sample_rate:g} Hz but {first} at {main.sample_rate:g} Hz; "
             "resample one of them",
-            ctx.node_type,
         )
     if main.channels is not None and other.channels is not None:  # noqa: SIM102
         if other.channels not in (1, main.channels):
-            raise PortError(
-                ctx.node_id,
+            raise ctx.port_error(
                 second,
                 f"{second} has {other.channels} channels but {first} has {main.channels}; "
                 f"give {second} 1 channel (used for all) or {main.channels}",
-                ctx.node_type,
             )
 
 
@@ -166,7 +161,7 @@ def infer_denoise(
     _check_pair(source, inputs.get("noise"), ("in", "noise"), ctx)
     if params["n_fft"] not in FFT_SIZES:
         message = f"{params['n_fft']} is not one of {', '.join(map(str, FFT_SIZES))}"
-        raise ParamError(ctx.node_id, "n_fft", message, ctx.node_type)
+        raise ctx.param_error("n_fft", message)
     return {"out": PortInfo("audio", source.shape, sample_rate=source.sample_rate, itemsize=4)}
 
 
@@ -359,7 +354,7 @@ def infer_echo_cancel(
     _check_pair(mic, inputs.get("reference"), ("mic", "reference"), ctx)
     if not params["step"] < 2.0:
         message = f"{params['step']:g} is not below 2 (NLMS diverges)"
-        raise ParamError(ctx.node_id, "step", message, ctx.node_type)
+        raise ctx.param_error("step", message)
     return {"out": PortInfo("audio", mic.shape, sample_rate=mic.sample_rate, itemsize=4)}
 
 

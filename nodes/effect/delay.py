@@ -10,11 +10,9 @@ taps land on exact samples.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, StreamSpec
+from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
 from graphengine.node import node, param
 
 
@@ -70,16 +68,12 @@ class Delay(BlockEffect):
         self._line[:] = 0.0
         self._position[:] = 0
 
-    def kernel(self) -> tuple[Callable, tuple]:
+    def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` delaying ``block`` in place."""
         from nodes.effect._delay_kernels import delay_inplace
 
         mix = float(self.mix)
         return delay_inplace, (self._line, self._position, float(self.feedback), mix, 1.0 - mix)
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        fn, args = self.kernel()
-        return fn(block, *args)
 
 
 @node("effect.echo", version=1)
@@ -127,12 +121,8 @@ class Echo(BlockEffect):
         self._history[:] = 0.0
         self._position[:] = 0
 
-    def kernel(self) -> tuple[Callable, tuple]:
+    def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` echoing ``block`` in place."""
         from nodes.effect._delay_kernels import echo_inplace
 
         return echo_inplace, (self._history, self._position, self._gains, self._spacing)
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        fn, args = self.kernel()
-        return fn(block, *args)

@@ -9,11 +9,10 @@ small arrays and does its work in a numba kernel from
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, StreamSpec
+from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
 from graphengine.node import node, param
 
 DETECTORS = ("rms", "peak")
@@ -105,15 +104,11 @@ class Compressor(BlockEffect):
     def reset(self) -> None:
         self._state[:] = 0.0
 
-    def kernel(self) -> tuple[Callable, tuple]:
+    def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` compressing ``block`` in place."""
         from nodes.effect._dynamics_kernels import compressor_inplace
 
         return compressor_inplace, (self._state, *self._scalars)
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        fn, args = self.kernel()
-        return fn(block, *args)
 
 
 @node("effect.distortion", version=1)
@@ -144,15 +139,11 @@ class Distortion(BlockEffect):
     def prepare(self, spec: StreamSpec) -> None:
         self._drive = 10.0 ** (self.drive_db / 20.0)
 
-    def kernel(self) -> tuple[Callable, tuple]:
+    def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` shaping ``block`` in place."""
         from nodes.effect._dynamics_kernels import distortion_inplace
 
         return distortion_inplace, (self._drive, self.mode == "hard")
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        fn, args = self.kernel()
-        return fn(block, *args)
 
 
 @node("effect.bitcrush", version=1)
@@ -190,15 +181,11 @@ class Bitcrush(BlockEffect):
         self._held[:] = 0.0
         self._counter[:] = 0
 
-    def kernel(self) -> tuple[Callable, tuple]:
+    def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` crushing ``block`` in place."""
         from nodes.effect._dynamics_kernels import bitcrush_inplace
 
         return bitcrush_inplace, (self._held, self._counter, self._levels, int(self.downsample))
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        fn, args = self.kernel()
-        return fn(block, *args)
 
 
 @node("effect.dcblock", version=1)
@@ -230,12 +217,8 @@ class DCBlock(BlockEffect):
     def reset(self) -> None:
         self._state[:] = 0.0
 
-    def kernel(self) -> tuple[Callable, tuple]:
+    def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` filtering ``block`` in place."""
         from nodes.effect._dynamics_kernels import dcblock_inplace
 
         return dcblock_inplace, (self._state, self._r)
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        fn, args = self.kernel()
-        return fn(block, *args)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, StreamSpec
+from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
 from graphengine.node import node, param
 
 FADE_CURVES = ("linear", "equal_power")
@@ -55,7 +53,7 @@ class Fade(BlockEffect):
     def reset(self) -> None:
         self._position[:] = 0
 
-    def kernel(self) -> tuple[Callable, tuple]:
+    def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` fading ``block`` in place."""
         from nodes.effect._fade_kernels import fade_inplace
 
@@ -67,7 +65,3 @@ class Fade(BlockEffect):
             self.curve == "equal_power",
         )
         return fade_inplace, args
-
-    def process(self, block: np.ndarray) -> np.ndarray:
-        fn, args = self.kernel()
-        return fn(block, *args)

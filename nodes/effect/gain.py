@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, StreamSpec
+from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
 from graphengine.node import NodeContext, PortInfo, node, param
 
 
@@ -40,14 +40,8 @@ class Gain(BlockEffect):
     def prepare(self, spec: StreamSpec) -> None:
         self._factor = np.float32(10.0 ** (self.gain_db / 20.0))
 
-    def process(self, block: np.ndarray) -> np.ndarray:
-        from nodes.effect._gain_kernels import scale_inplace
-
-        scale_inplace(block, self._factor)
-        return block
-
-    def kernel(self) -> tuple[Any, tuple[Any, ...]]:
-        """The numba kernel and its extra arguments: ``fn(block, *args)`` is ``process(block)``."""
+    def kernel(self) -> Kernel:
+        """``(fn, args)`` with ``fn(block, *args)`` scaling ``block`` in place."""
         from nodes.effect._gain_kernels import scale_inplace
 
         return scale_inplace, (self._factor,)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 import numpy as np
 
 from graphengine.blocknode import StreamSpec
-from graphengine.errors import PortError
 from graphengine.node import node, param
 from nodes.channels.remix import Remix
 
@@ -42,12 +41,10 @@ class Pan(Remix):
 
     def prepare(self, spec: StreamSpec) -> None:
         if spec.channels not in (1, 2):
-            raise PortError(
-                self.node_id,
+            raise self.port_error(
                 "in",
                 f"pans mono or stereo audio, got {spec.channels} channels; "
                 "mix them down with channels.mono or pick two with channels.split",
-                self.node_type,
             )
         self._spec = spec
         theta = (self.pan + 1.0) * math.pi / 4.0

@@ -37,7 +37,7 @@ def _ir_info(path: str, ctx: NodeContext) -> Any:
 
     def bad(reason: str) -> ParamError:
         message = f"cannot read impulse response {Path(path).name!r}: {reason}"
-        return ParamError(ctx.node_id, "ir_path", message, ctx.node_type)
+        return ctx.param_error("ir_path", message)
 
     if not Path(path).is_file():
         raise bad("no such file")
@@ -208,13 +208,11 @@ class ConvolutionReverb(_Reverb):
         self._predelay = round(self.predelay_ms * spec.sample_rate_hz / 1000.0)
         info = _ir_info(self.ir_path, self.ctx)
         if info.channels not in (1, spec.channels) and spec.channels != 1:
-            raise ParamError(
-                self.node_id,
+            raise self.param_error(
                 "ir_path",
                 f"the impulse response has {info.channels} channels and the input "
                 f"{spec.channels}: use a mono response, one with {spec.channels} channels, "
                 "or a mono input",
-                self.node_type,
             )
         self._out_channels = spec.channels if spec.channels != 1 else info.channels
         self._ir: np.ndarray | None = None  # read in start(): validation only checks the header

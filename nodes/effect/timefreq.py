@@ -20,7 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio
 from nodes.signal.resample import audio_info, fit_frames, resampled_frames, soxr_resample
@@ -208,7 +207,7 @@ def _stretch_channel(x: np.ndarray, rate: float, sample_rate: float, length: int
 
 def _check_rate(name: str, value: float, ctx: NodeContext) -> None:
     if not 0.05 <= value <= 20.0:
-        raise ParamError(ctx.node_id, name, f"{value:g} is outside [0.05, 20]", ctx.node_type)
+        raise ctx.param_error(name, f"{value:g} is outside [0.05, 20]")
 
 
 def stretched_frames(frames: int, rate: float) -> int:
@@ -291,11 +290,8 @@ def infer_pitch_shift(
     """Shaped and timed like the input; the total shift is within ±48 semitones."""
     total = params["shift_semitones"] + params["shift_cents"] / 100.0
     if abs(total) > 48.0:
-        raise ParamError(
-            ctx.node_id,
-            "shift_semitones",
-            f"a shift of {total:g} semitones is beyond ±48 (4 octaves)",
-            ctx.node_type,
+        raise ctx.param_error(
+            "shift_semitones", f"a shift of {total:g} semitones is beyond ±48 (4 octaves)"
         )
     source = inputs["in"]
     return audio_info(source.shape, source.sample_rate)
@@ -347,11 +343,8 @@ def infer_frequency_shift(
     source = inputs["in"]
     nyquist = (source.sample_rate or ctx.sample_rate) / 2.0
     if not abs(params["shift_hz"]) < nyquist:
-        raise ParamError(
-            ctx.node_id,
-            "shift_hz",
-            f"{params['shift_hz']:g} Hz is not within ±Nyquist ({nyquist:g} Hz)",
-            ctx.node_type,
+        raise ctx.param_error(
+            "shift_hz", f"{params['shift_hz']:g} Hz is not within ±Nyquist ({nyquist:g} Hz)"
         )
     return audio_info(source.shape, source.sample_rate)
 

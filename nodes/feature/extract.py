@@ -25,7 +25,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import PortError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Features, Spectrum, Vector
 from nodes.spectral.stft import (
@@ -39,7 +38,6 @@ from nodes.spectral.stft import (
     input_rate,
     magnitude_of,
     mel_power,
-    param_error,
     power_of,
     power_to_db,
     spectrum_info,
@@ -134,7 +132,7 @@ def infer_bandwidth(
 ) -> dict[str, PortInfo]:
     """(channels, 1, frames); p must be positive."""
     if not params["p"] > 0:
-        raise param_error(ctx, "p", f"{params['p']} is not a positive exponent")
+        raise ctx.param_error("p", f"{params['p']} is not a positive exponent")
     return _from_spectrum(inputs, 1)
 
 
@@ -183,7 +181,7 @@ def infer_rolloff(
 ) -> dict[str, PortInfo]:
     """(channels, 1, frames); roll_percent strictly between 0 and 1."""
     if not 0.0 < params["roll_percent"] < 1.0:
-        raise param_error(ctx, "roll_percent", f"{params['roll_percent']} is not in (0, 1)")
+        raise ctx.param_error("roll_percent", f"{params['roll_percent']} is not in (0, 1)")
     return _from_spectrum(inputs, 1)
 
 
@@ -226,7 +224,7 @@ def infer_flatness(
     """(channels, 1, frames); power and amin positive."""
     for name in ("power", "amin"):
         if not params[name] > 0:
-            raise param_error(ctx, name, f"{params[name]} is not positive")
+            raise ctx.param_error(name, f"{params[name]} is not positive")
     return _from_spectrum(inputs, 1)
 
 
@@ -277,16 +275,15 @@ def infer_contrast(
     """(channels, n_bands + 1, frames); the top band's lower edge must lie below Nyquist."""
     fmin, n_bands = params["fmin_hz"], params["n_bands"]
     if not fmin > 0:
-        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not above 0")
+        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not above 0")
     if n_bands < 1:
-        raise param_error(ctx, "n_bands", f"{n_bands} is not a positive number of bands")
+        raise ctx.param_error("n_bands", f"{n_bands} is not a positive number of bands")
     if not 0.0 < params["quantile"] < 1.0:
-        raise param_error(ctx, "quantile", f"{params['quantile']} is not in (0, 1)")
+        raise ctx.param_error("quantile", f"{params['quantile']} is not in (0, 1)")
     rate = input_rate(spectrum_info(inputs), ctx)
     top = fmin * 2.0 ** (n_bands - 1)
     if top >= rate / 2:
-        raise param_error(
-            ctx,
+        raise ctx.param_error(
             "n_bands",
             f"band {n_bands} starts at {top:g} Hz, not below Nyquist ({rate / 2:g} Hz): "
             "lower fmin_hz or n_bands",
@@ -392,8 +389,8 @@ def infer_zcr(
     if isinstance(info, PortInfo) and info.shape is not None:
         channels, samples = info.shape
         if not params["center"] and samples < frame_length:
-            raise param_error(
-                ctx, "frame_length", f"the signal is shorter than {frame_length} samples"
+            raise ctx.param_error(
+                "frame_length", f"the signal is shorter than {frame_length} samples"
             )
         shape = (channels, 1, stft_frames(samples, frame_length, hop, params["center"]))
     return {"out": PortInfo("features", shape)}
@@ -446,11 +443,11 @@ def infer_mfcc(
     """(channels, n_mfcc, frames); n_mfcc <= n_mels, mel band edges below Nyquist."""
     check_mel(params, ctx, input_rate(spectrum_info(inputs), ctx))
     if params["n_mfcc"] < 1 or params["n_mfcc"] > params["n_mels"]:
-        raise param_error(
-            ctx, "n_mfcc", f"{params['n_mfcc']} is not in 1 .. n_mels ({params['n_mels']})"
+        raise ctx.param_error(
+            "n_mfcc", f"{params['n_mfcc']} is not in 1 .. n_mels ({params['n_mels']})"
         )
     if params["lifter"] < 0:
-        raise param_error(ctx, "lifter", f"{params['lifter']} is negative")
+        raise ctx.param_error("lifter", f"{params['lifter']} is negative")
     return _from_spectrum(inputs, params["n_mfcc"])
 
 
@@ -545,7 +542,7 @@ def infer_chroma(
     """(channels, n_chroma, frames); tuning in [-0.5, 0.5) bins."""
     tuning = params["tuning"]
     if tuning is not None and not -0.5 <= tuning < 0.5:
-        raise param_error(ctx, "tuning", f"{tuning} is not in [-0.5, 0.5) bins")
+        raise ctx.param_error("tuning", f"{tuning} is not in [-0.5, 0.5) bins")
     return _from_spectrum(inputs, params["n_chroma"])
 
 
@@ -634,7 +631,7 @@ def infer_onset(
     """(channels, 1, frames); lag and max_size positive."""
     for name in ("lag", "max_size"):
         if params[name] < 1:
-            raise param_error(ctx, name, f"{params[name]} is not a positive number of frames/bands")
+            raise ctx.param_error(name, f"{params[name]} is not a positive number of frames/bands")
     return _from_spectrum(inputs, 1)
 
 
@@ -672,7 +669,7 @@ def infer_tempo(
     """(channels, 1, frames); BPM and window parameters positive."""
     for name in ("start_bpm", "std_bpm", "ac_size_s", "max_tempo_bpm"):
         if not params[name] > 0:
-            raise param_error(ctx, name, f"{params[name]} is not positive")
+            raise ctx.param_error(name, f"{params[name]} is not positive")
     return _from_spectrum(inputs, 1)
 
 
@@ -736,16 +733,15 @@ def infer_pitch(
     rate = input_rate(info, ctx)
     fmin, fmax = params["fmin_hz"], params["fmax_hz"]
     if not fmin > 0:
-        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not above 0")
+        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not above 0")
     if fmax > rate / 2:
-        raise param_error(ctx, "fmax_hz", f"{fmax:g} Hz is above Nyquist ({rate / 2:g} Hz)")
+        raise ctx.param_error("fmax_hz", f"{fmax:g} Hz is above Nyquist ({rate / 2:g} Hz)")
     if fmin >= fmax:
-        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
+        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
     frame_length, hop = params["frame_length"], params["hop"]
     check_fft(frame_length, hop, ctx, n_fft_name="frame_length")
     if rate / fmin >= frame_length - 1:
-        raise param_error(
-            ctx,
+        raise ctx.param_error(
             "fmin_hz",
             f"a period of {fmin:g} Hz ({rate / fmin:.0f} samples) does not fit twice in "
             f"a frame of {frame_length}; raise fmin_hz or frame_length",
@@ -837,15 +833,13 @@ def infer_summary(
     """(channels * n * (stats + percentiles),); stats known, percentiles in [0, 100]."""
     for stat in params["stats"]:
         if stat not in SUMMARY_STATS:
-            raise param_error(ctx, "stats", f"{stat!r} is not one of {', '.join(SUMMARY_STATS)}")
+            raise ctx.param_error("stats", f"{stat!r} is not one of {', '.join(SUMMARY_STATS)}")
     for p in params["percentiles"]:
         if not 0 <= p <= 100:
-            raise param_error(ctx, "percentiles", f"{p:g} is not in [0, 100]")
+            raise ctx.param_error("percentiles", f"{p:g} is not in [0, 100]")
     per = len(params["stats"]) + len(params["percentiles"])
     if per == 0:
-        raise param_error(
-            ctx, "stats", "no statistics asked for (stats and percentiles both empty)"
-        )
+        raise ctx.param_error("stats", "no statistics asked for (stats and percentiles both empty)")
     info = inputs.get("in")
     shape = None
     if isinstance(info, PortInfo) and info.shape is not None:
@@ -916,18 +910,10 @@ def infer_stack(
     channels = {s[0] for s in shapes}
     frames = {s[2] for s in shapes}
     if len(channels) > 1:
-        raise PortError(
-            ctx.node_id,
-            "in",
-            f"inputs have different channel counts {sorted(channels)}",
-            ctx.node_type,
-        )
+        raise ctx.port_error("in", f"inputs have different channel counts {sorted(channels)}")
     if len(frames) > 1:
-        raise PortError(
-            ctx.node_id,
-            "in",
-            f"inputs have different frame counts {sorted(frames)}: use one hop and centring",
-            ctx.node_type,
+        raise ctx.port_error(
+            "in", f"inputs have different frame counts {sorted(frames)}: use one hop and centring"
         )
     return {"out": PortInfo("features", (shapes[0][0], sum(s[1] for s in shapes), shapes[0][2]))}
 
@@ -945,13 +931,11 @@ def stack(in_: list[Features], *, ctx: NodeContext) -> Features:
         in = ["mfccs", "bright"]
     """
     if not in_:
-        raise PortError(ctx.node_id, "in", "no inputs to stack", ctx.node_type)
+        raise ctx.port_error("in", "no inputs to stack")
     infer_stack({"in": [PortInfo("features", f.values.shape) for f in in_]}, {}, ctx)
     rates = {round(f.frame_rate, 9) for f in in_}
     if len(rates) > 1:
-        raise PortError(
-            ctx.node_id, "in", f"inputs have different frame rates {sorted(rates)}", ctx.node_type
-        )
+        raise ctx.port_error("in", f"inputs have different frame rates {sorted(rates)}")
     names: list[str] = []
     seen: dict[str, int] = {}
     for f in in_:

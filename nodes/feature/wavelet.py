@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Vector
 
@@ -84,24 +83,18 @@ def infer_energy(
 ) -> dict[str, PortInfo]:
     """(channels * (levels + 1),); the signal must hold at least 2**levels samples."""
     if params["wavelet"] not in WAVELETS:
-        raise ParamError(
-            ctx.node_id, "wavelet", f"{params['wavelet']!r} is not db1 .. db20", ctx.node_type
-        )
+        raise ctx.param_error("wavelet", f"{params['wavelet']!r} is not db1 .. db20")
     levels = params["levels"]
     if levels < 1:
-        raise ParamError(
-            ctx.node_id, "levels", f"{levels} is not a positive level count", ctx.node_type
-        )
+        raise ctx.param_error("levels", f"{levels} is not a positive level count")
     info = inputs.get("in")
     shape = None
     if isinstance(info, PortInfo) and info.shape is not None:
         channels, samples = info.shape
         if samples < 2**levels:
-            raise ParamError(
-                ctx.node_id,
+            raise ctx.param_error(
                 "levels",
                 f"{levels} levels need at least {2**levels} samples, the signal has {samples}",
-                ctx.node_type,
             )
         shape = (channels * (levels + 1),)
     return {"out": PortInfo("vector", shape)}

@@ -12,12 +12,10 @@ scipy.signal or numba.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, StreamSpec
-from graphengine.errors import ParamError
+from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
 from graphengine.node import node, param
 
 BIQUAD_MODES = ("lowpass", "highpass", "bandpass", "notch", "peak", "lowshelf", "highshelf")
@@ -171,7 +169,7 @@ class _SosFilter(BlockEffect):
     def reset(self) -> None:
         self._zi[:] = 0.0
 
-    def kernel(self) -> tuple[Callable, tuple]:
+    def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` filtering ``block`` in place, as ``process``."""
         from nodes.filter._kernels import sosfilt_inplace
 
@@ -185,12 +183,7 @@ class _SosFilter(BlockEffect):
     def _check_below_nyquist(self, name: str, value: float, spec: StreamSpec) -> None:
         nyquist = spec.sample_rate_hz / 2
         if value >= nyquist:
-            raise ParamError(
-                self.node_id,
-                name,
-                f"{value:g} Hz is not below Nyquist ({nyquist:g} Hz)",
-                self.node_type,
-            )
+            raise self.param_error(name, f"{value:g} Hz is not below Nyquist ({nyquist:g} Hz)")
 
 
 @node("filter.biquad", version=1)
@@ -281,18 +274,13 @@ class Butterworth(_SosFilter):
         if self.mode == "bandpass":
             high = self.high_cutoff_hz
             if high is None:
-                raise ParamError(
-                    self.node_id,
+                raise self.param_error(
                     "high_cutoff_hz",
                     "a bandpass needs its upper edge: set high_cutoff_hz above cutoff_hz",
-                    self.node_type,
                 )
             if high <= self.cutoff_hz:
-                raise ParamError(
-                    self.node_id,
-                    "high_cutoff_hz",
-                    f"{high:g} Hz must be above cutoff_hz ({self.cutoff_hz:g} Hz)",
-                    self.node_type,
+                raise self.param_error(
+                    "high_cutoff_hz", f"{high:g} Hz must be above cutoff_hz ({self.cutoff_hz:g} Hz)"
                 )
             self._check_below_nyquist("high_cutoff_hz", high, spec)
             edges = (self.cutoff_hz, high)

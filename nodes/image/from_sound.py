@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import PortError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Image
 from nodes.image.mapping import (
@@ -17,7 +16,6 @@ from nodes.image.mapping import (
     amplitude_to_brightness,
     check_choice,
     interp,
-    param_error,
     row_frequencies,
 )
 from nodes.image.to_sound import check_band
@@ -34,21 +32,19 @@ def infer_to_image(
     check_band(params, rate, ctx)
     shape = getattr(source, "shape", None)
     if shape is not None and shape[1] < 1:
-        raise PortError(ctx.node_id, "in", "the sound has no samples to draw", ctx.node_type)
+        raise ctx.port_error("in", "the sound has no samples to draw")
     if params["channels"] == "colours" and shape is not None and shape[0] > 2:
-        raise PortError(
-            ctx.node_id,
+        raise ctx.port_error(
             "in",
             f'channels = "colours" draws one or two channels (left red, right green), '
             f"got {shape[0]}",
-            ctx.node_type,
         )
     columns = params["columns"]
     pps = params["pixels_per_s"]
     if pps is not None:
         if not 0 < pps <= rate:
-            raise param_error(
-                ctx, "pixels_per_s", f"{pps:g} columns per second is not in (0, {rate:g}]"
+            raise ctx.param_error(
+                "pixels_per_s", f"{pps:g} columns per second is not in (0, {rate:g}]"
             )
         columns = None if shape is None else max(1, round(shape[1] / rate * pps))
     out_shape = None

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphengine.errors import ParamError
 from graphengine.node import NodeContext
 
 SCALES = ("log", "mel", "linear")
@@ -41,13 +40,9 @@ GRIFFIN_LIM_MOMENTUM = 0.99
 """Momentum of the fast Griffin-Lim iteration (Perraudin, Balazs and Søndergaard 2013)."""
 
 
-def param_error(ctx: NodeContext, name: str, message: str) -> ParamError:
-    return ParamError(ctx.node_id, name, message, ctx.node_type)
-
-
 def check_choice(name: str, value: str, choices: tuple[str, ...], ctx: NodeContext) -> None:
     if value not in choices:
-        raise param_error(ctx, name, f"{value!r} is not one of {', '.join(choices)}")
+        raise ctx.param_error(name, f"{value!r} is not one of {', '.join(choices)}")
 
 
 # --------------------------------------------------------------------------- axes

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import PortError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Image
 from nodes.image.mapping import (
@@ -22,7 +21,6 @@ from nodes.image.mapping import (
     _stft,
     brightness_to_amplitude,
     check_choice,
-    param_error,
     pool_rows,
     row_coordinate,
     row_frequencies,
@@ -33,12 +31,11 @@ def check_band(params: Mapping[str, Any], sample_rate: float, ctx: NodeContext) 
     fmin, fmax = params["fmin_hz"], params["fmax_hz"]
     nyquist = sample_rate / 2.0
     if not fmin > 0:
-        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not above 0")
+        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not above 0")
     if not fmin < fmax:
-        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
+        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
     if not fmax < nyquist:
-        raise param_error(
-            ctx,
+        raise ctx.param_error(
             "fmax_hz",
             f"{fmax:g} Hz is not below Nyquist ({nyquist:g} Hz at {sample_rate:g} Hz)",
         )
@@ -49,9 +46,7 @@ def _check_image_shape(port: str, info: Any, ctx: NodeContext) -> None:
     if shape is None:
         return
     if len(shape) not in (2, 3) or min(shape[:2]) < 1 or (len(shape) == 3 and shape[2] < 1):
-        raise PortError(
-            ctx.node_id, port, f"image of shape {tuple(shape)} has no pixels", ctx.node_type
-        )
+        raise ctx.port_error(port, f"image of shape {tuple(shape)} has no pixels")
 
 
 def _stereo_channels(inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext) -> int:
@@ -59,25 +54,18 @@ def _stereo_channels(inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: 
     check_choice("stereo", stereo, STEREO_MODES, ctx)
     right = inputs.get("right")
     if stereo == "images" and right is None:
-        raise PortError(
-            ctx.node_id, "right", 'stereo = "images" needs a right-channel image', ctx.node_type
-        )
+        raise ctx.port_error("right", 'stereo = "images" needs a right-channel image')
     if stereo != "images" and right is not None:
-        raise PortError(
-            ctx.node_id,
-            "right",
-            f'is connected but stereo = "{stereo}"; set stereo = "images" to use it',
-            ctx.node_type,
+        raise ctx.port_error(
+            "right", f'is connected but stereo = "{stereo}"; set stereo = "images" to use it'
         )
     if stereo == "colours":
         shape = getattr(inputs.get("in"), "shape", None)
         if shape is not None and (len(shape) != 3 or shape[2] < 2):
-            raise PortError(
-                ctx.node_id,
+            raise ctx.port_error(
                 "in",
                 f'stereo = "colours" needs a colour image (red = left, green = right), '
                 f"got shape {tuple(shape)}",
-                ctx.node_type,
             )
     if stereo == "images":
         left, right_shape = inputs["in"].shape, right.shape
@@ -86,12 +74,10 @@ def _stereo_channels(inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: 
             and right_shape is not None
             and tuple(left[:2]) != tuple(right_shape[:2])
         ):
-            raise PortError(
-                ctx.node_id,
+            raise ctx.port_error(
                 "right",
                 f"is {right_shape[0]}x{right_shape[1]} pixels, the left image "
                 f"{left[0]}x{left[1]}; give both the same size",
-                ctx.node_type,
             )
     return 1 if stereo == "none" else 2
 
@@ -103,8 +89,7 @@ def _duration_s(columns: int | None, params: Mapping[str, Any], ctx: NodeContext
         return params["duration_s"]
     limit = ctx.sample_rate / MIN_SAMPLES_PER_COLUMN
     if not 0 < pps <= limit:
-        raise param_error(
-            ctx,
+        raise ctx.param_error(
             "pixels_per_s",
             f"{pps:g} columns per second is absurd: it must be above 0 and at most {limit:g} "
             f"(at least {MIN_SAMPLES_PER_COLUMN} samples per column at {ctx.sample_rate:g} Hz)",
@@ -113,8 +98,7 @@ def _duration_s(columns: int | None, params: Mapping[str, Any], ctx: NodeContext
         return None
     duration = columns / pps
     if not duration <= MAX_DURATION_S:
-        raise param_error(
-            ctx,
+        raise ctx.param_error(
             "pixels_per_s",
             f"{columns} columns at {pps:g} per second last {duration:.3g} s, "
             f"more than the {MAX_DURATION_S:g} s limit",
@@ -128,13 +112,12 @@ def _to_sound_frames(columns: int | None, params: Mapping[str, Any], ctx: NodeCo
         return None
     name = "duration_s" if params["pixels_per_s"] is None else "pixels_per_s"
     if not duration <= MAX_DURATION_S:
-        raise param_error(ctx, name, f"{duration:g} s is more than the {MAX_DURATION_S:g} s limit")
+        raise ctx.param_error(name, f"{duration:g} s is more than the {MAX_DURATION_S:g} s limit")
     frames = round(duration * ctx.sample_rate)
     if frames < 1:
-        raise param_error(ctx, name, f"{duration:g} s is shorter than one sample")
+        raise ctx.param_error(name, f"{duration:g} s is shorter than one sample")
     if columns is not None and frames < MIN_SAMPLES_PER_COLUMN * columns:
-        raise param_error(
-            ctx,
+        raise ctx.param_error(
             name,
             f"{duration:g} s is too short for {columns} columns: give at least "
             f"{MIN_SAMPLES_PER_COLUMN} samples per column "
@@ -156,7 +139,7 @@ def infer_to_sound(
         _check_image_shape("right", inputs["right"], ctx)
     channels = _stereo_channels(inputs, params, ctx)
     if params["method"] == "spectral" and params["n_fft"] < 16:
-        raise param_error(ctx, "n_fft", f"{params['n_fft']} is below 16")
+        raise ctx.param_error("n_fft", f"{params['n_fft']} is below 16")
     shape = getattr(inputs.get("in"), "shape", None)
     frames = _to_sound_frames(shape[1] if shape else None, params, ctx)
     out_shape = None if frames is None else (channels, frames)

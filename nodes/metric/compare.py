@@ -13,7 +13,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError, PortError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Vector
 
@@ -22,11 +21,9 @@ def _check_shapes(ref: Any, test: Any, ctx: NodeContext) -> None:
     ref_shape = getattr(ref, "shape", None)
     test_shape = getattr(test, "shape", None)
     if ref_shape is not None and test_shape is not None and tuple(ref_shape) != tuple(test_shape):
-        raise PortError(
-            ctx.node_id,
+        raise ctx.port_error(
             "test",
             f"shape (channels, samples) {tuple(test_shape)} differs from ref's {tuple(ref_shape)}",
-            ctx.node_type,
         )
 
 
@@ -107,7 +104,7 @@ def infer_lsd(
 
     check_fft(params["n_fft"], params["hop"], ctx)
     if not params["amin"] > 0:
-        raise ParamError(ctx.node_id, "amin", f"{params['amin']} is not positive", ctx.node_type)
+        raise ctx.param_error("amin", f"{params['amin']} is not positive")
     return infer_metric(inputs, params, ctx)
 
 

@@ -17,7 +17,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError, PortError
 from graphengine.node import InputPath, NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Features, Prediction, Value, Vector
 
@@ -30,14 +29,12 @@ def _spec(params: Mapping[str, Any], ctx: NodeContext, task: str) -> dict[str, A
     try:
         spec = _io.read_spec(params["model"])
     except _io.ModelFileError as error:
-        raise ParamError(ctx.node_id, "model", error.message, ctx.node_type) from None
+        raise ctx.param_error("model", error.message) from None
     if spec["task"] != task:
-        raise ParamError(
-            ctx.node_id,
+        raise ctx.param_error(
             "model",
             f"{spec['file']} is a {spec['task']} model ({spec['arch']}); {ctx.node_type} needs a "
             f"{task} model",
-            ctx.node_type,
         )
     return spec
 
@@ -49,7 +46,7 @@ def _load(spec: dict[str, Any], ctx: NodeContext) -> Any:
     try:
         return _io.load(spec["file"])
     except _io.ModelFileError as error:
-        raise ParamError(ctx.node_id, "model", error.message, ctx.node_type) from None
+        raise ctx.param_error("model", error.message) from None
 
 
 def _check_info(spec: dict[str, Any], info: PortInfo | None, ctx: NodeContext) -> None:
@@ -58,34 +55,27 @@ def _check_info(spec: dict[str, Any], info: PortInfo | None, ctx: NodeContext) -
     if info is None:
         return
     if info.type != expected["type"]:
-        raise PortError(
-            ctx.node_id,
-            "in",
-            f"the model ({spec['arch']}) expects {expected['type']}, got {info.type}",
-            ctx.node_type,
+        raise ctx.port_error(
+            "in", f"the model ({spec['arch']}) expects {expected['type']}, got {info.type}"
         )
     if info.shape is None:
         return
     if expected["type"] == "vector":
         size = int(np.prod(info.shape))
         if size != expected["shape"][0]:
-            raise PortError(
-                ctx.node_id,
+            raise ctx.port_error(
                 "in",
                 f"wrong feature dimension: the model expects a vector of {expected['shape'][0]} "
                 f"values, got {size}",
-                ctx.node_type,
             )
     elif len(info.shape) == 3 and info.shape[1] is not None:
         rows = expected["channels"] * expected["rows"]
         got = info.shape[0] * info.shape[1] if info.shape[0] is not None else None
         if got is not None and got != rows:
-            raise PortError(
-                ctx.node_id,
+            raise ctx.port_error(
                 "in",
                 f"wrong feature dimension: the model expects {expected['channels']} channel(s) x "
                 f"{expected['rows']} features per frame, got {info.shape[0]} x {info.shape[1]}",
-                ctx.node_type,
             )
 
 
@@ -102,22 +92,18 @@ def _check_value(spec: dict[str, Any], value: Value, ctx: NodeContext) -> None:
         )
         got = names[first] if first < len(names) else "nothing"
         want = expected["names"][first] if first < len(expected["names"]) else "nothing"
-        raise PortError(
-            ctx.node_id,
+        raise ctx.port_error(
             "in",
             f"the input does not match the model's features: item {first} is {got!r}, the model "
             f"was trained on {want!r}",
-            ctx.node_type,
         )
     if isinstance(value, Features):
         rate = expected["frame_rate"]
         if abs(value.frame_rate - rate) > 1e-6 * rate:
-            raise PortError(
-                ctx.node_id,
+            raise ctx.port_error(
                 "in",
                 f"frame rate {value.frame_rate:g} Hz, the model was trained at {rate:g} Hz "
                 "(use the training graph's n_fft, hop and sample rate)",
-                ctx.node_type,
             )
 
 
@@ -127,9 +113,7 @@ def infer_classify(inputs: Mapping[str, PortInfo], params: Mapping[str, Any], ct
     k = len(spec["classes"])
     top_k = params.get("top_k") or 0
     if top_k > k:
-        raise ParamError(
-            ctx.node_id, "top_k", f"{top_k} is more than the model's {k} classes", ctx.node_type
-        )
+        raise ctx.param_error("top_k", f"{top_k} is more than the model's {k} classes")
     return {"out": PortInfo("prediction", (top_k or k,))}
 
 
@@ -244,24 +228,19 @@ def infer_generate(inputs: Mapping[str, PortInfo], params: Mapping[str, Any], ct
     spec = _spec(params, ctx, "generate")
     rate = spec["input"]["sample_rate"]
     if abs(rate - ctx.sample_rate) > 1e-6 * rate:
-        raise ParamError(
-            ctx.node_id,
+        raise ctx.param_error(
             "model",
             f"the model makes audio at {rate:g} Hz, the graph runs at {ctx.sample_rate:g} Hz "
             "(set the graph's sample_rate)",
-            ctx.node_type,
         )
     prime = inputs.get("in")
     if prime is not None and prime.sample_rate and abs(prime.sample_rate - rate) > 1e-6 * rate:
-        raise PortError(
-            ctx.node_id,
-            "in",
-            f"seed audio at {prime.sample_rate:g} Hz, the model needs {rate:g} Hz",
-            ctx.node_type,
+        raise ctx.port_error(
+            "in", f"seed audio at {prime.sample_rate:g} Hz, the model needs {rate:g} Hz"
         )
     frames = round(params["duration_s"] * rate)
     if frames < 1:
-        raise ParamError(ctx.node_id, "duration_s", "shorter than one sample", ctx.node_type)
+        raise ctx.param_error("duration_s", "shorter than one sample")
     return {"out": PortInfo("audio", (1, frames), rate)}
 
 
@@ -336,9 +315,7 @@ def generate(
             total[i * hop : i * hop + length] += clip * window
         samples = total[hop : hop + frames]
     if not np.isfinite(samples).all():
-        raise ParamError(
-            ctx.node_id, "model", "the model produced NaN or infinite samples", ctx.node_type
-        )
+        raise ctx.param_error("model", "the model produced NaN or infinite samples")
     return Audio((samples * scale)[np.newaxis], rate)
 
 

@@ -25,7 +25,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphengine.errors import ParamError, PortError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.pitch import DEFAULT_A4_HZ, PitchError, hz_to_midi, midi_to_hz, to_hz
 from graphengine.types import Frequencies, Notes
@@ -237,21 +236,18 @@ def scale_steps(mode: str, octaves: int, direction: str) -> list[float]:
 
 def _beat_s(tempo_bpm: float, ctx: NodeContext) -> float:
     if not tempo_bpm > 0:
-        raise ParamError(ctx.node_id, "tempo_bpm", "must be above 0 BPM", ctx.node_type)
+        raise ctx.param_error("tempo_bpm", "must be above 0 BPM")
     return 60.0 / tempo_bpm
 
 
 def _beats_per_item(beats: Sequence[float], count: int, ctx: NodeContext) -> np.ndarray:
     if len(beats) not in (1, count):
-        raise ParamError(
-            ctx.node_id,
-            "beats",
-            f"{len(beats)} values for {count} items: give one for all, or one per item",
-            ctx.node_type,
+        raise ctx.param_error(
+            "beats", f"{len(beats)} values for {count} items: give one for all, or one per item"
         )
     values = np.broadcast_to(np.asarray(beats, dtype=np.float64), (count,))
     if not np.all(values > 0):
-        raise ParamError(ctx.node_id, "beats", "every value must be above 0", ctx.node_type)
+        raise ctx.param_error("beats", "every value must be above 0")
     return values
 
 
@@ -306,17 +302,17 @@ def _scale_check(
     mode = params["mode"]
     if mode not in SCALE_MODES:
         message = f"{mode!r} is not a mode; known: {', '.join(SCALE_MODES)}"
-        raise ParamError(ctx.node_id, "mode", message, ctx.node_type)
+        raise ctx.param_error("mode", message)
     if params["direction"] not in DIRECTIONS:
         message = f"{params['direction']!r} is not one of {', '.join(DIRECTIONS)}"
-        raise ParamError(ctx.node_id, "direction", message, ctx.node_type)
+        raise ctx.param_error("direction", message)
     has_tuning = inputs.get("tuning") is not None
     if mode == "tuning" and not has_tuning:
         message = "mode 'tuning' needs a tuning connected to the 'tuning' input"
-        raise PortError(ctx.node_id, "tuning", message, ctx.node_type)
+        raise ctx.port_error("tuning", message)
     if mode != "tuning" and has_tuning:
         message = f"a tuning is connected but mode is {mode!r}: set mode = 'tuning' to use it"
-        raise PortError(ctx.node_id, "tuning", message, ctx.node_type)
+        raise ctx.port_error("tuning", message)
     pitch_param(params["root"], "root", params["a4_hz"], ctx)
     _beat_s(params["tempo_bpm"], ctx)
     if mode == "tuning":
@@ -341,11 +337,9 @@ def _tuning_scale(
     down = np.sort(hz[(hz >= bottom * (1 - tol)) & (hz <= root * (1 + tol))])[::-1]
     chosen = {"up": up, "down": down, "up_down": np.concatenate([up, up[::-1][1:]])}[direction]
     if chosen.size == 0:
-        raise PortError(
-            ctx.node_id,
+        raise ctx.port_error(
             "tuning",
             f"no step of the tuning lies within {octaves} octave(s) of the root ({root:g} Hz)",
-            ctx.node_type,
         )
     return [float(f) for f in chosen]
 
@@ -401,7 +395,7 @@ def scale(
     inputs = {"tuning": None if tuning is None else PortInfo("frequencies", tuning.hz.shape)}
     _scale_check(inputs, params, ctx)
     if not beats > 0:
-        raise ParamError(ctx.node_id, "beats", "must be above 0", ctx.node_type)
+        raise ctx.param_error("beats", "must be above 0")
     root_hz = pitch_param(root, "root", a4_hz, ctx)
     if tuning is None:
         hz = [root_hz * 2.0 ** (s / 12.0) for s in scale_steps(mode, octaves, direction)]
@@ -419,21 +413,21 @@ def _chord_midi(params: Mapping[str, Any], ctx: NodeContext) -> tuple[float, ...
     if params["numeral"].strip():
         if params["key_mode"] not in KEY_MODES:
             message = f"{params['key_mode']!r} is not one of {', '.join(KEY_MODES)}"
-            raise ParamError(ctx.node_id, "key_mode", message, ctx.node_type)
+            raise ctx.param_error("key_mode", message)
         tonic = hz_to_midi(pitch_param(params["key"], "key", a4_hz, ctx), a4_hz)
         try:
             return roman_chord(params["numeral"], tonic, params["key_mode"]).midi
         except NumeralError as error:
-            raise ParamError(ctx.node_id, "numeral", str(error), ctx.node_type) from None
+            raise ctx.param_error("numeral", str(error)) from None
     quality = params["quality"]
     if quality not in CHORDS:
         message = f"{quality!r} is not a chord quality; known: {', '.join(CHORDS)}"
-        raise ParamError(ctx.node_id, "quality", message, ctx.node_type)
+        raise ctx.param_error("quality", message)
     root = hz_to_midi(pitch_param(params["root"], "root", a4_hz, ctx), a4_hz)
     try:
         return quality_chord(root, quality, params["inversion"]).midi
     except ValueError as error:
-        raise ParamError(ctx.node_id, "inversion", str(error), ctx.node_type) from None
+        raise ctx.param_error("inversion", str(error)) from None
 
 
 def infer_chord(
@@ -496,7 +490,7 @@ def chord(
         "a4_hz": a4_hz,
     }
     if not beats > 0:
-        raise ParamError(ctx.node_id, "beats", "must be above 0", ctx.node_type)
+        raise ctx.param_error("beats", "must be above 0")
     hz = [midi_to_hz(m, a4_hz) for m in _chord_midi(params, ctx)]
     return _events([hz], np.array([beats]), tempo_bpm, 1.0, velocity, start_s, ctx)
 
@@ -507,12 +501,10 @@ def chord(
 def _progression(params: Mapping[str, Any], ctx: NodeContext) -> list[list[float]]:
     tokens = params["chords"].replace("|", " ").split()
     if not tokens:
-        raise ParamError(
-            ctx.node_id, "chords", "is empty: write numerals like 'I IV V I'", ctx.node_type
-        )
+        raise ctx.param_error("chords", "is empty: write numerals like 'I IV V I'")
     if params["key_mode"] not in KEY_MODES:
         message = f"{params['key_mode']!r} is not one of {', '.join(KEY_MODES)}"
-        raise ParamError(ctx.node_id, "key_mode", message, ctx.node_type)
+        raise ctx.param_error("key_mode", message)
     a4_hz = params["a4_hz"]
     tonic = hz_to_midi(pitch_param(params["key"], "key", a4_hz, ctx), a4_hz)
     slots = []
@@ -524,7 +516,7 @@ def _progression(params: Mapping[str, Any], ctx: NodeContext) -> list[list[float
             midi = roman_chord(token, tonic, params["key_mode"]).midi
         except NumeralError as error:
             message = f"chord {position}: {error}"
-            raise ParamError(ctx.node_id, "chords", message, ctx.node_type) from None
+            raise ctx.param_error("chords", message) from None
         slots.append([midi_to_hz(m, a4_hz) for m in midi])
     return slots
 
@@ -587,19 +579,19 @@ def _parse_items(
 ) -> list[list[float | int]]:
     """Each item a chord of Hz (floats) or tuning indices (ints); [] is a rest."""
     if not items:
-        raise ParamError(ctx.node_id, name, "is empty: give at least one note", ctx.node_type)
+        raise ctx.param_error(name, "is empty: give at least one note")
     slots: list[list[float | int]] = []
     for position, item in enumerate(items, start=1):
         tokens = _HZ_SPACE.sub(r"\1Hz", item).replace(",", " ").split()
         if not tokens:
             message = f"item {position} is blank (write 'r' for a rest)"
-            raise ParamError(ctx.node_id, name, message, ctx.node_type)
+            raise ctx.param_error(name, message)
         chord: list[float | int] = []
         for token in tokens:
             if token.lower() in _RESTS:
                 if len(tokens) > 1:
                     message = f"item {position}: a rest cannot be part of a chord ({item!r})"
-                    raise ParamError(ctx.node_id, name, message, ctx.node_type)
+                    raise ctx.param_error(name, message)
                 continue
             index_text = token[1:] if allow_pitches and token.startswith("@") else token
             if not allow_pitches or token.startswith("@"):
@@ -608,27 +600,25 @@ def _parse_items(
                         "a tuning index like '@12'" if allow_pitches else "a step index like '12'"
                     )
                     message = f"item {position}: {token!r} is not {expected}"
-                    raise ParamError(ctx.node_id, name, message, ctx.node_type)
+                    raise ctx.param_error(name, message)
                 index = int(index_text)
                 if tuning_size is None and allow_pitches:
                     message = f"item {position}: {token!r} needs a tuning connected to 'tuning'"
-                    raise ParamError(ctx.node_id, name, message, ctx.node_type)
+                    raise ctx.param_error(name, message)
                 if tuning_size is not None and tuning_size >= 0 and index >= tuning_size:
                     message = (
                         f"item {position}: step {index} is beyond the tuning's {tuning_size} steps"
                     )
-                    raise ParamError(ctx.node_id, name, message, ctx.node_type)
+                    raise ctx.param_error(name, message)
                 chord.append(index)
                 continue
             try:
                 hz = to_hz(token, a4_hz)
             except PitchError as error:
-                raise ParamError(
-                    ctx.node_id, name, f"item {position}: {error}", ctx.node_type
-                ) from None
+                raise ctx.param_error(name, f"item {position}: {error}") from None
             if not 0.0 < hz < math.inf:
                 message = f"item {position}: {token!r} is not a positive frequency"
-                raise ParamError(ctx.node_id, name, message, ctx.node_type)
+                raise ctx.param_error(name, message)
             chord.append(hz)
         slots.append(chord)
     return slots
@@ -653,7 +643,7 @@ def _resolve(
                 assert tuning is not None
                 if value >= tuning.hz.size:
                     message = f"step {value} is beyond the tuning's {tuning.hz.size} steps"
-                    raise ParamError(ctx.node_id, name, message, ctx.node_type)
+                    raise ctx.param_error(name, message)
                 row.append(float(tuning.hz[value]))
             else:
                 row.append(value)
@@ -749,7 +739,7 @@ def from_tuning(
     """
     items = steps or [str(i) for i in range(tuning.hz.size)]
     if not items:
-        raise PortError(ctx.node_id, "tuning", "the tuning is empty", ctx.node_type)
+        raise ctx.port_error("tuning", "the tuning is empty")
     slots = _parse_items(items, "steps", DEFAULT_A4_HZ, tuning.hz.size, False, ctx)
     beats_array = _beats_per_item(beats, len(slots), ctx)
     hz = _resolve(slots, tuning, "steps", ctx)
@@ -765,7 +755,7 @@ def infer_merge(
     """(sum of the inputs' notes,) when all are known."""
     ports = list(inputs.get("in") or [])
     if not ports:
-        raise PortError(ctx.node_id, "in", "needs at least one notes input", ctx.node_type)
+        raise ctx.port_error("in", "needs at least one notes input")
     if any(p.shape is None for p in ports):
         return _notes_info(None)
     return _notes_info(sum(p.shape[0] for p in ports))

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio
 from nodes.signal.mix import common_format
@@ -35,11 +34,8 @@ def _port_info(audio: Audio) -> PortInfo:
 
 def _check_per_input(name: str, values: Sequence[float], count: int, ctx: NodeContext) -> None:
     if values and len(values) != count:
-        raise ParamError(
-            ctx.node_id,
-            name,
-            f"{len(values)} values for {count} inputs; give one per input, or none",
-            ctx.node_type,
+        raise ctx.param_error(
+            name, f"{len(values)} values for {count} inputs; give one per input, or none"
         )
 
 
@@ -120,12 +116,10 @@ def _crossfade_frames(
     fade = _frames_of(crossfade_ms / 1000.0, rate)
     shortest = min((p.shape[1] for p in ports if p.shape is not None), default=None)
     if fade and len(ports) > 1 and shortest is not None and fade > shortest:
-        raise ParamError(
-            ctx.node_id,
+        raise ctx.param_error(
             "crossfade_ms",
             f"{crossfade_ms:g} ms ({fade} frames) is longer than the shortest input "
             f"({shortest} frames)",
-            ctx.node_type,
         )
     return fade
 
@@ -212,38 +206,26 @@ def _trim_bounds(
     """First frame and end frame (exclusive; None when the input length is unknown)."""
     start_s, end_s, duration_s = params["start_s"], params["end_s"], params["duration_s"]
     if end_s is not None and duration_s is not None:
-        raise ParamError(
-            ctx.node_id, "duration_s", "give end_s or duration_s, not both", ctx.node_type
-        )
+        raise ctx.param_error("duration_s", "give end_s or duration_s, not both")
     start = _frames_of(start_s, rate)
     if end_s is not None:
         end: int | None = _frames_of(end_s, rate)
         if end <= start:
-            raise ParamError(
-                ctx.node_id,
-                "end_s",
-                f"{end_s:g} s is not after start_s ({start_s:g} s)",
-                ctx.node_type,
-            )
+            raise ctx.param_error("end_s", f"{end_s:g} s is not after start_s ({start_s:g} s)")
     elif duration_s is not None:
         length = _frames_of(duration_s, rate)
         if length < 1:
-            raise ParamError(
-                ctx.node_id,
-                "duration_s",
-                f"{duration_s:g} s is shorter than one sample at {rate:g} Hz",
-                ctx.node_type,
+            raise ctx.param_error(
+                "duration_s", f"{duration_s:g} s is shorter than one sample at {rate:g} Hz"
             )
         end = start + length
     else:
         end = frames
     if frames is not None:
         if start >= frames:
-            raise ParamError(
-                ctx.node_id,
+            raise ctx.param_error(
                 "start_s",
                 f"{start_s:g} s is at or after the end of the input ({frames / rate:g} s)",
-                ctx.node_type,
             )
         end = min(end, frames) if end is not None else frames
     return start, end
@@ -313,11 +295,8 @@ def _split_bounds(
     """Start frame, stop frame (None when unknown) and chunk length in frames."""
     chunk = _frames_of(params["chunk_s"], rate)
     if chunk < 1:
-        raise ParamError(
-            ctx.node_id,
-            "chunk_s",
-            f"{params['chunk_s']:g} s is shorter than one sample at {rate:g} Hz",
-            ctx.node_type,
+        raise ctx.param_error(
+            "chunk_s", f"{params['chunk_s']:g} s is shorter than one sample at {rate:g} Hz"
         )
     index = params["index"]
     start = index * chunk
@@ -325,12 +304,10 @@ def _split_bounds(
         return start, None, chunk
     count = max(1, math.ceil(frames / chunk))
     if index >= count:
-        raise ParamError(
-            ctx.node_id,
+        raise ctx.param_error(
             "index",
             f"chunk {index} does not exist: {frames / rate:g} s in chunks of "
             f"{params['chunk_s']:g} s makes {count} (indices 0 to {count - 1})",
-            ctx.node_type,
         )
     stop = start + chunk if params["pad"] else min(start + chunk, frames)
     return start, stop, chunk

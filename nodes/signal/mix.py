@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 
 from graphengine.blocknode import BlockMixer, StreamSpec
-from graphengine.errors import ParamError, PortError
 from graphengine.node import NodeContext, PortInfo, node, param
 
 
@@ -19,26 +18,22 @@ def common_format(ports: Sequence[PortInfo], ctx: NodeContext) -> tuple[int | No
     of the widest one, any other difference in channel count is a PortError on ``in``.
     """
     if not ports:
-        raise PortError(ctx.node_id, "in", "needs at least one input", ctx.node_type)
+        raise ctx.port_error("in", "needs at least one input")
     rates = [p.sample_rate for p in ports if p.sample_rate is not None]
     if any(rate != rates[0] for rate in rates):
         listed = ", ".join(f"{r:g}" for r in rates)
-        raise PortError(
-            ctx.node_id,
+        raise ctx.port_error(
             "in",
             f"inputs have different sample rates ({listed} Hz); resample them to one rate first",
-            ctx.node_type,
         )
     known = [(i, p.shape[0]) for i, p in enumerate(ports) if p.shape is not None]
     widest = max((c for _, c in known), default=0)
     for i, channels in known:
         if channels not in (1, widest):
-            raise PortError(
-                ctx.node_id,
+            raise ctx.port_error(
                 "in",
                 f"input {i + 1} has {channels} channels but another has {widest}; "
                 "only mono inputs are spread over the other channels",
-                ctx.node_type,
             )
     rate = rates[0] if rates else ctx.sample_rate
     return (widest if len(known) == len(ports) else None), rate
@@ -54,11 +49,9 @@ def _mix_shape(ports: Sequence[PortInfo], ctx: NodeContext) -> tuple[tuple[int, 
 
 def _check_gains(gains: Sequence[float], count: int, ctx: NodeContext) -> None:
     if gains and len(gains) != count:
-        raise ParamError(
-            ctx.node_id,
+        raise ctx.param_error(
             "gains",
             f"{len(gains)} gains for {count} inputs; give one per input, or none for all 1.0",
-            ctx.node_type,
         )
 
 

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio
 
@@ -56,11 +55,8 @@ def infer_resample(
 ) -> dict[str, PortInfo]:
     """Frames converted to ``rate_hz`` as soxr rounds them; the output is at ``rate_hz``."""
     if params["quality"] not in SOXR_QUALITIES:
-        raise ParamError(
-            ctx.node_id,
-            "quality",
-            f"{params['quality']!r} is not one of {', '.join(SOXR_QUALITIES)}",
-            ctx.node_type,
+        raise ctx.param_error(
+            "quality", f"{params['quality']!r} is not one of {', '.join(SOXR_QUALITIES)}"
         )
     source = inputs["in"]
     in_rate = source.sample_rate or ctx.sample_rate

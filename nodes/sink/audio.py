@@ -14,7 +14,6 @@ from typing import Any
 import numpy as np
 
 from graphengine.blocknode import BlockSink, StreamSpec
-from graphengine.errors import ParamError
 from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
 from graphengine.types import Value
 
@@ -30,11 +29,9 @@ _CHUNK = 1 << 16
 def check_suffix(path: str, suffix: str, ctx: NodeContext) -> None:
     actual = Path(path).suffix
     if actual.lower() != suffix:
-        raise ParamError(
-            ctx.node_id,
+        raise ctx.param_error(
             "path",
             f"{Path(path).name!r} does not end in {suffix} ({ctx.node_type} writes {suffix} files)",
-            ctx.node_type,
         )
 
 
@@ -90,7 +87,7 @@ class Wav(BlockSink):
         self._chunk = None if self.chunk_s is None else round(self.chunk_s * spec.sample_rate_hz)
         if self._chunk is not None and self._chunk < 1:
             message = f"{self.chunk_s:g} s is shorter than one sample at {self._rate:g} Hz"
-            raise ParamError(self.node_id, "chunk_s", message, self.node_type)
+            raise self.param_error("chunk_s", message)
 
     def reset(self) -> None:
         self._file: Any = None

@@ -15,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError, PortError
 from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
 from graphengine.types import Audio, Features, Image, Spectrum, Value
 from nodes.sink.audio import check_suffix
@@ -33,15 +32,10 @@ def infer_image(
     check_suffix(params["path"], ".png", ctx)
     info = inputs.get("in")
     if isinstance(info, PortInfo) and info.type not in DRAWABLE:
-        raise PortError(
-            ctx.node_id,
-            "in",
-            f"cannot draw {info.type} (draws {', '.join(DRAWABLE)})",
-            ctx.node_type,
-        )
+        raise ctx.port_error("in", f"cannot draw {info.type} (draws {', '.join(DRAWABLE)})")
     fmax = params["fmax_hz"]
     if fmax is not None and fmax <= 0:
-        raise ParamError(ctx.node_id, "fmax_hz", f"{fmax:g} Hz is not above 0", ctx.node_type)
+        raise ctx.param_error("fmax_hz", f"{fmax:g} Hz is not above 0")
     return {}
 
 
@@ -97,7 +91,7 @@ def image(
         image_to_png(in_.pixels, path)
         return
     if not isinstance(in_, Spectrum | Features | Audio):
-        raise PortError(ctx.node_id, "in", f"cannot draw {in_.port_type}", ctx.node_type)
+        raise ctx.port_error("in", f"cannot draw {in_.port_type}")
     import matplotlib
 
     matplotlib.use("Agg", force=False)

@@ -16,7 +16,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import PortError
 from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
 from graphengine.types import Features, Prediction, Value, Vector
 from nodes.sink.audio import check_suffix
@@ -40,11 +39,8 @@ def _check(
 
 def _check_type(port_type: str, allowed: tuple[str, ...], ctx: NodeContext) -> None:
     if port_type not in allowed:
-        raise PortError(
-            ctx.node_id,
-            "in",
-            f"{ctx.node_type} writes {' or '.join(allowed)}, got {port_type}",
-            ctx.node_type,
+        raise ctx.port_error(
+            "in", f"{ctx.node_type} writes {' or '.join(allowed)}, got {port_type}"
         )
 
 

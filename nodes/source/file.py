@@ -24,7 +24,7 @@ def _unreadable(path: str, reason: str | Exception, ctx: NodeContext) -> ParamEr
     reason = reason.strip().rstrip(".")
     reason = reason[:1].lower() + reason[1:]
     message = f"cannot read audio file {Path(path).name!r}: {reason}"
-    return ParamError(ctx.node_id, "path", message, ctx.node_type)
+    return ctx.param_error("path", message)
 
 
 def _file_info(path: str, ctx: NodeContext) -> Any:

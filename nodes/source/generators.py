@@ -15,7 +15,6 @@ from typing import Any
 import numpy as np
 
 from graphengine.blocknode import BlockSource, StreamSpec
-from graphengine.errors import ParamError
 from graphengine.node import NodeContext, Pitch, PortInfo, node, param
 
 WAVEFORMS = ("sine", "square", "saw", "triangle")
@@ -37,14 +36,11 @@ def _frames(duration_s: float, ctx: NodeContext) -> int:
     exact = duration_s * ctx.sample_rate
     if not math.isfinite(exact) or exact > 2**53:
         message = f"{duration_s:g} s is too long to count in samples at {ctx.sample_rate:g} Hz"
-        raise ParamError(ctx.node_id, "duration_s", message, ctx.node_type)
+        raise ctx.param_error("duration_s", message)
     frames = round(exact)
     if frames < 1:
-        raise ParamError(
-            ctx.node_id,
-            "duration_s",
-            f"{duration_s:g} s is shorter than one sample at {ctx.sample_rate:g} Hz",
-            ctx.node_type,
+        raise ctx.param_error(
+            "duration_s", f"{duration_s:g} s is shorter than one sample at {ctx.sample_rate:g} Hz"
         )
     return frames
 
@@ -117,20 +113,18 @@ def _check_frequency(frequency: float, ctx: NodeContext) -> None:
     nyquist = ctx.sample_rate / 2.0
     if not frequency > 0:
         message = f"{frequency:g} Hz is not above 0"
-        raise ParamError(ctx.node_id, "frequency", message, ctx.node_type)
+        raise ctx.param_error("frequency", message)
     if not frequency < nyquist:
-        raise ParamError(
-            ctx.node_id,
+        raise ctx.param_error(
             "frequency",
             f"{frequency:g} Hz is not below Nyquist ({nyquist:g} Hz at {ctx.sample_rate:g} Hz)",
-            ctx.node_type,
         )
 
 
 def _check_choice(name: str, value: str, choices: tuple[str, ...], ctx: NodeContext) -> None:
     if value not in choices:
         message = f"{value!r} is not one of {', '.join(choices)}"
-        raise ParamError(ctx.node_id, name, message, ctx.node_type)
+        raise ctx.param_error(name, message)
 
 
 def infer_tone(

@@ -11,11 +11,11 @@ import numpy as np
 from graphengine.errors import ParamError
 from graphengine.node import InputPath, NodeContext, PortInfo, node, param
 from graphengine.types import Image
-from nodes.image.mapping import IMAGE_FORMATS, IMAGE_MODES, LUMA, check_choice, param_error
+from nodes.image.mapping import IMAGE_FORMATS, IMAGE_MODES, LUMA, check_choice
 
 
 def _unreadable(path: str, reason: str, ctx: NodeContext) -> ParamError:
-    return param_error(ctx, "path", f"cannot read image file {Path(path).name!r}: {reason}")
+    return ctx.param_error("path", f"cannot read image file {Path(path).name!r}: {reason}")
 
 
 def _open_image(path: str, ctx: NodeContext) -> Any:
@@ -24,8 +24,8 @@ def _open_image(path: str, ctx: NodeContext) -> Any:
         from PIL import Image as PILImage
         from PIL import UnidentifiedImageError
     except ImportError as error:  # pragma: no cover - depends on the installation
-        raise param_error(
-            ctx, "path", "reading images needs Pillow: pip install 'graphengine[image]'"
+        raise ctx.param_error(
+            "path", "reading images needs Pillow: pip install 'graphengine[image]'"
         ) from error
     target = Path(path)
     if not target.is_file():

@@ -8,7 +8,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError
 from graphengine.node import NodeContext, Pitch, PortInfo, node, param
 from graphengine.types import Audio
 
@@ -20,7 +19,7 @@ def _frames(duration_s: float, ctx: NodeContext) -> int:
     frames = round(duration_s * ctx.sample_rate)
     if frames < 1:
         message = f"{duration_s:g} s is shorter than one sample at {ctx.sample_rate:g} Hz"
-        raise ParamError(ctx.node_id, "duration_s", message, ctx.node_type)
+        raise ctx.param_error("duration_s", message)
     return frames
 
 
@@ -30,13 +29,13 @@ def infer_chirp(
     """(channels, round(duration_s * rate)); both ends in (0, Nyquist)."""
     if params["sweep"] not in SWEEPS:
         message = f"{params['sweep']!r} is not one of {', '.join(SWEEPS)}"
-        raise ParamError(ctx.node_id, "sweep", message, ctx.node_type)
+        raise ctx.param_error("sweep", message)
     nyquist = ctx.sample_rate / 2.0
     for name in ("start_hz", "end_hz"):
         value = params[name]
         if not 0.0 < value < nyquist:
             message = f"{value:g} Hz is not within (0, Nyquist = {nyquist:g} Hz)"
-            raise ParamError(ctx.node_id, name, message, ctx.node_type)
+            raise ctx.param_error(name, message)
     frames = _frames(params["duration_s"], ctx)
     shape = (params["channels"], frames)
     return {"out": PortInfo("audio", shape, sample_rate=ctx.sample_rate, itemsize=4)}

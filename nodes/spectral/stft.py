@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError, PortError
 from graphengine.node import NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Features, Spectrum
 
@@ -38,11 +37,6 @@ _BLOCK_FRAMES = 1024
 # --------------------------------------------------------------------------- shared helpers
 
 
-def param_error(ctx: NodeContext, name: str, message: str) -> ParamError:
-    """A ParamError naming parameter ``name`` of the node ``ctx`` describes."""
-    return ParamError(ctx.node_id, name, message, ctx.node_type)
-
-
 def check_fft(n_fft: Any, hop: Any, ctx: NodeContext, n_fft_name: str = "n_fft") -> None:
     """n_fft and hop must be positive integers and hop no larger than n_fft.
 
@@ -51,10 +45,9 @@ def check_fft(n_fft: Any, hop: Any, ctx: NodeContext, n_fft_name: str = "n_fft")
     """
     for name, value in ((n_fft_name, n_fft), ("hop", hop)):
         if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise param_error(ctx, name, f"{value!r} is not a positive integer")
+            raise ctx.param_error(name, f"{value!r} is not a positive integer")
     if hop > n_fft:
-        raise param_error(
-            ctx,
+        raise ctx.param_error(
             "hop",
             f"hop {hop} is larger than n_fft {n_fft}: samples between frames would be skipped",
         )
@@ -140,10 +133,10 @@ def infer_stft(
     n_fft, hop = params["n_fft"], params["hop"]
     check_fft(n_fft, hop, ctx)
     if params["window"] not in WINDOWS:
-        raise param_error(ctx, "window", f"{params['window']!r} is not one of {', '.join(WINDOWS)}")
+        raise ctx.param_error("window", f"{params['window']!r} is not one of {', '.join(WINDOWS)}")
     if params["pad_mode"] not in PAD_MODES:
-        raise param_error(
-            ctx, "pad_mode", f"{params['pad_mode']!r} is not one of {', '.join(PAD_MODES)}"
+        raise ctx.param_error(
+            "pad_mode", f"{params['pad_mode']!r} is not one of {', '.join(PAD_MODES)}"
         )
     info = spectrum_info(inputs)
     shape = None
@@ -151,8 +144,7 @@ def infer_stft(
     if info is not None and info.shape is not None:
         channels, samples = info.shape
         if not params["center"] and samples < n_fft:
-            raise param_error(
-                ctx,
+            raise ctx.param_error(
                 "n_fft",
                 f"the signal has {samples} samples, fewer than one frame of {n_fft} "
                 "(set center = true to pad it)",
@@ -233,7 +225,7 @@ def infer_istft(
 ) -> dict[str, PortInfo]:
     """(channels, samples): ``length`` when given, else hop * (frames - 1) (centred)."""
     if params["length"] is not None and params["length"] < 1:
-        raise param_error(ctx, "length", f"{params['length']} is not a positive number of samples")
+        raise ctx.param_error("length", f"{params['length']} is not a positive number of samples")
     info = spectrum_info(inputs)
     shape = None
     if info is not None and info.shape is not None and params["length"]:
@@ -333,7 +325,7 @@ def infer_db(
 ) -> dict[str, PortInfo]:
     """Same shape as the spectrum; top_db must be positive."""
     if params["top_db"] is not None and params["top_db"] <= 0:
-        raise param_error(ctx, "top_db", f"{params['top_db']} dB is not above 0")
+        raise ctx.param_error("top_db", f"{params['top_db']} dB is not above 0")
     return _view_info(inputs, params, ctx)
 
 
@@ -414,19 +406,19 @@ def check_mel(params: Mapping[str, Any], ctx: NodeContext, rate: float | None) -
     """fmin >= 0, fmax above fmin and not above Nyquist."""
     fmin, fmax = params["fmin_hz"], params["fmax_hz"]
     if fmin < 0:
-        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is below 0")
+        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is below 0")
     if rate is not None:
         nyquist = rate / 2
         if fmax is not None and fmax > nyquist:
-            raise param_error(
-                ctx, "fmax_hz", f"{fmax:g} Hz is above Nyquist ({nyquist:g} Hz at {rate:g} Hz)"
+            raise ctx.param_error(
+                "fmax_hz", f"{fmax:g} Hz is above Nyquist ({nyquist:g} Hz at {rate:g} Hz)"
             )
         if fmin >= (fmax if fmax is not None else nyquist):
-            raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax")
+            raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not below fmax")
     elif fmax is not None and fmin >= fmax:
-        raise param_error(ctx, "fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
+        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
     if params["n_mels"] < 1:
-        raise param_error(ctx, "n_mels", f"{params['n_mels']} is not a positive number of bands")
+        raise ctx.param_error("n_mels", f"{params['n_mels']} is not a positive number of bands")
 
 
 def infer_mel(
@@ -475,11 +467,8 @@ def check_spectrum(spectrum: Spectrum, ctx: NodeContext) -> None:
     """A spectrum value must have n_fft // 2 + 1 bins."""
     bins = spectrum.data.shape[1]
     if bins != spectrum.n_fft // 2 + 1:
-        raise PortError(
-            ctx.node_id,
-            "in",
-            f"spectrum has {bins} bins, expected n_fft // 2 + 1 = {spectrum.n_fft // 2 + 1}",
-            ctx.node_type,
+        raise ctx.port_error(
+            "in", f"spectrum has {bins} bins, expected n_fft // 2 + 1 = {spectrum.n_fft // 2 + 1}"
         )
 
 

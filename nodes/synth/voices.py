@@ -22,7 +22,6 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphengine.errors import ParamError, PortError
 from graphengine.node import InputPath, NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Notes
 
@@ -73,16 +72,14 @@ def envelope(
 def check_notes(notes: Notes, ctx: NodeContext) -> None:
     """Refuse an empty stream, non-finite values and frequencies outside (0, Nyquist)."""
     if notes.onset_s.size == 0:
-        raise PortError(
-            ctx.node_id, "in", "no notes to render (the stream is empty)", ctx.node_type
-        )
+        raise ctx.port_error("in", "no notes to render (the stream is empty)")
     nyquist = ctx.sample_rate / 2.0
     for name in ("onset_s", "duration_s", "frequency_hz", "velocity"):
         values = getattr(notes, name)
         bad = np.flatnonzero(~np.isfinite(values))
         if bad.size:
             message = f"note {bad[0] + 1} has a non-finite {name} ({values[bad[0]]})"
-            raise PortError(ctx.node_id, "in", message, ctx.node_type)
+            raise ctx.port_error("in", message)
     checks = (
         (notes.onset_s < 0, "starts before 0 s"),
         (notes.duration_s < 0, "has a negative duration"),
@@ -97,7 +94,7 @@ def check_notes(notes: Notes, ctx: NodeContext) -> None:
                 f"note {k + 1} ({notes.frequency_hz[k]:g} Hz at {notes.onset_s[k]:g} s) {what}"
                 + (f"; {bad.size - 1} more" if bad.size > 1 else "")
             )
-            raise PortError(ctx.node_id, "in", message, ctx.node_type)
+            raise ctx.port_error("in", message)
 
 
 def schedule(notes: Notes, release: int, ctx: NodeContext) -> Schedule:
@@ -135,9 +132,7 @@ def _render(
 
 def _check_harmonics(harmonics: list[float], ctx: NodeContext) -> None:
     if not harmonics or not any(harmonics):
-        raise ParamError(
-            ctx.node_id, "harmonics", "needs at least one non-zero amplitude", ctx.node_type
-        )
+        raise ctx.param_error("harmonics", "needs at least one non-zero amplitude")
 
 
 def infer_voice(
@@ -146,7 +141,7 @@ def infer_voice(
     """Audio of unknown length (it depends on the notes' timing) at the graph rate."""
     if "waveform" in params and params["waveform"] not in WAVEFORMS:
         message = f"{params['waveform']!r} is not one of {', '.join(WAVEFORMS)}"
-        raise ParamError(ctx.node_id, "waveform", message, ctx.node_type)
+        raise ctx.param_error("waveform", message)
     return {"out": PortInfo("audio", None, sample_rate=ctx.sample_rate, itemsize=4)}
 
 
@@ -307,7 +302,7 @@ def wavetable(
     _check_harmonics(harmonics, ctx)
     if len(harmonics) > MAX_HARMONICS:
         message = f"{len(harmonics)} harmonics; at most {MAX_HARMONICS}"
-        raise ParamError(ctx.node_id, "harmonics", message, ctx.node_type)
+        raise ctx.param_error("harmonics", message)
     coefficients = np.asarray(harmonics, dtype=np.complex128)
     env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
     return render_wavetable(
@@ -323,17 +318,17 @@ def read_cycle(path: str, ctx: NodeContext) -> np.ndarray:
         data, _ = soundfile.read(path, dtype="float64", always_2d=True)
     except (soundfile.SoundFileError, RuntimeError, OSError) as error:
         message = f"cannot read the cycle: {getattr(error, 'error_string', None) or error}"
-        raise ParamError(ctx.node_id, "path", message, ctx.node_type) from error
+        raise ctx.param_error("path", message) from error
     cycle = data.mean(axis=1)
     if cycle.size < 4:
         message = f"a single cycle needs at least 4 samples, the file holds {cycle.size}"
-        raise ParamError(ctx.node_id, "path", message, ctx.node_type)
+        raise ctx.param_error("path", message)
     spectrum = np.fft.rfft(cycle)[1:] * (2.0 / cycle.size)
     if cycle.size % 2 == 0:
         spectrum[-1] /= 2.0
     coefficients = 1j * spectrum  # sine amplitude convention of tables_for
     if not np.any(np.abs(coefficients) > 1e-12):
-        raise ParamError(ctx.node_id, "path", "the cycle is silent or constant", ctx.node_type)
+        raise ctx.param_error("path", "the cycle is silent or constant")
     return coefficients[:MAX_HARMONICS]
 
 
@@ -484,14 +479,14 @@ def fm(
 
     check_notes(in_, ctx)
     if carrier_ratio <= 0:
-        raise ParamError(ctx.node_id, "carrier_ratio", "must be above 0", ctx.node_type)
+        raise ctx.param_error("carrier_ratio", "must be above 0")
     carriers = in_.frequency_hz * carrier_ratio
     if np.any(carriers >= ctx.sample_rate / 2):
         worst = float(np.max(carriers))
         message = (
             f"puts a carrier at {worst:g} Hz, at or above Nyquist ({ctx.sample_rate / 2:g} Hz)"
         )
-        raise ParamError(ctx.node_id, "carrier_ratio", message, ctx.node_type)
+        raise ctx.param_error("carrier_ratio", message)
     env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
     return _render(
         render_fm,
@@ -581,7 +576,7 @@ def pluck(
             f"note {k + 1} at {in_.frequency_hz[k]:g} Hz is too high for a plucked string "
             f"(its period must be at least 3.5 samples: below {rate / 3.5:g} Hz)"
         )
-        raise PortError(ctx.node_id, "in", message, ctx.node_type)
+        raise ctx.port_error("in", message)
     losses = 10.0 ** (-3.0 / (decay_s * in_.frequency_hz))
     release_losses = 10.0 ** (-3.0 / (max(release_ms, 1.0) / 1000.0 * in_.frequency_hz))
     noise_at = np.concatenate([[0], np.cumsum(delays)[:-1]]).astype(np.int64)

@@ -19,7 +19,6 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import ParamError
 from graphengine.node import InputPath, NodeContext, Pitch, PortInfo, node, param
 from graphengine.pitch import DEFAULT_A4_HZ, PitchError, to_hz
 from graphengine.types import Frequencies
@@ -35,11 +34,9 @@ def pitch_param(value: str, name: str, a4_hz: float, ctx: NodeContext) -> float:
     try:
         hz = to_hz(value, a4_hz)
     except PitchError as error:
-        raise ParamError(ctx.node_id, name, str(error), ctx.node_type) from None
+        raise ctx.param_error(name, str(error)) from None
     if not 0.0 < hz < math.inf:
-        raise ParamError(
-            ctx.node_id, name, f"must be a positive frequency, got {value!r}", ctx.node_type
-        )
+        raise ctx.param_error(name, f"must be a positive frequency, got {value!r}")
     return hz
 
 
@@ -54,11 +51,8 @@ def ratio_param(value: str, name: str, ctx: NodeContext) -> float:
         denominator = float(match[2]) if match[2] is not None else 1.0
         if numerator > 0 and denominator > 0 and math.isfinite(numerator / denominator):
             return numerator / denominator
-    raise ParamError(
-        ctx.node_id,
-        name,
-        f"{value!r} is not a positive ratio (like '5/4', '1.25' or '386.3c')",
-        ctx.node_type,
+    raise ctx.param_error(
+        name, f"{value!r} is not a positive ratio (like '5/4', '1.25' or '386.3c')"
     )
 
 
@@ -68,9 +62,7 @@ def _info(count: int) -> dict[str, PortInfo]:
 
 def _finite(hz: np.ndarray, name: str, ctx: NodeContext) -> np.ndarray:
     if not np.all(np.isfinite(hz) & (hz > 0)):
-        raise ParamError(
-            ctx.node_id, name, "reaches frequencies too high or too low for a float", ctx.node_type
-        )
+        raise ctx.param_error(name, "reaches frequencies too high or too low for a float")
     return hz
 
 
@@ -80,7 +72,7 @@ def _finite(hz: np.ndarray, name: str, ctx: NodeContext) -> np.ndarray:
 def _equal(params: Mapping[str, Any], ctx: NodeContext) -> np.ndarray:
     if params["period_ratio"] <= 1.0:
         message = f"must be above 1 (2 is the octave), got {params['period_ratio']:g}"
-        raise ParamError(ctx.node_id, "period_ratio", message, ctx.node_type)
+        raise ctx.param_error("period_ratio", message)
     reference = pitch_param(params["reference"], "reference", params["a4_hz"], ctx)
     index = np.arange(params["first"], params["first"] + params["count"], dtype=np.float64)
     with np.errstate(over="ignore", under="ignore"):
@@ -146,21 +138,17 @@ def equal(
 def _just(params: Mapping[str, Any], ctx: NodeContext) -> np.ndarray:
     ratios = params["ratios"]
     if not ratios:
-        raise ParamError(ctx.node_id, "ratios", "is empty: give at least one ratio", ctx.node_type)
+        raise ctx.param_error("ratios", "is empty: give at least one ratio")
     period = ratio_param(params["period"], "period", ctx)
     if period <= 1.0:
-        raise ParamError(
-            ctx.node_id, "period", f"{params['period']!r} is not above 1/1", ctx.node_type
-        )
+        raise ctx.param_error("period", f"{params['period']!r} is not above 1/1")
     values = np.array([ratio_param(r, "ratios", ctx) for r in ratios])
     for text, value in zip(ratios, values, strict=True):
         if not 1.0 <= value < period * (1 - 1e-12):
-            raise ParamError(
-                ctx.node_id,
+            raise ctx.param_error(
                 "ratios",
                 f"{text!r} is outside one period [1/1, {params['period']}); "
                 "the period itself is added after the last octave",
-                ctx.node_type,
             )
     root = pitch_param(params["root"], "root", params["a4_hz"], ctx)
     octaves = np.arange(params["octaves"], dtype=np.float64)
@@ -221,7 +209,7 @@ def infer_harmonic(
 ) -> dict[str, PortInfo]:
     """(partials,) frequencies; the fundamental must be positive."""
     if not params["frequency"] > 0:
-        raise ParamError(ctx.node_id, "frequency", "must be above 0 Hz", ctx.node_type)
+        raise ctx.param_error("frequency", "must be above 0 Hz")
     return _info(params["partials"])
 
 
@@ -261,17 +249,17 @@ def _scala(params: Mapping[str, Any], ctx: NodeContext) -> np.ndarray:
     try:
         scale = read_scl(params["path"])
     except ScalaError as error:
-        raise ParamError(ctx.node_id, "path", f"bad .scl file: {error}", ctx.node_type) from None
+        raise ctx.param_error("path", f"bad .scl file: {error}") from None
     except OSError as error:
         message = f"cannot read .scl file: {error.strerror or error}"
-        raise ParamError(ctx.node_id, "path", message, ctx.node_type) from None
+        raise ctx.param_error("path", message) from None
     if not scale.cents:
         message = "the .scl file has 0 notes: no period to repeat"
-        raise ParamError(ctx.node_id, "path", message, ctx.node_type)
+        raise ctx.param_error("path", message)
     period = scale.period_cents
     if period <= 0:
         message = f"the .scl file's last pitch (its period) is {period:g} cents, not above 1/1"
-        raise ParamError(ctx.node_id, "path", message, ctx.node_type)
+        raise ctx.param_error("path", message)
     n = len(scale.cents)
     count = params["count"] or n + 1
     root = pitch_param(params["root"], "root", params["a4_hz"], ctx)
