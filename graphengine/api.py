@@ -25,15 +25,10 @@ from typing import Any
 from graphengine import graphfile
 from graphengine.blocks import DEFAULT_BLOCK_SIZE
 from graphengine.cache import Cache, MemoryLRU
+from graphengine.entries import from_entry
 from graphengine.errors import GraphError
-from graphengine.execute import (
-    COMPUTED,
-    EventCallback,
-    Executor,
-    NodeStats,
-    explain,
-    from_entry,
-)
+from graphengine.execute import COMPUTED, EventCallback, Executor, NodeStats
+from graphengine.explain import explain
 from graphengine.graph import GraphDocument, PortRef
 from graphengine.plan import NodeKey
 from graphengine.registry import Registry, default_registry

@@ -48,11 +48,14 @@ from typing import Any
 
 import numpy as np
 
+from graphengine.fsutil import pid_alive, write_text_atomic
+
 __all__ = ["Cache", "CacheEntry", "DiskStore", "MemoryLRU"]
 
 FORMAT_VERSION = 2
-"""2: each array's file is checked by CRC-32 (1: sha256, which cost cold renders ~2x)."""
-"""Version of the on-disk entry format; entries of another version are corrupt."""
+"""Version of the on-disk entry format; entries of another version are corrupt.
+
+2: each array's file is checked by CRC-32 (1: sha256, which cost cold renders ~2x)."""
 
 STALE_SCRATCH_SECONDS = 3600.0
 """Scratch older than this is removed even when its process seems alive."""
@@ -264,14 +267,7 @@ class DiskStore:
         if not isinstance(record, dict):
             raise ValueError(f"a record must be a dict, got {type(record).__name__}")
         text = _to_json(record, what=f"record {name!r}")
-        final = self.directory / _RECORDS_DIR / f"{name}.json"
-        final.parent.mkdir(parents=True, exist_ok=True)
-        scratch = self._new_scratch_path()
-        try:
-            scratch.write_text(text, encoding="utf-8")
-            os.replace(scratch, final)
-        finally:
-            _silently(os.unlink, scratch)
+        write_text_atomic(self.directory / _RECORDS_DIR / f"{name}.json", text)
 
     def get_record(self, name: str) -> dict | None:
         """Return the record called ``name``; None when missing or unreadable."""
@@ -611,21 +607,7 @@ def _is_stale_scratch(item: os.DirEntry, now: float) -> bool:
     parts = item.name.split("-", 2)
     if len(parts) != 3 or not parts[0].isdigit() or parts[2] != _HOST:
         return False
-    return not _pid_alive(int(parts[0]))
-
-
-def _pid_alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    if os.name == "nt":  # os.kill would terminate the process there: assume alive
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True  # exists but belongs to someone else, or cannot tell
-    return True
+    return not pid_alive(int(parts[0]))
 
 
 def _scandir(path: str | os.PathLike) -> list[os.DirEntry]:

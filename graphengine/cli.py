@@ -125,7 +125,7 @@ def cmd_viz(args: argparse.Namespace) -> Path:
     """Write a picture of the graph: DOT text, or PNG when the file ends in .png."""
     from graphengine import viz
     from graphengine.api import load
-    from graphengine.graphfile import write_text_atomic
+    from graphengine.fsutil import write_text_atomic
 
     valid = load(args.graph).validate(_overrides(args.set))
     output = Path(args.output)
@@ -214,7 +214,7 @@ def _write_stats(result: Any, destination: str) -> None:
     if destination == "-":
         sys.stdout.write(text)
     else:
-        from graphengine.graphfile import write_text_atomic
+        from graphengine.fsutil import write_text_atomic
 
         write_text_atomic(Path(destination), text)
 

@@ -48,6 +48,7 @@ from typing import Any
 from graphengine import graphfile
 from graphengine.api import Graph, load
 from graphengine.errors import GraphError, GraphValidationError, NodeError
+from graphengine.fsutil import write_text_atomic
 from graphengine.graph import PortRef
 from graphengine.progress import ProgressBar
 from graphengine.registry import Registry, default_registry
@@ -450,7 +451,7 @@ class _ManifestWriter:
     def rewrite(self, records: Iterable[Mapping[str, Any]]) -> None:
         self.close()
         rows = [_to_row(r, self.out_dir) for r in records]
-        graphfile.write_text_atomic(self.path, _csv_text(rows, MANIFEST_FIELDS, header=True))
+        write_text_atomic(self.path, _csv_text(rows, MANIFEST_FIELDS, header=True))
 
     def append(self, record: Mapping[str, Any]) -> None:
         if self._handle is None:
@@ -503,7 +504,7 @@ def _write_collected(records: Sequence[Mapping[str, Any]], out_dir: Path) -> lis
         for r in done
     ]
     csv_path = out_dir / COLLECTED_CSV
-    graphfile.write_text_atomic(csv_path, _csv_text(rows, ["input", *columns], header=True))
+    write_text_atomic(csv_path, _csv_text(rows, ["input", *columns], header=True))
     written = [csv_path]
     try:
         import pyarrow as pa

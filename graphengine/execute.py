@@ -1,18 +1,15 @@
-"""Running a plan: cache look-ups, node calls, atomic sink outputs, statistics.
+"""Running a plan: cache look-ups, node calls, statistics, progress events.
 
 The executor is a short loop over the plan's steps in topological order. It
 loads cached values, computes the rest, stores every computed output in the
 cache, frees a value once its last consumer has run, and reports progress
 through an event callback (never a print). Sinks write to temporary files that
-are renamed into place, with a provenance sidecar, only once every node has
-succeeded: a failed or killed run leaves no partial output.
+are committed (:mod:`graphengine.outputs`) only once every node has succeeded:
+a failed or killed run leaves no partial output.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
 import secrets
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -20,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphengine import outputs as sink_outputs
 from graphengine.blocks import DEFAULT_BLOCK_SIZE, Member, MemberError, Region, run_region
-from graphengine.cache import Cache, CacheEntry
-from graphengine.codehash import code_changes
+from graphengine.cache import Cache
 from graphengine.context import NodeContext
+from graphengine.entries import from_entry, to_entry
 from graphengine.errors import GraphError, NodeRunError
-from graphengine.graphfile import write_text_atomic
 from graphengine.plan import (
     COMPUTE,
     LOAD,
@@ -35,17 +32,14 @@ from graphengine.plan import (
     Plan,
     Step,
     Unit,
-    canonical,
     group_units,
     make_plan,
     value_hash,
 )
 from graphengine.plan import compute_keys as _compute_keys
-from graphengine.types import PORT_TYPES, Audio, Value
+from graphengine.types import Audio, Value
 from graphengine.validate import ValidGraph, ValidNode
 
-SIDECAR_SUFFIX = ".graph.json"
-TEMP_MARK = ".graphengine-tmp-"
 COMPUTED, CACHED = "computed", "cached"
 
 
@@ -102,157 +96,6 @@ class _CacheMiss(Exception):
         self.key = key
 
 
-# -- cache entries ----------------------------------------------------------------
-
-
-def to_entry(values: Mapping[str, Value], node: ValidNode, key: NodeKey) -> CacheEntry:
-    """Pack a node's output values into named arrays plus JSON metadata."""
-    arrays: dict[str, Any] = {}
-    ports: dict[str, Any] = {}
-    for port, value in values.items():
-        value_arrays, meta = value.to_arrays()
-        ports[port] = {"type": value.port_type, "meta": meta, "arrays": list(value_arrays)}
-        for name, array in value_arrays.items():
-            arrays[f"{port}.{name}"] = array
-    return CacheEntry(arrays, {"node_type": node.type, "ports": ports, "material": key.material})
-
-
-def from_entry(entry: CacheEntry) -> dict[str, Value]:
-    """Unpack a cache entry into output values (raises on a malformed entry)."""
-    values: dict[str, Value] = {}
-    for port, info in entry.meta["ports"].items():
-        arrays = {name: entry.arrays[f"{port}.{name}"] for name in info["arrays"]}
-        values[port] = PORT_TYPES[info["type"]].from_arrays(arrays, info["meta"])
-    return values
-
-
-# -- sinks: temporary outputs, commit, provenance ------------------------------------------
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
-def clean_stale_temps(final: Path) -> None:
-    """Remove temporary files a killed run left beside ``final``."""
-    try:
-        candidates = list(final.parent.glob(f".{final.name}{TEMP_MARK}*"))
-    except OSError:
-        return
-    for temp in candidates:
-        try:
-            pid = int(temp.name[len(f".{final.name}{TEMP_MARK}") :].split("-")[0])
-        except ValueError:
-            continue
-        if not _pid_alive(pid) or time.time() - temp.stat().st_mtime > 24 * 3600:
-            temp.unlink(missing_ok=True)
-
-
-def temp_path_for(final: Path, created: list[Path] | None = None) -> Path:
-    """A temporary file beside ``final`` with the same suffix (formats go by suffix).
-
-    Folders made for it are added to ``created``, so a failed run can remove them.
-    """
-    missing = [p for p in (final.parent, *final.parent.parents) if not p.exists()]
-    final.parent.mkdir(parents=True, exist_ok=True)
-    if created is not None:
-        created.extend(missing)
-    clean_stale_temps(final)
-    token = f"{os.getpid()}-{secrets.token_hex(4)}"
-    return final.with_name(f".{final.name}{TEMP_MARK}{token}{final.suffix}")
-
-
-def read_sidecar(output: Path) -> dict[str, Any] | None:
-    try:
-        tree = json.loads(Path(str(output) + SIDECAR_SUFFIX).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return tree if isinstance(tree, dict) else None
-
-
-def sink_is_current(node: ValidNode, key: NodeKey) -> bool:
-    """Whether every file this sink wrote for this key still exists as its sidecar recorded."""
-    for name in _output_params(node):
-        path = Path(node.params[name])
-        sidecar = read_sidecar(path)
-        if sidecar is None:
-            return False
-        provenance = sidecar.get("provenance", {})
-        outputs = provenance.get("outputs", {})
-        if provenance.get("key") != key.key or str(path) not in outputs:
-            return False
-        for output, recorded in outputs.items():
-            try:
-                stat = Path(output).stat()
-            except OSError:
-                return False
-            if not isinstance(recorded, dict) or (stat.st_size, stat.st_mtime_ns) != (
-                recorded.get("size"),
-                recorded.get("mtime_ns"),
-            ):
-                return False
-    return True
-
-
-def resolved_tree(valid: ValidGraph) -> dict[str, Any]:
-    """The graph as run: concrete parameters (absolute paths, Hz, seeds), sub-graphs expanded."""
-    graph = valid.graph
-    nodes: dict[str, Any] = {}
-    for node_id in valid.order:
-        node = valid.nodes[node_id]
-        table: dict[str, Any] = {"type": node.type}
-        for port, refs in node.inputs.items():
-            names = [str(ref) for ref in refs]
-            table[port] = names if node.spec.input(port).variadic else names[0]
-        table.update({k: v for k, v in node.params.items() if v is not None})
-        nodes[node_id] = table
-    tree = {"format": 1, "name": graph.name, "sample_rate": graph.sample_rate, "seed": graph.seed}
-    tree["nodes"] = nodes
-    return tree
-
-
-def _provenance(
-    valid: ValidGraph, keys: Mapping[str, NodeKey], node: ValidNode, outputs: dict[str, dict]
-) -> dict[str, Any]:
-    from graphengine.version import __version__
-
-    graph = valid.graph
-    ancestors = valid.ancestors({node.id})
-    return {
-        "provenance": {
-            "engine": f"graphengine {__version__}",
-            "graph_file": graph.file,
-            "params": graph.params,
-            "overrides": graph.overrides,
-            "node": node.id,
-            "key": keys[node.id].key,
-            "outputs": outputs,
-            "nodes": {
-                node_id: {
-                    "type": valid.nodes[node_id].type,
-                    "version": valid.nodes[node_id].spec.version,
-                    "code": valid.nodes[node_id].spec.code,
-                    "key": keys[node_id].key,
-                    **(
-                        {"seed": valid.nodes[node_id].params["seed"]}
-                        if "seed" in valid.nodes[node_id].params
-                        else {}
-                    ),
-                }
-                for node_id in valid.order
-                if node_id in ancestors
-            },
-        },
-        "graph": resolved_tree(valid),
-    }
-
-
 # -- the executor -----------------------------------------------------------------------
 
 
@@ -277,6 +120,7 @@ class Executor:
         self.on_event = on_event or (lambda event: None)
         self.block_size = block_size
         self._created_dirs: list[Path] = []
+        self._recovered: set[Path] = set()  # output folders cleaned of killed runs' files
 
     def keys(self, valid: ValidGraph, values: Mapping[str, Value]) -> dict[str, NodeKey]:
         if self.cache is None:  # nothing is looked up: spare hashing large arrays
@@ -293,12 +137,14 @@ class Executor:
         missing: set[str] = frozenset(),  # type: ignore[assignment]
     ) -> Plan:
         cache = self.cache
+        for folder in sink_outputs.output_folders(valid):  # before sidecars are trusted
+            sink_outputs.recover_folder(folder)
 
         def is_cached(key: str) -> bool:
             return cache is not None and key not in missing and cache.contains(key)
 
         def current(node: ValidNode, key: NodeKey) -> bool:
-            return cache is not None and sink_is_current(node, key)
+            return cache is not None and sink_outputs.sink_is_current(node, key)
 
         return make_plan(valid, keys, targets=targets, is_cached=is_cached, sink_is_current=current)
 
@@ -325,7 +171,8 @@ class Executor:
         valid = plan.valid
         self.on_event(Event("run_start", None, {"nodes": len(plan.steps), "file": valid.file}))
         run = _RunState(plan, provided)
-        self._created_dirs: list[Path] = []
+        self._created_dirs = []
+        self._recovered = set()
         try:
             for unit in group_units(plan, cache_taps=self.cache is not None):
                 if unit.streaming:
@@ -333,12 +180,12 @@ class Executor:
                 else:
                     self._run_step(unit.steps[0], run)
             self._flush_cache(run.warnings)
-            written = self._commit(run.pending_outputs, plan)
+            written = sink_outputs.commit(run.pending_outputs, plan.valid, plan.keys)
         except BaseException:
             self._flush_cache(run.warnings)
             for _node, temps in run.pending_outputs:
-                _discard(temps)
-            _remove_empty(self._created_dirs)
+                sink_outputs.discard(temps)
+            sink_outputs.remove_empty(self._created_dirs)
             raise
         self.on_event(Event("run_end", None, {"written": [str(p) for p in written]}))
         wanted = {node_id: run.live[node_id] for node_id in plan.wanted if node_id in run.live}
@@ -412,7 +259,7 @@ class Executor:
             taps = run_region(region)
         except BaseException as error:
             for temps in temps_of.values():
-                _discard(temps)
+                sink_outputs.discard(temps)
             if isinstance(error, MemberError):
                 node = valid.nodes[error.node_id]
                 raise _run_error(node, error.error, graph.file) from error.error
@@ -421,7 +268,7 @@ class Executor:
             node = valid.nodes[step.node_id]
             temps = temps_of[node.id]
             if temps:
-                _check_written(node, temps, graph.file)
+                sink_outputs.check_written(node, temps, graph.file)
                 run.pending_outputs.append((node, temps))
             if member.node_id in taps:
                 outputs = {"out": Audio(taps[member.node_id], graph.sample_rate)}
@@ -449,20 +296,23 @@ class Executor:
         except (KeyError, TypeError, ValueError):
             raise _CacheMiss(key) from None
 
+    def _temp_path(self, final: Path) -> Path:
+        return sink_outputs.temp_path_for(final, self._created_dirs, self._recovered)
+
     def _context(
         self, node: ValidNode, valid: ValidGraph, warnings: list[str]
     ) -> tuple[NodeContext, dict[str, Any], dict[str, Path]]:
         """The node's context, its parameters (output paths made temporary) and its temps."""
         params = dict(node.params)
         temps: dict[str, Path] = {}  # final path -> temporary path
-        for name in _output_params(node):
-            temps[params[name]] = temp_path_for(Path(params[name]), self._created_dirs)
+        for name in sink_outputs.output_params(node):
+            temps[params[name]] = self._temp_path(Path(params[name]))
             params[name] = str(temps[params[name]])
 
         def open_output(path: str) -> str:
             final = str(Path(path).resolve())
             if final not in temps:
-                temps[final] = temp_path_for(Path(final), self._created_dirs)
+                temps[final] = self._temp_path(Path(final))
             return str(temps[final])
 
         def emit(kind: str, data: dict) -> None:
@@ -493,48 +343,12 @@ class Executor:
         try:
             outputs = node.spec.call(inputs, params, ctx)
         except BaseException as error:
-            _discard(temps)
+            sink_outputs.discard(temps)
             if isinstance(error, Exception):
                 raise _run_error(node, error, valid.graph.file) from error
             raise
-        _check_written(node, temps, valid.graph.file)
+        sink_outputs.check_written(node, temps, valid.graph.file)
         return outputs, temps
-
-    def _commit(self, pending: list[tuple[ValidNode, dict[str, Path]]], plan: Plan) -> list[Path]:
-        written: list[Path] = []
-        for node, temps in pending:
-            outputs: dict[str, dict] = {}
-            for final_name, temp in temps.items():
-                final = Path(final_name)
-                os.replace(temp, final)
-                stat = final.stat()
-                outputs[str(final)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
-                written.append(final)
-            provenance = _provenance(plan.valid, plan.keys, node, outputs)
-            for final_name in outputs:
-                write_text_atomic(
-                    Path(final_name + SIDECAR_SUFFIX), json.dumps(provenance, indent=2) + "\n"
-                )
-        return written
-
-
-def _discard(temps: Mapping[str, Path]) -> None:
-    """Delete a node's temporary output files (its run failed or wrote nothing usable)."""
-    for temp in temps.values():
-        temp.unlink(missing_ok=True)
-
-
-def _remove_empty(folders: list[Path]) -> None:
-    """Remove the folders a failed run made for its outputs, deepest first, if still empty."""
-    for folder in sorted(set(folders), key=lambda p: len(p.parts), reverse=True):
-        with contextlib.suppress(OSError):
-            folder.rmdir()
-    folders.clear()
-
-
-def _output_params(node: ValidNode) -> list[str]:
-    """The node's OutputPath parameters that name a file (an optional one may be unset)."""
-    return [name for name in node.spec.output_paths if node.params.get(name) is not None]
 
 
 def _run_error(node: ValidNode, error: Exception, file: str | None) -> GraphError:
@@ -546,17 +360,6 @@ def _run_error(node: ValidNode, error: Exception, file: str | None) -> GraphErro
         return NodeRunError(node.id, where, error.message, node.type, file=file)
     message = f"failed: {type(error).__name__}: {error}"
     return NodeRunError(node.id, None, message, node.type, file=file)
-
-
-def _check_written(node: ValidNode, temps: dict[str, Path], file: str | None) -> None:
-    """Every declared output was written; drop extra outputs that were asked for but not."""
-    for name in _output_params(node):
-        if not temps[node.params[name]].exists():
-            _discard(temps)
-            raise NodeRunError(node.id, name, "the node wrote no file", node.type, file=file)
-    for final, temp in list(temps.items()):
-        if not temp.exists():
-            del temps[final]
 
 
 class _RunState:
@@ -595,32 +398,3 @@ def _consumer_counts(plan: Plan) -> dict[str, int]:
             for ref in refs:
                 counts[ref.node] = counts.get(ref.node, 0) + 1
     return counts
-
-
-def explain(material: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str:
-    """Why a node's key differs from the one it had in the previous run."""
-    if previous is None:
-        return "first run: not in the cache"
-    if canonical(dict(material)) == canonical(dict(previous)):
-        return "not in the cache (cleared, evicted or corrupt)"
-    reasons = []
-    if material.get("version") != previous.get("version"):
-        reasons.append(f"node version {previous.get('version')} -> {material.get('version')}")
-    reasons += code_changes(previous.get("code"), material.get("code"))
-    old_params, new_params = previous.get("params", {}), material.get("params", {})
-    for name in sorted(set(old_params) | set(new_params)):
-        if old_params.get(name) != new_params.get(name):
-            reasons.append(f"param {name} {old_params.get(name)!r} -> {new_params.get(name)!r}")
-    old_files, new_files = previous.get("files", {}), material.get("files", {})
-    for name in sorted(set(old_files) | set(new_files)):
-        if old_files.get(name) != new_files.get(name):
-            reasons.append(f"file {name} changed")
-    old_inputs, new_inputs = previous.get("inputs", {}), material.get("inputs", {})
-    for port in sorted(set(old_inputs) | set(new_inputs)):
-        if old_inputs.get(port) != new_inputs.get(port):
-            reasons.append(f"input {port} changed")
-    if material.get("provided") != previous.get("provided"):
-        reasons.append("value given from Python changed")
-    if material.get("type") != previous.get("type"):
-        reasons.append(f"type {previous.get('type')} -> {material.get('type')}")
-    return "; ".join(reasons) or "key recipe changed"

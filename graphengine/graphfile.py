@@ -12,7 +12,6 @@ import difflib
 import json
 import os
 import re
-import tempfile
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -25,6 +24,7 @@ from graphengine.errors import (
     PortError,
     raise_collected,
 )
+from graphengine.fsutil import write_text_atomic
 from graphengine.graph import (
     FORMAT_VERSION,
     NODE_ID,
@@ -232,29 +232,6 @@ def save(document: GraphDocument, path: str | os.PathLike) -> Path:
         raise GraphError(f"{path}: a graph file must end in .toml or .json")
     write_text_atomic(path, dumps(document, path.suffix))
     return path
-
-
-def _umask() -> int:
-    mask = os.umask(0o022)
-    os.umask(mask)
-    return mask
-
-
-_FILE_MODE = 0o666 & ~_umask()
-
-
-def write_text_atomic(path: Path, text: str) -> None:
-    """Write text to a temporary file beside ``path``, then rename it over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temp, _FILE_MODE)
-        os.replace(temp, path)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def upgrade_file(path: str | Path, registry: Registry) -> list[TableUpgrade]:

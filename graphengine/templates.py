@@ -310,7 +310,7 @@ def new_graph(
     if path.exists() and not force:
         raise GraphError(f"new: {path} exists (use --force to overwrite it)")
     text = render_template(template, stem, file=str(path))
-    from graphengine.graphfile import write_text_atomic
+    from graphengine.fsutil import write_text_atomic
 
     path.parent.mkdir(parents=True, exist_ok=True)
     write_text_atomic(path, text)

@@ -582,7 +582,7 @@ def test_records_round_trip(tmp_path):
 
     store.put_record("last-run.demo", {"graph": "demo.toml", "run": 2})
     assert store.get_record("last-run.demo") == {"graph": "demo.toml", "run": 2}
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert [p.name for p in (tmp_path / "records").iterdir()] == ["last-run.demo.json"]
 
 
 def test_unreadable_records_read_as_none(tmp_path):
