@@ -137,7 +137,7 @@ class Graph(GraphDocument):
     ) -> ValidGraph:
         """Resolve and check the graph; raise a :class:`GraphError` listing every problem."""
         registry = registry or default_registry()
-        resolved = graphfile.resolve(self, registry, params)
+        resolved = graphfile.resolve(self, registry, params, collect=True)
         return validate(resolved, registry, values=inputs, memory_budget=memory_budget)
 
     def cache_dir(self) -> Path | None:

@@ -72,6 +72,12 @@ class ResolvedGraph:
     """Sub-graph node id -> its outputs (None: the default) as ``"inner/node.port"``."""
     node_files: dict[str, str] = field(default_factory=dict)
     """Node id -> the sub-graph file that declares it (nodes of the top file are absent)."""
+    declared: tuple[str, ...] = ()
+    """Every node id in the order the files declare them, those that failed to resolve too."""
+    unresolved: frozenset[str] = frozenset()
+    """Ids of declared nodes left out of ``nodes`` (unknown type, duplicate id)."""
+    errors: list[Any] = field(default_factory=list)
+    """Problems found while resolving, when :func:`graphfile.resolve` was asked to collect them."""
 
     def locate(self, errors: list[Any]) -> list[Any]:
         """Add ``(in sub.toml)`` to errors about nodes declared in a sub-graph file."""

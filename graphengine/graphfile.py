@@ -340,6 +340,8 @@ class _Resolver:
         self.input_targets: dict[str, dict[str, list[PortRef]]] = {}
         self.node_files: dict[str, str] = {}
         self.upgrades: dict[str | None, list[TableUpgrade]] = {}
+        self.declared: list[str] = []
+        self.unresolved: set[str] = set()
 
     def substitute(self, value: Any, params: Mapping[str, Any], node_id: str, key: str) -> Any:
         if isinstance(value, list):
@@ -392,6 +394,7 @@ class _Resolver:
                 for key, value in overrides.items():
                     table[key] = self.substitute(value, params, node_id, key)
             if type_id == SUBGRAPH_TYPE:
+                self.declared.append(node_id)
                 self.expand_subgraph(node_id, table, document, prefix, stack)
             else:
                 type_id, table, upgrade = upgrade_table(self.registry, local_id, type_id, table)
@@ -406,11 +409,13 @@ class _Resolver:
         if node_id in self.instances:
             self.errors.append(PortError(node_id, None, "duplicate node id", type_id))
             return
+        self.declared.append(node_id)
         spec = self.registry.get(type_id)
         if spec is None:
             close = self.registry.suggest(type_id)
             hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
             self.errors.append(PortError(node_id, "type", f"unknown node type {type_id!r}{hint}"))
+            self.unresolved.add(node_id)
             return
         instance = NodeInstance(node_id, type_id, base_dir=base_dir)
         for key, value in table.items():
@@ -563,13 +568,19 @@ class _Resolver:
 
 
 def resolve(
-    document: GraphDocument, registry: Registry, overrides: Mapping[str, Any] | None = None
+    document: GraphDocument,
+    registry: Registry,
+    overrides: Mapping[str, Any] | None = None,
+    *,
+    collect: bool = False,
 ) -> ResolvedGraph:
     """Substitute parameters, apply overrides, expand sub-graphs, split node tables.
 
     ``overrides`` maps graph parameter names (``"delay_ms"``) or node
     parameters (``"echo.feedback"``, ``"fx/lp.cutoff_hz"``) to values.
-    Raises a :class:`GraphError` listing every problem found.
+    Raises a :class:`GraphError` listing every problem found; with
+    ``collect=True`` it returns what resolved instead, the problems in
+    ``errors`` (validation then reports them together with its own).
     """
     overrides = dict(overrides or {})
     graph_params, node_params, errors = _split_overrides(overrides, document)
@@ -589,7 +600,8 @@ def resolve(
     for file, upgrades in resolver.upgrades.items():
         warn_upgraded(file, upgrades)
     located = ResolvedGraph("", 0, 0, {}, node_files=resolver.node_files).locate(resolver.errors)
-    raise_collected(located, document.file)
+    if not collect:
+        raise_collected(located, document.file)
     return ResolvedGraph(
         name=document.name or (document.path.stem if document.path else "graph"),
         sample_rate=float(document.sample_rate),
@@ -601,4 +613,7 @@ def resolve(
         overrides=overrides,
         aliases=resolver.aliases,
         node_files=resolver.node_files,
+        declared=tuple(resolver.declared),
+        unresolved=frozenset(resolver.unresolved),
+        errors=located if collect else [],
     )

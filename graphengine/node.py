@@ -79,13 +79,24 @@ UNIT_SUFFIXES = {
 UNIT_WITHOUT_SUFFIX = {"frequency": "Hz"}
 
 
+Bound = float | str
+"""A bound of a parameter: a number, ``"nyquist"`` (half the sample rate of the
+node's audio input, or of the graph when it has none), or another parameter's name."""
+
+NYQUIST = "nyquist"
+
+
 @dataclass(frozen=True)
 class ParamSpec:
     """One parameter: type, default, unit, allowed range or choices, description.
 
     ``kind`` is one of ``float``, ``int``, ``bool``, ``str``, ``float_list``,
     ``int_list``, ``str_list``, ``input_path``, ``output_path``, ``pitch``.
-    ``range`` bounds are inclusive; ``None`` leaves a side open.
+    ``range`` bounds are inclusive; ``None`` leaves a side open. ``above`` and
+    ``below`` are exclusive bounds, ``at_least`` and ``at_most`` inclusive ones,
+    each a number or a :data:`Bound` reference (``"nyquist"``, or the name of
+    another parameter of the node). The engine checks all of them; nodes never
+    re-check a declared rule.
     """
 
     name: str
@@ -96,10 +107,19 @@ class ParamSpec:
     choices: tuple[Any, ...] | None = None
     description: str = ""
     nullable: bool = False
+    above: Bound | None = None
+    below: Bound | None = None
+    at_least: Bound | None = None
+    at_most: Bound | None = None
 
     @property
     def required(self) -> bool:
         return self.default is REQUIRED
+
+    def bounds(self) -> list[tuple[str, Bound]]:
+        """The declared comparisons as ``(operator, bound)``: ``(">", 0)``, ``("<", "nyquist")``."""
+        pairs = (("<", self.below), ("<=", self.at_most), (">", self.above), (">=", self.at_least))
+        return [(op, bound) for op, bound in pairs if bound is not None]
 
 
 @dataclass(frozen=True)
@@ -308,6 +328,10 @@ class _ParamDefault:
     range: tuple[float | None, float | None] | None
     choices: tuple[Any, ...] | None
     description: str
+    above: Bound | None = None
+    below: Bound | None = None
+    at_least: Bound | None = None
+    at_most: Bound | None = None
 
 
 def param(
@@ -317,8 +341,16 @@ def param(
     range: tuple[float | None, float | None] | None = None,
     choices: tuple[Any, ...] | list[Any] | None = None,
     description: str = "",
+    above: Bound | None = None,
+    below: Bound | None = None,
+    at_least: Bound | None = None,
+    at_most: Bound | None = None,
 ) -> Any:
     """Declare a node parameter as the default of a keyword-only argument.
+
+    Every rule on a value is declared here, once: the engine checks it before
+    anything runs, ``graphengine nodes`` and the JSON Schema print it, and the
+    node never checks it again.
 
     Parameters
     ----------
@@ -327,14 +359,29 @@ def param(
     unit : str, optional
         The unit, matching the name's suffix (``_hz`` -> ``"Hz"``, ``_db`` -> ``"dB"``).
     range : (low, high), optional
-        Inclusive bounds; ``None`` leaves a side open.
+        Inclusive numeric bounds; ``None`` leaves a side open.
     choices : sequence, optional
         The allowed values.
     description : str
         One line for the node reference.
+    above, below : number or str, optional
+        Exclusive bounds: a number, ``"nyquist"`` (half the rate of the node's
+        audio input, else of the graph) or the name of another numeric
+        parameter of the node (``below="fmax_hz"``).
+    at_least, at_most : str, optional
+        Inclusive bounds given by reference (``at_most="n_fft"``, ``at_most="nyquist"``);
+        inclusive numeric bounds go in ``range``.
     """
     return _ParamDefault(
-        default, unit, range, tuple(choices) if choices is not None else None, description
+        default,
+        unit,
+        range,
+        tuple(choices) if choices is not None else None,
+        description,
+        above,
+        below,
+        at_least,
+        at_most,
     )
 
 
@@ -404,6 +451,7 @@ def _build_spec(
         else:
             raise TypeError(f"{type_id}: *args and **kwargs are not allowed in a node signature")
     outputs, output_class = _outputs(type_id, hints.get("return", signature.return_annotation))
+    _check_references(type_id, params)
     return NodeSpec(
         type_id=type_id,
         version=version,
@@ -431,6 +479,9 @@ def _param_spec(type_id: str, name: str, annotation: Any, declared: Any) -> Para
     if kind == "pitch" and unit is None:
         unit = "Hz"
     _check_unit(type_id, name, unit)
+    for keyword in ("at_least", "at_most"):
+        if isinstance(getattr(declared, keyword), int | float):
+            raise TypeError(f"{type_id}: parameter {name!r}: a numeric {keyword} goes in range=")
     return ParamSpec(
         name,
         kind,
@@ -440,7 +491,23 @@ def _param_spec(type_id: str, name: str, annotation: Any, declared: Any) -> Para
         declared.choices,
         declared.description,
         nullable or declared.default is None,
+        declared.above,
+        declared.below,
+        declared.at_least,
+        declared.at_most,
     )
+
+
+def _check_references(type_id: str, params: list[ParamSpec]) -> None:
+    """Every bound that names a parameter names a numeric parameter of the same node."""
+    numeric = {p.name for p in params if p.kind in ("float", "int", "pitch")}
+    for spec in params:
+        for _op, bound in spec.bounds():
+            if isinstance(bound, str) and bound != NYQUIST and bound not in numeric:
+                raise TypeError(
+                    f"{type_id}: parameter {spec.name!r} is bounded by {bound!r}, "
+                    f"which is neither 'nyquist' nor a numeric parameter of the node"
+                )
 
 
 _BLOCK_PORTS = {
@@ -466,17 +533,13 @@ def _build_block_spec(
         if isinstance(declared, _ParamDefault):
             params.append(_param_spec(type_id, name, annotation, declared))
     inputs, outputs = _BLOCK_PORTS[kind]
+    _check_references(type_id, params)
 
     def whole_signal(*inputs: Any, ctx: NodeContext, **values: Any) -> Any:
         from graphengine.types import Audio
 
         given = list(inputs[0]) if kind == "mixer" else [a for a in inputs if a is not None]
-        rates = sorted({a.sample_rate for a in given})
-        if len(rates) > 1:
-            listed = ", ".join(f"{r:g}" for r in rates)
-            message = f"inputs have different sample rates ({listed} Hz); resample them first"
-            raise ctx.port_error("in", message)
-        rate = rates[0] if rates else ctx.sample_rate
+        rate = _one_rate([a.sample_rate for a in given], ctx)
         result = run_whole(cls(ctx, **values), given, rate)
         return None if result is None else Audio(result, rate)
 
@@ -498,7 +561,19 @@ def _build_block_spec(
     )
 
 
+def _one_rate(rates: list[float | None], ctx: NodeContext) -> float:
+    """The one sample rate of a block node's inputs (the graph's when none is known)."""
+    known = sorted({rate for rate in rates if rate is not None})
+    if len(known) > 1:
+        listed = ", ".join(f"{r:g}" for r in known)
+        message = f"inputs have different sample rates ({listed} Hz); resample them to one rate"
+        raise ctx.port_error("in", message)
+    return known[0] if known else ctx.sample_rate
+
+
 def _block_infer(cls: type, kind: str) -> InferFn:
+    """Validation of a streaming node: its one hook, :meth:`BlockNode.prepare`, on the stream."""
+
     def infer(
         inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
     ) -> dict[str, PortInfo]:
@@ -506,15 +581,16 @@ def _block_infer(cls: type, kind: str) -> InferFn:
 
         port = inputs.get("in")
         infos = list(port) if kind == "mixer" else ([port] if port is not None else [])
+        rate = _one_rate([info.sample_rate for info in infos if info is not None], ctx)
         instance = cls(ctx, **params)
         if any(info is None or info.shape is None for info in infos):
-            return {"out": PortInfo("audio")} if kind != "sink" else {}
+            return {"out": PortInfo("audio", sample_rate=rate)} if kind != "sink" else {}
         input_frames = tuple(int(info.shape[-1]) for info in infos)
         input_channels = tuple(int(info.shape[0]) for info in infos)
         frames = instance.output_frames(input_frames)
         channels = instance.output_channels(input_channels)
         spec = StreamSpec(
-            ctx.sample_rate,
+            rate,
             input_channels[0] if input_channels else channels,
             DEFAULT_BLOCK_SIZE,
             frames,
@@ -524,7 +600,7 @@ def _block_infer(cls: type, kind: str) -> InferFn:
         instance.prepare(spec)
         if kind == "sink":
             return {}
-        return {"out": PortInfo("audio", (channels, frames), ctx.sample_rate)}
+        return {"out": PortInfo("audio", (channels, frames), rate)}
 
     return infer
 

@@ -30,7 +30,7 @@ from graphengine.errors import (
 )
 from graphengine.graph import PortRef, ResolvedGraph
 from graphengine.graphfile import did_you_mean
-from graphengine.node import REQUIRED, NodeContext, NodeSpec, ParamSpec, PortInfo
+from graphengine.node import NYQUIST, REQUIRED, NodeContext, NodeSpec, ParamSpec, PortInfo
 from graphengine.pitch import PitchError, to_hz
 from graphengine.registry import Registry
 from graphengine.types import ANY, Value, compatible
@@ -195,23 +195,73 @@ def _convert_list(kind: str, value: Any) -> list[Any]:
     return [_as_float(v) for v in value]
 
 
+_FAILED = {"<": "is not below", "<=": "is above", ">": "is not above", ">=": "is below"}
+"""How a value that breaks each comparison is described."""
+
+
+def _holds(op: str, value: float, bound: float) -> bool:
+    if op == "<":
+        return value < bound
+    if op == "<=":
+        return value <= bound
+    if op == ">":
+        return value > bound
+    return value >= bound
+
+
+def _fmt(value: float) -> str:
+    return f"{value:g}" if isinstance(value, float) else str(value)
+
+
 def _check_bounds(spec: ParamSpec, value: Any) -> None:
+    """Choices, ``range`` and numeric ``above``/``below`` (references: :func:`_relation_errors`)."""
+    items = value if isinstance(value, list) else [value]
     if spec.choices is not None:
-        items = value if isinstance(value, list) else [value]
         for item in items:
             if item not in spec.choices:
                 hint = did_you_mean(str(item), spec.choices)
                 options = ", ".join(str(c) for c in spec.choices)
                 raise ValueError(f"{item!r} is not one of {options}{hint}")
-    if spec.range is not None:
-        low, high = spec.range
-        unit = f" {spec.unit}" if spec.unit else ""
-        for item in value if isinstance(value, list) else [value]:
-            if not _number(item):
-                continue
+    unit = f" {spec.unit}" if spec.unit else ""
+    for item in items:
+        if not _number(item):
+            continue
+        if spec.range is not None:
+            low, high = spec.range
             if (low is not None and item < low) or (high is not None and item > high):
                 bounds = f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
                 raise ValueError(f"{item}{unit} is out of range {bounds}{unit}")
+        for op, bound in spec.bounds():
+            if not isinstance(bound, str) and not _holds(op, item, bound):
+                raise ValueError(f"{_fmt(item)}{unit} {_FAILED[op]} {_fmt(bound)}{unit}")
+
+
+def _relation_errors(node: ValidNode, rate: float) -> list[GraphError]:
+    """The bounds that name another parameter or Nyquist (``rate``: the node's audio rate, Hz)."""
+    errors: list[GraphError] = []
+    units = {p.name: f" {p.unit}" if p.unit else "" for p in node.spec.params}
+    for spec in node.spec.params:
+        value = node.params.get(spec.name)
+        if value is None:
+            continue
+        for op, bound in spec.bounds():
+            if not isinstance(bound, str):
+                continue
+            if bound == NYQUIST:
+                limit = rate / 2.0
+                what = f"Nyquist ({limit:g} Hz at {rate:g} Hz)"
+            else:
+                limit = node.params.get(bound)
+                if limit is None:
+                    continue
+                what = f"{bound} ({_fmt(limit)}{units[bound]})"
+            items = value if isinstance(value, list) else [value]
+            bad = next((v for v in items if _number(v) and not _holds(op, v, limit)), None)
+            if bad is not None:
+                message = f"{_fmt(bad)}{units[spec.name]} {_FAILED[op]} {what}"
+                errors.append(ParamError(node.id, spec.name, message, node.type))
+                break
+    return errors
 
 
 def _check_readable(path: str) -> str | None:
@@ -305,9 +355,14 @@ def _convert_params(
 
 
 def _check_connections(
-    nodes: dict[str, ValidNode], registry: Registry, provided: frozenset[str]
-) -> list[GraphError]:
+    nodes: dict[str, ValidNode],
+    registry: Registry,
+    provided: frozenset[str],
+    unresolved: frozenset[str],
+) -> tuple[list[GraphError], set[str]]:
+    """Errors of every connection, and the nodes reading one the loader could not resolve."""
     errors: list[GraphError] = []
+    cut: set[str] = set()
     for node in list(nodes.values()):
         spec = node.spec
         resolved: dict[str, tuple[PortRef, ...]] = {}
@@ -328,6 +383,9 @@ def _check_connections(
                 continue
             good = []
             for ref in refs:
+                if ref.node in unresolved:  # reported by the loader; nothing more to say
+                    cut.add(node.id)
+                    continue
                 checked = _check_ref(node, port.name, port.type, ref, nodes, registry)
                 if isinstance(checked, GraphError):
                     errors.append(checked)
@@ -335,7 +393,7 @@ def _check_connections(
                     good.append(checked)
             resolved[port.name] = tuple(good)
         node.inputs = resolved
-    return errors
+    return errors, cut
 
 
 def _check_ref(
@@ -427,14 +485,36 @@ def _value_info(value: Value) -> dict[str, PortInfo]:
     }
 
 
-def _infer(valid: ValidGraph, values: Mapping[str, Value], budget: int) -> list[GraphError]:
+def _input_rate(inputs: Mapping[str, Any]) -> float | None:
+    """The sample rate of the first audio input whose rate is known."""
+    for value in inputs.values():
+        for info in value if isinstance(value, list) else [value]:
+            if info is not None and info.sample_rate is not None:
+                return float(info.sample_rate)
+    return None
+
+
+def _infer(
+    valid: ValidGraph, values: Mapping[str, Value], budget: int, broken: set[str]
+) -> list[GraphError]:
+    """Output shapes node by node; a node with errors, and all below it, stays unknown.
+
+    Nodes in ``broken`` already have errors: their outputs are left unknown and
+    nothing downstream of them is checked further (what it would report
+    follows from the error already found).
+    """
     errors: list[GraphError] = []
     graph = valid.graph
     for node_id in valid.order:
         node = valid.nodes[node_id]
+        node.info = {port.name: PortInfo(port.type) for port in node.spec.outputs}
         if node_id in values:
             info = _value_info(values[node_id])
             node.info = {port.name: info["out"] for port in node.spec.outputs[:1]}
+            continue
+        upstream = {ref.node for refs in node.inputs.values() for ref in refs}
+        if node_id in broken or upstream & broken:
+            broken.add(node_id)
             continue
         inputs: dict[str, Any] = {}
         for port in node.spec.inputs:
@@ -445,24 +525,25 @@ def _infer(valid: ValidGraph, values: Mapping[str, Value], budget: int) -> list[
                 inputs[port.name] = [i or PortInfo(port.type) for i in infos]
             else:
                 inputs[port.name] = (infos[0] or PortInfo(port.type)) if infos else None
-        ctx = NodeContext(node_id, node.type, graph.sample_rate, graph.base_dir)
+        relations = _relation_errors(node, _input_rate(inputs) or graph.sample_rate)
+        if relations:
+            errors.extend(relations)
+            broken.add(node_id)
+            continue
         if node.spec.infer is None:
-            node.info = {port.name: PortInfo(port.type) for port in node.spec.outputs}
-        else:
-            try:
-                node.info = dict(node.spec.infer(inputs, node.params, ctx))
-            except GraphError as error:
-                errors.append(error)
-                node.info = {port.name: PortInfo(port.type) for port in node.spec.outputs}
-                continue
-            except Exception as error:  # an infer bug must not hide the graph's other errors
-                errors.append(
-                    NodeError(
-                        node_id, None, f"check failed: {type(error).__name__}: {error}", node.type
-                    )
-                )
-                node.info = {port.name: PortInfo(port.type) for port in node.spec.outputs}
-                continue
+            continue
+        ctx = NodeContext(node_id, node.type, graph.sample_rate, graph.base_dir)
+        try:
+            node.info = dict(node.spec.infer(inputs, node.params, ctx))
+        except GraphError as error:
+            errors.append(error)
+            broken.add(node_id)
+            continue
+        except Exception as error:  # an infer bug must not hide the graph's other errors
+            message = f"check failed: {type(error).__name__}: {error}"
+            errors.append(NodeError(node_id, None, message, node.type))
+            broken.add(node_id)
+            continue
         for port, info in node.info.items():
             if info.nbytes is not None and info.nbytes > budget:
                 errors.append(
@@ -495,8 +576,9 @@ def validate(
     """
     values = dict(values or {})
     provided = frozenset(values)
-    errors: list[GraphError] = []
-    if not graph.nodes:
+    errors: list[GraphError] = list(graph.errors)
+    broken = {e.node_id for e in graph.errors if isinstance(e, NodeError)}
+    if not graph.nodes and not graph.unresolved:
         errors.append(GraphError("the graph has no nodes"))
     for node_id in values:
         if node_id not in graph.nodes:
@@ -512,29 +594,42 @@ def validate(
             node_id, spec, instance.params, graph, node_id in provided, base_dir
         )
         errors.extend(param_errors)
+        if param_errors:
+            broken.add(node_id)
         nodes[node_id] = ValidNode(node_id, spec, dict(instance.inputs), params)
         value = values.get(node_id)
         if value is not None:
             expected = spec.outputs[0].type if spec.outputs else None
             if not isinstance(value, Value) or value.port_type != expected:
-                errors.append(
-                    PortError(
-                        node_id,
-                        "out",
-                        f"inputs: expects a {expected} value, got {type(value).__name__}",
-                        spec.type_id,
-                    )
-                )
-    errors.extend(_check_connections(nodes, registry, provided))
+                message = f"inputs: expects a {expected} value, got {type(value).__name__}"
+                errors.append(PortError(node_id, "out", message, spec.type_id))
+    connection_errors, cut = _check_connections(nodes, registry, provided, graph.unresolved)
+    broken |= cut | {e.node_id for e in connection_errors if isinstance(e, NodeError)}
+    errors.extend(connection_errors)
     errors.extend(_check_output_clashes(nodes))
-    raise_collected(graph.locate(errors), graph.file)
+    valid: ValidGraph | None = None
     try:
-        order = _topological_order(nodes)
+        valid = ValidGraph(graph, nodes, _topological_order(nodes), provided)
     except CycleError as error:
-        raise error.with_file(graph.file) from None
-    valid = ValidGraph(graph, nodes, order, provided)
-    raise_collected(graph.locate(_infer(valid, values, memory_budget)), graph.file)
+        errors.append(error)
+    if valid is not None:
+        errors.extend(_infer(valid, values, memory_budget, broken))
+    raise_collected(_in_file_order(graph.locate(errors), graph), graph.file)
+    assert valid is not None
     return valid
+
+
+def _in_file_order(errors: list[GraphError], graph: ResolvedGraph) -> list[GraphError]:
+    """Graph-wide problems first, then node by node in the order the file declares them."""
+    position = {node_id: index for index, node_id in enumerate(graph.declared or graph.nodes)}
+
+    def where(error: GraphError) -> int:
+        node_id = getattr(error, "node_id", None)
+        if node_id is None:
+            return -1
+        return position.get(node_id, position.get(node_id.split("--")[0], len(position)))
+
+    return sorted(errors, key=where)
 
 
 def _check_output_clashes(nodes: dict[str, ValidNode]) -> list[GraphError]:

@@ -2,28 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
 from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import node, param
 
 
-def infer_same_as_input(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """The output is audio shaped and timed like the input ``in``."""
-    source = inputs["in"]
-    return {"out": PortInfo("audio", source.shape, sample_rate=source.sample_rate, itemsize=4)}
-
-
-@node("effect.gain", version=1, infer=infer_same_as_input)
+@node("effect.gain", version=1)
 class Gain(BlockEffect):
     """Scale every channel by a gain in decibels.
 
-    ``gain_db`` in [-120, 24] dB multiplies the samples by ``10 ** (gain_db / 20)``:
+    ``gain_db`` multiplies the samples by ``10 ** (gain_db / 20)``:
     -6.02 dB halves the amplitude, 0 dB leaves it unchanged. Nothing is clipped;
     a sink decides what to do with samples beyond full scale.
 

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -39,14 +38,6 @@ def common_format(ports: Sequence[PortInfo], ctx: NodeContext) -> tuple[int | No
     return (widest if len(known) == len(ports) else None), rate
 
 
-def _mix_shape(ports: Sequence[PortInfo], ctx: NodeContext) -> tuple[tuple[int, int] | None, float]:
-    """Output shape (None when any input's is unknown) and sample rate of a mix."""
-    channels, rate = common_format(ports, ctx)
-    if channels is None:
-        return None, rate
-    return (channels, max(p.shape[1] for p in ports)), rate
-
-
 def _check_gains(gains: Sequence[float], count: int, ctx: NodeContext) -> None:
     if gains and len(gains) != count:
         raise ctx.param_error(
@@ -55,17 +46,7 @@ def _check_gains(gains: Sequence[float], count: int, ctx: NodeContext) -> None:
         )
 
 
-def infer_mix(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """Channels: the most of any input; frames: the longest input's."""
-    ports = list(inputs.get("in") or [])
-    shape, rate = _mix_shape(ports, ctx)
-    _check_gains(params.get("gains") or [], len(ports), ctx)
-    return {"out": PortInfo("audio", shape, sample_rate=rate, itemsize=4)}
-
-
-@node("signal.mix", version=1, infer=infer_mix, aliases=("mix",))
+@node("signal.mix", version=1, aliases=("mix",))
 class Mix(BlockMixer):
     """Sum several signals, each scaled by a linear gain.
 
@@ -92,7 +73,7 @@ class Mix(BlockMixer):
     def prepare(self, spec: StreamSpec) -> None:
         count = len(spec.input_channels)
         shapes = zip(spec.input_channels, spec.input_frames, strict=True)
-        _mix_shape([PortInfo("audio", shape, spec.sample_rate_hz) for shape in shapes], self.ctx)
+        common_format([PortInfo("audio", shape, spec.sample_rate_hz) for shape in shapes], self.ctx)
         _check_gains(self.gains, count, self.ctx)
         self._factors = [np.float32(g) for g in (self.gains or [1.0] * count)]
         self._channels = max(spec.input_channels)

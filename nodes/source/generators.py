@@ -8,14 +8,13 @@ chunks, so the only large allocation is the output itself.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from functools import cache
-from typing import Any
 
 import numpy as np
 
 from graphengine.blocknode import BlockSource, StreamSpec
-from graphengine.node import NodeContext, Pitch, PortInfo, node, param
+from graphengine.node import NYQUIST, NodeContext, Pitch, PortInfo, node, param
 
 WAVEFORMS = ("sine", "square", "saw", "triangle")
 NOISE_COLORS = ("white", "pink", "brown")
@@ -109,41 +108,13 @@ def _cycle(waveform: str, t: np.ndarray, dt: float) -> np.ndarray:
     return naive + 8.0 * dt * (_polyblamp(u, dt) - _polyblamp(_wrap(u + 0.5), dt))
 
 
-def _check_frequency(frequency: float, ctx: NodeContext) -> None:
-    nyquist = ctx.sample_rate / 2.0
-    if not frequency > 0:
-        message = f"{frequency:g} Hz is not above 0"
-        raise ctx.param_error("frequency", message)
-    if not frequency < nyquist:
-        raise ctx.param_error(
-            "frequency",
-            f"{frequency:g} Hz is not below Nyquist ({nyquist:g} Hz at {ctx.sample_rate:g} Hz)",
-        )
-
-
-def _check_choice(name: str, value: str, choices: tuple[str, ...], ctx: NodeContext) -> None:
-    if value not in choices:
-        message = f"{value!r} is not one of {', '.join(choices)}"
-        raise ctx.param_error(name, message)
-
-
-def infer_tone(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """(channels, round(duration_s * rate)); the frequency must lie in (0, Nyquist)."""
-    _check_choice("waveform", params["waveform"], WAVEFORMS, ctx)
-    _check_frequency(params["frequency"], ctx)
-    return _audio_info(params["channels"], _frames(params["duration_s"], ctx), ctx)
-
-
-@node("source.tone", version=1, infer=infer_tone)
+@node("source.tone", version=1)
 class Tone(BlockSource):
     """A periodic waveform at a fixed frequency: sine, square, saw or triangle.
 
-    ``frequency`` is in Hz or a pitch name (``"A4"``) and must be below Nyquist
-    (half the graph's sample rate). ``amplitude`` is the peak of the ideal
-    waveform, in [0, 1]. ``phase`` is the start phase as a fraction of a cycle
-    in [0, 1]. All four shapes are aligned so that their fundamental is in
+    ``frequency`` is in Hz or a pitch name (``"A4"``). ``amplitude`` is the
+    peak of the ideal waveform. ``phase`` is the start phase as a fraction of a
+    cycle. All four shapes are aligned so that their fundamental is in
     phase with the sine: at phase 0 each crosses zero rising (the square jumps
     from -1 to +1, the saw's falling edge is half a cycle later). The output
     has ``channels`` identical channels of ``round(duration_s * sample_rate)``
@@ -173,9 +144,7 @@ class Tone(BlockSource):
     """
 
     waveform: str = param("sine", choices=WAVEFORMS, description="the wave shape")
-    frequency: Pitch = param(
-        440.0, range=(0, None), description="fundamental in Hz or a pitch name; below Nyquist"
-    )
+    frequency: Pitch = param(440.0, below=NYQUIST, description="fundamental in Hz or a pitch name")
     duration_s: float = param(1.0, unit="s", range=(0, None), description="length")
     amplitude: float = param(0.5, range=(0, 1), description="peak amplitude (full scale = 1)")
     phase: float = param(
@@ -187,8 +156,6 @@ class Tone(BlockSource):
         return _frames(self.duration_s, self.ctx)
 
     def prepare(self, spec: StreamSpec) -> None:
-        _check_choice("waveform", self.waveform, WAVEFORMS, self.ctx)
-        _check_frequency(self.frequency, self.ctx)
         self._dt = self.frequency / spec.sample_rate_hz
 
     def reset(self) -> None:
@@ -306,15 +273,7 @@ class _Stream:
         return y
 
 
-def infer_noise(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """(channels, round(duration_s * rate))."""
-    _check_choice("color", params["color"], NOISE_COLORS, ctx)
-    return _audio_info(params["channels"], _frames(params["duration_s"], ctx), ctx)
-
-
-@node("source.noise", version=1, infer=infer_noise)
+@node("source.noise", version=1)
 class Noise(BlockSource):
     """Gaussian noise, white, pink (-3 dB/octave) or brown (-6 dB/octave).
 
@@ -357,7 +316,6 @@ class Noise(BlockSource):
         return _frames(self.duration_s, self.ctx)
 
     def prepare(self, spec: StreamSpec) -> None:
-        _check_choice("color", self.color, NOISE_COLORS, self.ctx)
         self._rate = spec.sample_rate_hz
 
     def reset(self) -> None:

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from graphengine.errors import GraphError
 from graphengine.node import NodeContext, PortInfo
 
 
@@ -54,3 +55,29 @@ def infer_node(
 ) -> dict[str, PortInfo]:
     """Run a node's infer with its parameter defaults filled in."""
     return dict(fn.spec.infer(dict(inputs or {}), _params(fn, params), ctx))
+
+
+def validation_error(
+    type_id: str,
+    *,
+    sample_rate: float = 44100.0,
+    upstream: Mapping[str, Mapping[str, Any]] | None = None,
+    **params: Any,
+) -> GraphError:
+    """The error validation reports for node ``n`` of ``type_id`` with ``params``.
+
+    This is how declared parameter rules are tested: the engine checks them,
+    not the node. ``upstream`` adds nodes ``{id: {"type": ..., **params}}`` for
+    ``n`` to read (``in_="src"``). Fails the test when the graph is valid.
+    """
+    import graphengine as ge
+
+    graph = ge.Graph(sample_rate=sample_rate)
+    for node_id, table in (upstream or {}).items():
+        graph.add(node_id, table["type"], **{k: v for k, v in table.items() if k != "type"})
+    graph.add("n", type_id, **params)
+    try:
+        graph.validate()
+    except GraphError as error:
+        return error
+    raise AssertionError(f"{type_id} with {params} validated")
