@@ -33,7 +33,7 @@ import numpy as np
 import soundfile as sf
 
 import graphengine as ge
-from graphengine.distributed import _connect
+from graphengine.distributed import connect
 from graphengine.registry import default_registry
 
 RATE = 22050
@@ -93,7 +93,7 @@ def make_inputs(folder: Path, count: int, seconds: float) -> list[Path]:
 
 def run(graph: Path, inputs: list[Path], workers: int, out: Path, collect: list[str]) -> dict:
     # the LocalCluster `graphengine batch --workers N` starts, with the same settings
-    with _connect(None, None, workers, threads_per_worker=1) as client:
+    with connect(workers=workers, threads_per_worker=1) as client:
 
         def render(files: list[Path], folder: str) -> list[dict]:
             return ge.batch(

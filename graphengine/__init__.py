@@ -8,6 +8,7 @@ validated, planned, cached by content and rendered::
 """
 
 from graphengine.api import Graph, Result, load
+from graphengine.distributed import batch
 from graphengine.errors import (
     CycleError,
     GraphError,
@@ -31,17 +32,6 @@ from graphengine.types import (
     Vector,
 )
 from graphengine.version import __version__
-
-
-def batch(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """Run a graph once per input file on Dask; see :func:`graphengine.distributed.batch`.
-
-    Imports dask only when called, so ``import graphengine`` stays light.
-    """
-    from graphengine.distributed import batch as run_batch
-
-    return run_batch(*args, **kwargs)
-
 
 __all__ = [
     "Audio",
