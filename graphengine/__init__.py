@@ -7,8 +7,9 @@ validated, planned, cached by content and rendered::
     result = ge.load("graphs/demo.toml").run()
 """
 
+from typing import TYPE_CHECKING, Any
+
 from graphengine.api import Graph, Result, load
-from graphengine.distributed import batch
 from graphengine.errors import (
     CycleError,
     GraphError,
@@ -32,6 +33,20 @@ from graphengine.types import (
     Vector,
 )
 from graphengine.version import __version__
+
+if TYPE_CHECKING:
+    from graphengine.distributed import batch
+
+
+def __getattr__(name: str) -> Any:
+    # ``batch`` (graphengine.distributed.batch) is imported on first use, so that
+    # ``import graphengine`` does not load the batch package
+    if name == "batch":
+        from graphengine.distributed import batch
+
+        return batch
+    raise AttributeError(f"module 'graphengine' has no attribute {name!r}")
+
 
 __all__ = [
     "Audio",
