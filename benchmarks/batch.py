@@ -33,46 +33,29 @@ import numpy as np
 import soundfile as sf
 
 import graphengine as ge
-from graphengine.distributed import _connect
+from graphengine.distributed import connect
 from graphengine.registry import default_registry
 
 RATE = 22050
 
-FEATURE_GRAPH = f"""
-sample_rate = {RATE}
-[nodes.src]
-type = "source.file"
-path = "placeholder.wav"
-mono = true
-[nodes.spec]
-type = "spectral.stft"
-in = "src"
-n_fft = 2048
-hop = 512
-[nodes.mfcc]
-type = "feature.mfcc"
-in = "spec"
-n_mfcc = 20
-[nodes.summary]
-type = "feature.summary"
-in = "mfcc"
-stats = ["mean", "std"]
-"""
 
-GAIN_GRAPH = f"""
-sample_rate = {RATE}
-[nodes.src]
-type = "source.file"
-path = "placeholder.wav"
-[nodes.g]
-type = "effect.gain"
-in = "src"
-gain_db = -6
-[nodes.out]
-type = "sink.wav"
-in = "g"
-path = "out.wav"
-"""
+def feature_graph() -> ge.Graph:
+    """source.file -> spectral.stft -> feature.mfcc -> feature.summary (to collect)."""
+    graph = ge.Graph(sample_rate=RATE)
+    graph.add("src", "source.file", path="placeholder.wav", mono=True)
+    graph.add("spec", "spectral.stft", in_="src", n_fft=2048, hop=512)
+    graph.add("mfcc", "feature.mfcc", in_="spec", n_mfcc=20)
+    graph.add("summary", "feature.summary", in_="mfcc", stats=["mean", "std"])
+    return graph
+
+
+def gain_graph() -> ge.Graph:
+    """source.file -> effect.gain -> sink.wav, for when the feature nodes are not installed."""
+    graph = ge.Graph(sample_rate=RATE)
+    graph.add("src", "source.file", path="placeholder.wav")
+    graph.add("g", "effect.gain", in_="src", gain_db=-6)
+    graph.add("out", "sink.wav", in_="g", path="out.wav")
+    return graph
 
 
 def make_inputs(folder: Path, count: int, seconds: float) -> list[Path]:
@@ -93,7 +76,7 @@ def make_inputs(folder: Path, count: int, seconds: float) -> list[Path]:
 
 def run(graph: Path, inputs: list[Path], workers: int, out: Path, collect: list[str]) -> dict:
     # the LocalCluster `graphengine batch --workers N` starts, with the same settings
-    with _connect(None, None, workers, threads_per_worker=1) as client:
+    with connect(workers=workers, threads_per_worker=1) as client:
 
         def render(files: list[Path], folder: str) -> list[dict]:
             return ge.batch(
@@ -134,7 +117,7 @@ def main() -> None:
     try:
         inputs = make_inputs(data, args.files, args.seconds)
         graph = scratch / "graph.toml"
-        graph.write_text(FEATURE_GRAPH if features else GAIN_GRAPH)
+        (feature_graph() if features else gain_graph()).save(graph)
         collect = ["summary"] if features else []
         chain = (
             "source.file -> spectral.stft -> feature.mfcc -> feature.summary (collected)"

@@ -7,6 +7,8 @@ validated, planned, cached by content and rendered::
     result = ge.load("graphs/demo.toml").run()
 """
 
+from typing import TYPE_CHECKING, Any
+
 from graphengine.api import Graph, Result, load
 from graphengine.errors import (
     CycleError,
@@ -32,15 +34,18 @@ from graphengine.types import (
 )
 from graphengine.version import __version__
 
+if TYPE_CHECKING:
+    from graphengine.distributed import batch
 
-def batch(*args, **kwargs):  # type: ignore[no-untyped-def]
-    """Run a graph once per input file on Dask; see :func:`graphengine.distributed.batch`.
 
-    Imports dask only when called, so ``import graphengine`` stays light.
-    """
-    from graphengine.distributed import batch as run_batch
+def __getattr__(name: str) -> Any:
+    # ``batch`` (graphengine.distributed.batch) is imported on first use, so that
+    # ``import graphengine`` does not load the batch package
+    if name == "batch":
+        from graphengine.distributed import batch
 
-    return run_batch(*args, **kwargs)
+        return batch
+    raise AttributeError(f"module 'graphengine' has no attribute {name!r}")
 
 
 __all__ = [

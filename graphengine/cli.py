@@ -362,12 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-# -- batch (the Dask runner lives in graphengine/distributed.py) ---------------------
+# -- batch (graphengine/cli_batch.py; the Dask runner is graphengine/distributed/) ----
 
 
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run a graph once per input file on Dask; returns the exit code (0, 3; 2 raised)."""
-    from graphengine.distributed import cmd_batch as run_batch
+    from graphengine.cli_batch import cmd_batch as run_batch
 
     return run_batch(args)
 

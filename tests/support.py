@@ -1,4 +1,5 @@
-"""Helpers shared by the test modules: the repository root and the CLI on the working tree."""
+"""Helpers shared by the test modules: the repository root, the CLI on the working tree,
+graph files written from dicts, and the batch command's arguments."""
 
 from __future__ import annotations
 
@@ -6,7 +7,11 @@ import csv
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+
+import tomli_w
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -36,3 +41,16 @@ def read_csv(path: Path) -> list[dict[str, str]]:
     """The rows of a CSV file with a header line (a batch's manifest or collected values)."""
     with open(path, encoding="utf-8", newline="") as handle:
         return list(csv.DictReader(handle))
+
+
+FILE_SOURCE = {"type": "source.file", "path": "placeholder.wav"}
+"""A ``source.file`` node for a batch to bind (``--bind src.path``) as the node ``src``."""
+
+
+def graph_toml(nodes: Mapping[str, Mapping[str, Any]], **top: Any) -> str:
+    """A graph file's text: the ``top`` keys and tables, then a ``[nodes.ID]`` table per node."""
+    return tomli_w.dumps({**top, "nodes": nodes})
+
+
+BATCH_ARGS = ("batch", "g.toml", "--inputs", "in/*.wav", "--bind", "src.path", "--out-dir", "res")
+"""``graphengine batch`` over ``in/*.wav`` bound to ``src.path``, writing ``res/``."""

@@ -26,41 +26,29 @@ import soundfile as sf
 import graphengine as ge
 from graphengine import cli
 from graphengine.distributed import read_manifest
-from support import cli_env, read_csv, run_cli
+from support import BATCH_ARGS, FILE_SOURCE, cli_env, graph_toml, read_csv, run_cli
 
 RATE = 44100
 GAIN_DB = -6.0
 PCM_16_STEP = 1.0 / 2**15
 
-GRAPH = f"""
-sample_rate = {RATE}
-[nodes.src]
-type = "source.file"
-path = "placeholder.wav"
-[nodes.g]
-type = "effect.gain"
-in = "src"
-gain_db = {GAIN_DB}
-[nodes.out]
-type = "sink.wav"
-in = "g"
-path = "out/processed.wav"
-"""
+GRAPH = graph_toml(
+    {
+        "src": FILE_SOURCE,
+        "g": {"type": "effect.gain", "in": "src", "gain_db": GAIN_DB},
+        "out": {"type": "sink.wav", "in": "g", "path": "out/processed.wav"},
+    },
+    sample_rate=RATE,
+)
 
-LEVEL_GRAPH = """
-sample_rate = 44100
-[nodes.src]
-type = "source.file"
-path = "placeholder.wav"
-[nodes.level]
-type = "test.level"
-in = "src"
-[nodes.out]
-type = "sink.wav"
-in = "src"
-path = "copy.wav"
-subtype = "FLOAT"
-"""
+LEVEL_GRAPH = graph_toml(
+    {
+        "src": FILE_SOURCE,
+        "level": {"type": "test.level", "in": "src"},
+        "out": {"type": "sink.wav", "in": "src", "path": "copy.wav", "subtype": "FLOAT"},
+    },
+    sample_rate=RATE,
+)
 
 
 @pytest.fixture(scope="module")
@@ -304,19 +292,7 @@ def test_killed_batch_resumes_without_redoing_or_losing_inputs(tmp_path: Path) -
     names = [f"in/f{i:03d}.wav" for i in range(60)]
     write_inputs(tmp_path, names, seconds=2.0)
     out = tmp_path / "res"
-    command = [
-        "batch",
-        "g.toml",
-        "--inputs",
-        "in/*.wav",
-        "--bind",
-        "src.path",
-        "--out-dir",
-        "res",
-        "--workers",
-        "1",
-        "--quiet",
-    ]
+    command = (*BATCH_ARGS, "--workers", "1", "--quiet")
     process = subprocess.Popen(
         [sys.executable, "-m", "graphengine", *command],
         cwd=tmp_path,
@@ -367,26 +343,15 @@ def test_killed_batch_resumes_without_redoing_or_losing_inputs(tmp_path: Path) -
     )
 
 
-SUMMARY_GRAPH = """
-sample_rate = 22050
-[nodes.src]
-type = "source.file"
-path = "placeholder.wav"
-mono = true
-[nodes.spec]
-type = "spectral.stft"
-in = "src"
-n_fft = 512
-hop = 256
-[nodes.mfcc]
-type = "feature.mfcc"
-in = "spec"
-n_mfcc = 5
-[nodes.summary]
-type = "feature.summary"
-in = "mfcc"
-stats = ["mean", "std"]
-"""
+SUMMARY_GRAPH = graph_toml(
+    {
+        "src": {**FILE_SOURCE, "mono": True},
+        "spec": {"type": "spectral.stft", "in": "src", "n_fft": 512, "hop": 256},
+        "mfcc": {"type": "feature.mfcc", "in": "spec", "n_mfcc": 5},
+        "summary": {"type": "feature.summary", "in": "mfcc", "stats": ["mean", "std"]},
+    },
+    sample_rate=22050,
+)
 
 
 def test_cli_collects_feature_summaries(client, tmp_path: Path) -> None:

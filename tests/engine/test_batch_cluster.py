@@ -17,23 +17,17 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from support import cli_env, read_csv, run_cli
+from support import BATCH_ARGS, FILE_SOURCE, cli_env, graph_toml, read_csv, run_cli
 
 RATE = 22050
-GRAPH = f"""
-sample_rate = {RATE}
-[nodes.src]
-type = "source.file"
-path = "placeholder.wav"
-[nodes.rev]
-type = "effect.reverse"
-in = "src"
-[nodes.out]
-type = "sink.wav"
-in = "rev"
-path = "reversed.wav"
-subtype = "FLOAT"
-"""
+GRAPH = graph_toml(
+    {
+        "src": FILE_SOURCE,
+        "rev": {"type": "effect.reverse", "in": "src"},
+        "out": {"type": "sink.wav", "in": "rev", "path": "reversed.wav", "subtype": "FLOAT"},
+    },
+    sample_rate=RATE,
+)
 
 
 def start(args: list[str], log: Path) -> subprocess.Popen:
@@ -113,20 +107,7 @@ def test_batch_runs_on_a_separate_scheduler_and_worker(tmp_path: Path) -> None:
             sf.write(path, samples, RATE, subtype="FLOAT")
             sources[path] = samples
 
-        done = run_cli(
-            "batch",
-            "g.toml",
-            "--inputs",
-            "in/*.wav",
-            "--bind",
-            "src.path",
-            "--out-dir",
-            "res",
-            "--scheduler",
-            address,
-            cwd=tmp_path,
-            timeout=120,
-        )
+        done = run_cli(*BATCH_ARGS, "--scheduler", address, cwd=tmp_path, timeout=120)
 
         assert done.returncode == 0, done.stderr
         assert "batch: 4 ok, 0 failed, 0 skipped" in done.stderr

@@ -9,44 +9,33 @@ import numpy as np
 import soundfile as sf
 
 from graphengine.watch import Watcher, summarize_output
-from support import run_cli
+from support import graph_toml, run_cli
 
-GRAPH = """\
-format = 1
-name = "watched"
-sample_rate = 22050
+TONE = {"type": "source.tone", "frequency": "A4", "duration_s": 0.5, "amplitude": 0.5}
 
-[nodes.osc]
-type = "source.tone"
-frequency = "A4"
-duration_s = 0.5
-amplitude = 0.5
 
-[nodes.fx]
-type = "graph"
-path = "fx.toml"
-in = "osc"
+def watched_graph(gain_db: float, source: dict = TONE) -> str:
+    """A source, a sub-graph ``fx.toml`` and a gain of ``gain_db`` into ``out/watched.wav``."""
+    return graph_toml(
+        {
+            "osc": source,
+            "fx": {"type": "graph", "path": "fx.toml", "in": "osc"},
+            "master": {"type": "effect.gain", "in": "fx", "gain_db": gain_db},
+            "out": {"type": "sink.wav", "in": "master", "path": "out/watched.wav"},
+        },
+        format=1,
+        name="watched",
+        sample_rate=22050,
+    )
 
-[nodes.master]
-type = "effect.gain"
-in = "fx"
-gain_db = {gain_db}
 
-[nodes.out]
-type = "sink.wav"
-in = "master"
-path = "out/watched.wav"
-"""
-
-SUB = """\
-[inputs]
-in = "g.in"
-[outputs]
-out = "g"
-[nodes.g]
-type = "effect.gain"
-gain_db = {gain_db}
-"""
+def sub_graph(gain_db: float) -> str:
+    """``fx.toml``: one gain of ``gain_db`` between the sub-graph's ``in`` and ``out``."""
+    return graph_toml(
+        {"g": {"type": "effect.gain", "gain_db": gain_db}},
+        inputs={"in": "g.in"},
+        outputs={"out": "g"},
+    )
 
 
 def _descendants(valid, node: str) -> set[str]:
@@ -69,8 +58,8 @@ def test_an_edit_re_renders_once_only_what_changed_and_bad_saves_are_reported(
     tmp_path: Path,
 ) -> None:
     graph = tmp_path / "watched.toml"
-    graph.write_text(GRAPH.format(gain_db=-3))
-    (tmp_path / "fx.toml").write_text(SUB.format(gain_db=0))
+    graph.write_text(watched_graph(-3))
+    (tmp_path / "fx.toml").write_text(sub_graph(0))
     lines: list[str] = []
     watcher = Watcher(graph, cache=tmp_path / "cache", echo=lines.append)
     first = watcher.render()
@@ -79,7 +68,7 @@ def test_an_edit_re_renders_once_only_what_changed_and_bad_saves_are_reported(
     assert abs(first.outputs[0].peak_dbfs - (20 * np.log10(0.5) - 3)) < 0.05
     assert watcher.loop(interval_s=0.01, max_iterations=3) == []  # nothing changed: no render
 
-    graph.write_text(GRAPH.format(gain_db=-12))  # a downstream parameter
+    graph.write_text(watched_graph(-12))  # a downstream parameter
     changes = watcher.loop(interval_s=0.01, max_iterations=5, settle_s=0.01)
     assert len(changes) == 1, [c.lines() for c in changes]
     change = changes[0]
@@ -89,17 +78,17 @@ def test_an_edit_re_renders_once_only_what_changed_and_bad_saves_are_reported(
     assert lines[-2].startswith("recomputed master, out (2 of 4 nodes)")
     assert "out/watched.wav" in lines[-1] and "0.500 s" in lines[-1] and "dBFS" in lines[-1]
 
-    graph.write_text(GRAPH.format(gain_db=-12).replace('in = "fx"', 'in = "fx'))  # malformed
+    graph.write_text(watched_graph(-12).replace('in = "fx"', 'in = "fx'))  # malformed
     changes = watcher.loop(interval_s=0.01, max_iterations=5, settle_s=0.01)
     assert len(changes) == 1 and not changes[0].ok
     assert lines[-1].startswith("error: ") and "watched.toml:" in lines[-1]
 
-    graph.write_text(GRAPH.format(gain_db=-12).replace("gain_db = -12", "gain_db = 99"))
+    graph.write_text(watched_graph(-12).replace("gain_db = -12", "gain_db = 99"))
     changes = watcher.loop(interval_s=0.01, max_iterations=5, settle_s=0.01)
     assert len(changes) == 1 and not changes[0].ok  # out of range: a validation error
     assert "master.gain_db [effect.gain]" in changes[0].error
 
-    graph.write_text(GRAPH.format(gain_db=-12))  # fixed: everything is in the cache
+    graph.write_text(watched_graph(-12))  # fixed: everything is in the cache
     changes = watcher.loop(interval_s=0.01, max_iterations=5, settle_s=0.01)
     assert len(changes) == 1 and changes[0].ok and changes[0].computed == []
 
@@ -108,18 +97,13 @@ def test_sub_graph_and_input_file_edits_are_watched(tmp_path: Path) -> None:
     graph = tmp_path / "g.toml"
     t = np.arange(2205) / 22050
     sf.write(tmp_path / "in.wav", 0.5 * np.sin(2 * np.pi * 440 * t), 22050)
-    graph.write_text(
-        GRAPH.format(gain_db=0).replace(
-            'type = "source.tone"\nfrequency = "A4"\nduration_s = 0.5\namplitude = 0.5',
-            'type = "source.file"\npath = "in.wav"',
-        )
-    )
-    (tmp_path / "fx.toml").write_text(SUB.format(gain_db=0))
+    graph.write_text(watched_graph(0, source={"type": "source.file", "path": "in.wav"}))
+    (tmp_path / "fx.toml").write_text(sub_graph(0))
     watcher = Watcher(graph, cache=False)
     assert watcher.render().ok
     assert (tmp_path / "in.wav").resolve() in watcher.watched
 
-    (tmp_path / "fx.toml").write_text(SUB.format(gain_db=-6))
+    (tmp_path / "fx.toml").write_text(sub_graph(-6))
     [change] = watcher.loop(interval_s=0.01, max_iterations=4, settle_s=0.01)
     assert change.ok and change.changed == [(tmp_path / "fx.toml").resolve()]
     assert abs(change.outputs[0].peak_dbfs - (20 * np.log10(0.5) - 6)) < 0.05
@@ -141,8 +125,8 @@ def test_summaries_of_audio_and_other_outputs(tmp_path: Path) -> None:
 
 def test_watch_command_renders_and_stops(tmp_path: Path) -> None:
     graph = tmp_path / "watched.toml"
-    graph.write_text(GRAPH.format(gain_db=-3))
-    (tmp_path / "fx.toml").write_text(SUB.format(gain_db=0))
+    graph.write_text(watched_graph(-3))
+    (tmp_path / "fx.toml").write_text(sub_graph(0))
     done = run_cli("watch", str(graph), "--max-seconds", "0.3", "--play", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "recomputed osc, fx/g, master, out (4 of 4 nodes)" in done.stdout
