@@ -18,12 +18,23 @@ def _default(param: ParamSpec) -> Any:
 
 
 def _bounds(param: ParamSpec) -> str:
+    """Choices, or the allowed interval plus bounds by reference: ``(0, 1]``, ``< nyquist``."""
     if param.choices is not None:
         return " | ".join(str(c) for c in param.choices)
-    if param.range is not None:
-        low, high = param.range
-        return f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]"
-    return ""
+    low, high = param.range or (None, None)
+    low_open = high_open = False
+    if isinstance(param.above, int | float):
+        low, low_open = param.above, True
+    if isinstance(param.below, int | float):
+        high, high_open = param.below, True
+    parts = []
+    if low is not None or high is not None:
+        parts.append(
+            f"{'(' if low_open else '['}{'-inf' if low is None else low}, "
+            f"{'inf' if high is None else high}{')' if high_open else ']'}"
+        )
+    parts += [f"{op} {bound}" for op, bound in param.bounds() if isinstance(bound, str)]
+    return ", ".join(parts)
 
 
 def spec_dict(spec: NodeSpec) -> dict[str, Any]:
@@ -46,6 +57,7 @@ def spec_dict(spec: NodeSpec) -> dict[str, Any]:
                 "unit": p.unit,
                 "range": list(p.range) if p.range else None,
                 "choices": list(p.choices) if p.choices else None,
+                "bounds": [[op, bound] for op, bound in p.bounds()],
                 "description": p.description,
             }
             for p in spec.params

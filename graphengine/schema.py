@@ -28,6 +28,9 @@ def _param_schema(param: ParamSpec) -> dict[str, Any]:
                 schema["minimum"] = low
             if high is not None:
                 schema["maximum"] = high
+        for op, bound in param.bounds():  # bounds by reference are checked by validation
+            if isinstance(bound, int | float):
+                schema["exclusiveMinimum" if op == ">" else "exclusiveMaximum"] = bound
     elif kind == "bool":
         schema = {"type": "boolean"}
     elif kind == "pitch":

@@ -578,6 +578,7 @@ def validate(
     provided = frozenset(values)
     errors: list[GraphError] = list(graph.errors)
     broken = {e.node_id for e in graph.errors if isinstance(e, NodeError)}
+    reported = {(e.node_id, e.port_or_param) for e in graph.errors if isinstance(e, NodeError)}
     if not graph.nodes and not graph.unresolved:
         errors.append(GraphError("the graph has no nodes"))
     for node_id in values:
@@ -593,6 +594,7 @@ def validate(
         params, param_errors = _convert_params(
             node_id, spec, instance.params, graph, node_id in provided, base_dir
         )
+        param_errors = [e for e in param_errors if (e.node_id, e.port_or_param) not in reported]
         errors.extend(param_errors)
         if param_errors:
             broken.add(node_id)

@@ -157,7 +157,7 @@ def test_nodes_shows_one_type_with_ports_params_units_ranges_and_example(run):
         "  out  out: audio",
         "parameters:",
         "  waveform (str, default 'sine')  sine | square | saw | triangle",
-        "  frequency (pitch Hz, default 440.0)  [0, inf]",
+        "  frequency (pitch Hz, default 440.0)  < nyquist",
         "  duration_s (float s, default 1.0)  [0, inf]",
         "  amplitude (float, default 0.5)  [0, 1]",
         "  phase (float, default 0.0)  [0, 1]",
