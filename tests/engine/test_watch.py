@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from graphengine.watch import Watcher, summarize_output
-from support import run_cli
+from support import GAIN_SUBGRAPH, run_cli
 
 GRAPH = """\
 format = 1
@@ -38,16 +38,6 @@ in = "master"
 path = "out/watched.wav"
 """
 
-SUB = """\
-[inputs]
-in = "g.in"
-[outputs]
-out = "g"
-[nodes.g]
-type = "effect.gain"
-gain_db = {gain_db}
-"""
-
 
 def _descendants(valid, node: str) -> set[str]:
     consumers = valid.consumers()
@@ -70,7 +60,7 @@ def test_an_edit_re_renders_once_only_what_changed_and_bad_saves_are_reported(
 ) -> None:
     graph = tmp_path / "watched.toml"
     graph.write_text(GRAPH.format(gain_db=-3))
-    (tmp_path / "fx.toml").write_text(SUB.format(gain_db=0))
+    (tmp_path / "fx.toml").write_text(GAIN_SUBGRAPH.format(gain_db=0))
     lines: list[str] = []
     watcher = Watcher(graph, cache=tmp_path / "cache", echo=lines.append)
     first = watcher.render()
@@ -114,12 +104,12 @@ def test_sub_graph_and_input_file_edits_are_watched(tmp_path: Path) -> None:
             'type = "source.file"\npath = "in.wav"',
         )
     )
-    (tmp_path / "fx.toml").write_text(SUB.format(gain_db=0))
+    (tmp_path / "fx.toml").write_text(GAIN_SUBGRAPH.format(gain_db=0))
     watcher = Watcher(graph, cache=False)
     assert watcher.render().ok
     assert (tmp_path / "in.wav").resolve() in watcher.watched
 
-    (tmp_path / "fx.toml").write_text(SUB.format(gain_db=-6))
+    (tmp_path / "fx.toml").write_text(GAIN_SUBGRAPH.format(gain_db=-6))
     [change] = watcher.loop(interval_s=0.01, max_iterations=4, settle_s=0.01)
     assert change.ok and change.changed == [(tmp_path / "fx.toml").resolve()]
     assert abs(change.outputs[0].peak_dbfs - (20 * np.log10(0.5) - 6)) < 0.05
@@ -142,7 +132,7 @@ def test_summaries_of_audio_and_other_outputs(tmp_path: Path) -> None:
 def test_watch_command_renders_and_stops(tmp_path: Path) -> None:
     graph = tmp_path / "watched.toml"
     graph.write_text(GRAPH.format(gain_db=-3))
-    (tmp_path / "fx.toml").write_text(SUB.format(gain_db=0))
+    (tmp_path / "fx.toml").write_text(GAIN_SUBGRAPH.format(gain_db=0))
     done = run_cli("watch", str(graph), "--max-seconds", "0.3", "--play", cwd=tmp_path)
     assert done.returncode == 0, done.stderr
     assert "recomputed osc, fx/g, master, out (4 of 4 nodes)" in done.stdout
