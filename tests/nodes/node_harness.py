@@ -11,7 +11,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from graphengine.node import NodeContext, PortInfo
+from graphengine.types import Audio
 
 
 @dataclass
@@ -54,3 +57,14 @@ def infer_node(
 ) -> dict[str, PortInfo]:
     """Run a node's infer with its parameter defaults filled in."""
     return dict(fn.spec.infer(dict(inputs or {}), _params(fn, params), ctx))
+
+
+def noise_audio(channels: int, frames: int, seed: int = 0, rate: float = 44100.0) -> Audio:
+    """Seeded uniform noise in [-0.5, 0.5), float32 (channels, frames) at ``rate`` Hz."""
+    rng = np.random.default_rng(seed)
+    return Audio(rng.uniform(-0.5, 0.5, (channels, frames)).astype(np.float32), rate)
+
+
+def info(audio: Audio) -> PortInfo:
+    """What validation knows of ``audio``: its shape and rate."""
+    return PortInfo("audio", audio.samples.shape, sample_rate=audio.sample_rate)
