@@ -246,6 +246,20 @@ def _memory_bytes(text: str) -> int:
     return int(size)
 
 
+def _add_debug(command: argparse.ArgumentParser, help: str = argparse.SUPPRESS) -> None:
+    """``--debug`` after the subcommand too; unset, it leaves the top-level flag's value."""
+    command.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=help)
+
+
+def _add_memory_budget(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--memory-budget",
+        type=_memory_bytes,
+        default="4G",
+        help="largest output a node may produce (default 4G)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from graphengine.version import __version__
 
@@ -266,15 +280,8 @@ def build_parser() -> argparse.ArgumentParser:
             help="override a graph parameter (name=value) or a node parameter (node.param=value); "
             "values are TOML literals",
         )
-        command.add_argument(
-            "--memory-budget",
-            type=_memory_bytes,
-            default="4G",
-            help="largest output a node may produce (default 4G)",
-        )
-        command.add_argument(
-            "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
-        )
+        _add_memory_budget(command)
+        _add_debug(command, "show tracebacks")
         return command
 
     render = graph_command(
@@ -319,9 +326,7 @@ def build_parser() -> argparse.ArgumentParser:
     form = nodes.add_mutually_exclusive_group()
     form.add_argument("--json", action="store_true")
     form.add_argument("--markdown", action="store_true")
-    nodes.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-    )
+    _add_debug(nodes)
     nodes.set_defaults(func=cmd_nodes)
 
     upgrade = sub.add_parser(
@@ -332,15 +337,11 @@ def build_parser() -> argparse.ArgumentParser:
         "not followed: upgrade each one.",
     )
     upgrade.add_argument("graphs", nargs="+", metavar="GRAPH", help="graph files to rewrite")
-    upgrade.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-    )
+    _add_debug(upgrade)
     upgrade.set_defaults(func=cmd_upgrade)
 
     schema = sub.add_parser("schema", help="print the JSON Schema of graph files")
-    schema.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-    )
+    _add_debug(schema)
     schema.set_defaults(func=cmd_schema)
 
     viz = graph_command("viz", "draw a graph: Graphviz DOT, or PNG when -o ends in .png")
@@ -351,9 +352,7 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("action", choices=("info", "clear"))
     cache.add_argument("graph", nargs="?", help="use the cache next to this graph file")
     cache.add_argument("--cache-dir", metavar="DIR")
-    cache.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-    )
+    _add_debug(cache)
     cache.set_defaults(func=cmd_cache)
 
     _add_batch_command(sub)
@@ -427,16 +426,9 @@ def _add_batch_command(sub: Any) -> None:
         help="shared cache directory (default: .graphengine-cache next to the graph)",
     )
     batch.add_argument("--no-cache", action="store_true", help="read and write no cache")
-    batch.add_argument(
-        "--memory-budget",
-        type=_memory_bytes,
-        default="4G",
-        help="largest output a node may produce (default 4G)",
-    )
+    _add_memory_budget(batch)
     batch.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
-    batch.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
-    )
+    _add_debug(batch, "show tracebacks")
     batch.set_defaults(func=cmd_batch)
 
 
@@ -492,9 +484,7 @@ def _add_authoring_commands(sub: Any) -> None:
     watch.add_argument(
         "--max-seconds", type=float, metavar="S", help="stop after S seconds (for scripts)"
     )
-    watch.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
-    )
+    _add_debug(watch, "show tracebacks")
     watch.set_defaults(func=cmd_watch)
 
     help = "write a starter graph that validates and renders"
@@ -505,9 +495,7 @@ def _add_authoring_commands(sub: Any) -> None:
     )
     new.add_argument("--dir", default=".", help="folder to write it in (default: here)")
     new.add_argument("--force", action="store_true", help="overwrite an existing file")
-    new.add_argument(
-        "--debug", action="store_true", default=argparse.SUPPRESS, help=argparse.SUPPRESS
-    )
+    _add_debug(new)
     new.set_defaults(func=cmd_new)
 
 

@@ -153,6 +153,40 @@ def _freq_edges(bins: int, step_hz: float) -> np.ndarray:
     return np.maximum((np.arange(bins + 1) - 0.5) * step_hz, step_hz / 2)
 
 
+def _db_png(
+    time_edges: np.ndarray,
+    freq_edges: np.ndarray,
+    db: np.ndarray,
+    title: str,
+    *,
+    log_freq: bool,
+    ylim: tuple[float, float] | None = None,
+) -> bytes:
+    """``db`` (bins, frames; -80 to 0 dB) as an image over time (s) and frequency (Hz) edges."""
+    figure = _figure()
+    ax = figure.add_subplot()
+    mesh = ax.pcolormesh(
+        time_edges,
+        freq_edges,
+        db,
+        shading="flat",
+        cmap="magma",
+        vmin=-80,
+        vmax=0,
+        rasterized=True,
+    )
+    if log_freq:
+        ax.set_yscale("log")
+    if ylim is not None:
+        ax.set_ylim(*ylim)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("frequency (Hz)")
+    ax.set_title(title)
+    figure.colorbar(mesh, ax=ax, label="dB")
+    figure.tight_layout()
+    return _png(figure)
+
+
 def spectrogram_png(samples: np.ndarray, sample_rate: float, title: str = "") -> bytes:
     """A spectrogram (dB, log frequency) of the channel mean, as an 800 x 300 PNG."""
     mono = np.asarray(samples, dtype=np.float64).mean(axis=0)
@@ -160,27 +194,14 @@ def spectrogram_png(samples: np.ndarray, sample_rate: float, title: str = "") ->
     hop = max(n_fft // 4, int(mono.size / 2000))
     db = _stft_db(mono, n_fft, hop)
     freqs = np.fft.rfftfreq(n_fft, 1 / sample_rate)
-    duration = mono.size / sample_rate
-    figure = _figure()
-    ax = figure.add_subplot()
-    mesh = ax.pcolormesh(
-        np.linspace(0, duration, db.shape[1] + 1),
+    return _db_png(
+        np.linspace(0, mono.size / sample_rate, db.shape[1] + 1),
         _freq_edges(len(freqs), sample_rate / n_fft),
         db,
-        shading="flat",
-        cmap="magma",
-        vmin=-80,
-        vmax=0,
-        rasterized=True,
+        title or "spectrogram (dB)",
+        log_freq=True,
+        ylim=(max(20.0, freqs[1] / 2), sample_rate / 2),
     )
-    ax.set_yscale("log")
-    ax.set_ylim(max(20.0, freqs[1] / 2), sample_rate / 2)
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("frequency (Hz)")
-    ax.set_title(title or "spectrogram (dB)")
-    figure.colorbar(mesh, ax=ax, label="dB")
-    figure.tight_layout()
-    return _png(figure)
 
 
 def spectrum_png(spectrum: Any) -> bytes:
@@ -188,27 +209,13 @@ def spectrum_png(spectrum: Any) -> bytes:
     power = np.abs(spectrum.data[0]) ** 2
     db = _db(power)
     freqs = np.arange(db.shape[0]) * spectrum.sample_rate / spectrum.n_fft
-    frames = db.shape[1]
-    figure = _figure()
-    ax = figure.add_subplot()
-    mesh = ax.pcolormesh(
-        np.arange(frames + 1) * spectrum.hop / spectrum.sample_rate,
+    return _db_png(
+        np.arange(db.shape[1] + 1) * spectrum.hop / spectrum.sample_rate,
         _freq_edges(db.shape[0], spectrum.sample_rate / spectrum.n_fft),
         db,
-        shading="flat",
-        cmap="magma",
-        vmin=-80,
-        vmax=0,
-        rasterized=True,
+        "spectrum, channel 0 (dB)",
+        log_freq=len(freqs) > 2,
     )
-    if len(freqs) > 2:
-        ax.set_yscale("log")
-    ax.set_xlabel("time (s)")
-    ax.set_ylabel("frequency (Hz)")
-    ax.set_title("spectrum, channel 0 (dB)")
-    figure.colorbar(mesh, ax=ax, label="dB")
-    figure.tight_layout()
-    return _png(figure)
 
 
 def features_png(features: Any) -> bytes:

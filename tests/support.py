@@ -15,6 +15,19 @@ import tomli_w
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
+GAIN_SUBGRAPH = """\
+[inputs]
+in = "g.in"
+
+[outputs]
+out = "g"
+
+[nodes.g]
+type = "effect.gain"
+gain_db = {gain_db}
+"""
+"""A sub-graph file: its input ``in`` through one effect.gain; fill in ``.format(gain_db=...)``."""
+
 
 def cli_env() -> dict[str, str]:
     """The environment for a CLI subprocess that runs this working tree."""

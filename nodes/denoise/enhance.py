@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 
 from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.paramgroup import ParamGroup
 from graphengine.types import Audio
 from nodes.effect.timefreq import istft, stft
 
@@ -192,22 +193,37 @@ def _denoise(
     return in_.with_samples(out)
 
 
+NOISE_ESTIMATE = ParamGroup(
+    noise_estimate=(
+        str,
+        param(
+            "minimum_statistics",
+            choices=NOISE_ESTIMATES,
+            description="how to estimate the noise when no noise input is connected",
+        ),
+    ),
+    noise_ms=(
+        float,
+        param(
+            250.0,
+            unit="ms",
+            range=(1, 60_000),
+            description="leading: length of the noise-only start",
+        ),
+    ),
+)
+"""How the STFT denoisers estimate the noise when no ``noise`` input is connected."""
+
+
 # --------------------------------------------------------------------------- spectral subtraction
 
 
 @node("denoise.spectral_subtraction", version=1, infer=infer_denoise)
+@NOISE_ESTIMATE.first
 def spectral_subtraction(
     in_: Audio,
     noise: Audio | None = None,
     *,
-    noise_estimate: str = param(
-        "minimum_statistics",
-        choices=NOISE_ESTIMATES,
-        description="how to estimate the noise when no noise input is connected",
-    ),
-    noise_ms: float = param(
-        250.0, unit="ms", range=(1, 60_000), description="leading: length of the noise-only start"
-    ),
     over_subtraction: float = param(
         4.0, range=(0.1, 20), description="factor on the noise power subtracted (alpha)"
     ),
@@ -216,6 +232,7 @@ def spectral_subtraction(
     ),
     n_fft: int = param(2048, choices=FFT_SIZES, description="frame length in samples"),
     ctx: NodeContext,
+    **estimate: Any,
 ) -> Audio:
     """Reduce stationary noise by power spectral subtraction (Berouti, Schwartz and Makhoul 1979).
 
@@ -255,12 +272,7 @@ def spectral_subtraction(
         clean = np.maximum(power - noise_power, floor)
         return np.sqrt(clean / np.maximum(power, 1e-30))
 
-    params = {
-        "noise_estimate": noise_estimate,
-        "noise_ms": noise_ms,
-        "over_subtraction": over_subtraction,
-        "n_fft": n_fft,
-    }
+    params = {**estimate, "over_subtraction": over_subtraction, "n_fft": n_fft}
     return _denoise(in_, noise, params, gain, ctx)
 
 
@@ -284,18 +296,11 @@ def _wiener_gain(
 
 
 @node("denoise.wiener", version=1, infer=infer_denoise)
+@NOISE_ESTIMATE.first
 def wiener(
     in_: Audio,
     noise: Audio | None = None,
     *,
-    noise_estimate: str = param(
-        "minimum_statistics",
-        choices=NOISE_ESTIMATES,
-        description="how to estimate the noise when no noise input is connected",
-    ),
-    noise_ms: float = param(
-        250.0, unit="ms", range=(1, 60_000), description="leading: length of the noise-only start"
-    ),
     over_subtraction: float = param(
         1.0, range=(0.1, 20), description="factor on the noise power estimate"
     ),
@@ -305,6 +310,7 @@ def wiener(
     ),
     n_fft: int = param(2048, choices=FFT_SIZES, description="frame length in samples"),
     ctx: NodeContext,
+    **estimate: Any,
 ) -> Audio:
     """Reduce stationary noise with a Wiener filter and decision-directed SNR estimation.
 
@@ -334,12 +340,7 @@ def wiener(
     def gain(power: np.ndarray, noise_power: np.ndarray) -> np.ndarray:
         return _wiener_gain(power, noise_power, smoothing, floor)
 
-    params = {
-        "noise_estimate": noise_estimate,
-        "noise_ms": noise_ms,
-        "over_subtraction": over_subtraction,
-        "n_fft": n_fft,
-    }
+    params = {**estimate, "over_subtraction": over_subtraction, "n_fft": n_fft}
     return _denoise(in_, noise, params, gain, ctx)
 
 

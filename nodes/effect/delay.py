@@ -21,8 +21,23 @@ def delay_frames(time_ms: float, sample_rate: float) -> int:
     return max(1, round(time_ms * sample_rate / 1000.0))
 
 
+class _RingEffect(BlockEffect):
+    """A block effect whose state is a ring buffer ``_ring`` (channels, frames) and its slot.
+
+    ``_position`` int64 (1,) is the slot the next frame goes to; both start at zero.
+    """
+
+    def _make_ring(self, channels: int, frames: int, dtype: type) -> None:
+        self._ring = np.zeros((channels, frames), dtype=dtype)  # pages untouched until the run
+        self._position = np.zeros(1, dtype=np.int64)
+
+    def reset(self) -> None:
+        self._ring[:] = 0.0
+        self._position[:] = 0
+
+
 @node("effect.delay", version=1)
-class Delay(BlockEffect):
+class Delay(_RingEffect):
     """Feedback delay: the signal repeats every ``time_ms``, each repeat scaled by ``feedback``.
 
     A delay line of ``time_ms`` (in [0.1, 10000] ms, rounded to whole frames)
@@ -60,24 +75,18 @@ class Delay(BlockEffect):
         return max(input_frames, default=0) + round(self.tail_s * self.ctx.sample_rate)
 
     def prepare(self, spec: StreamSpec) -> None:
-        length = delay_frames(self.time_ms, spec.sample_rate_hz)
-        self._line = np.zeros((spec.channels, length))  # pages untouched until the run
-        self._position = np.zeros(1, dtype=np.int64)
-
-    def reset(self) -> None:
-        self._line[:] = 0.0
-        self._position[:] = 0
+        self._make_ring(spec.channels, delay_frames(self.time_ms, spec.sample_rate_hz), np.float64)
 
     def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` delaying ``block`` in place."""
         from nodes.effect._delay_kernels import delay_inplace
 
         mix = float(self.mix)
-        return delay_inplace, (self._line, self._position, float(self.feedback), mix, 1.0 - mix)
+        return delay_inplace, (self._ring, self._position, float(self.feedback), mix, 1.0 - mix)
 
 
 @node("effect.echo", version=1)
-class Echo(BlockEffect):
+class Echo(_RingEffect):
     """Echo: the signal, then ``repeats`` copies ``time_ms`` apart, each ``decay`` times the last.
 
     The k-th repeat (k = 1 .. ``repeats``, in [1, 32]) starts k * ``time_ms``
@@ -113,16 +122,11 @@ class Echo(BlockEffect):
         self._spacing = delay_frames(self.time_ms, spec.sample_rate_hz)
         repeats = int(self.repeats)
         self._gains = float(self.decay) ** np.arange(1, repeats + 1, dtype=np.float64)
-        # float32 holds the input exactly; pages stay untouched until the run
-        self._history = np.zeros((spec.channels, repeats * self._spacing), dtype=np.float32)
-        self._position = np.zeros(1, dtype=np.int64)
-
-    def reset(self) -> None:
-        self._history[:] = 0.0
-        self._position[:] = 0
+        # the past input: float32 holds it exactly
+        self._make_ring(spec.channels, repeats * self._spacing, np.float32)
 
     def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` echoing ``block`` in place."""
         from nodes.effect._delay_kernels import echo_inplace
 
-        return echo_inplace, (self._history, self._position, self._gains, self._spacing)
+        return echo_inplace, (self._ring, self._position, self._gains, self._spacing)

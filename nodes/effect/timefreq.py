@@ -15,7 +15,7 @@ All work on whole signals; lengths are exact and predicted by validation.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -25,15 +25,17 @@ from graphengine.types import Audio
 from nodes.signal.resample import audio_info, fit_frames, resampled_frames, soxr_resample
 
 
+def retimed_info(source: PortInfo, frames_of: Callable[[int], int]) -> dict[str, PortInfo]:
+    """The input's channels and rate over ``frames_of(its frames)`` frames (unknown if it is)."""
+    shape = None if source.shape is None else (source.shape[0], frames_of(source.shape[1]))
+    return audio_info(shape, source.sample_rate)
+
+
 def infer_speed(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """Frames: ``int(frames / factor + 0.5)``; same channels and rate."""
-    source = inputs["in"]
-    shape = source.shape
-    if shape is not None:
-        shape = (shape[0], resampled_frames(shape[1], params["factor"], 1.0))
-    return audio_info(shape, source.sample_rate)
+    return retimed_info(inputs["in"], lambda n: resampled_frames(n, params["factor"], 1.0))
 
 
 @node("effect.speed", version=1, infer=infer_speed)
@@ -220,11 +222,7 @@ def infer_time_stretch(
 ) -> dict[str, PortInfo]:
     """Frames: ``round(frames / rate)``; same channels and rate."""
     _check_rate("rate", params["rate"], ctx)
-    source = inputs["in"]
-    shape = source.shape
-    if shape is not None:
-        shape = (shape[0], stretched_frames(shape[1], params["rate"]))
-    return audio_info(shape, source.sample_rate)
+    return retimed_info(inputs["in"], lambda n: stretched_frames(n, params["rate"]))
 
 
 def _time_stretch(samples: np.ndarray, rate: float, sample_rate: float) -> np.ndarray:

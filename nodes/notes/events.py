@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.paramgroup import ParamGroup
 from graphengine.pitch import DEFAULT_A4_HZ, PitchError, hz_to_midi, midi_to_hz, to_hz
 from graphengine.types import Frequencies, Notes
 from nodes.tuning.systems import pitch_param
@@ -144,15 +145,8 @@ def _seventh_of(quality: str, root_semitone: float, key_mode: str, is_dominant: 
     return 10.0
 
 
-_TRIADS = {
-    "major": (0, 4, 7),
-    "minor": (0, 3, 7),
-    "diminished": (0, 3, 6),
-    "augmented": (0, 4, 8),
-    "half_diminished": (0, 3, 6),
-    "major7": (0, 4, 7),
-    "minor_major7": (0, 3, 7),
-}
+_TRIAD_OF = {"half_diminished": "diminished", "major7": "major", "minor_major7": "minor"}
+"""The :data:`CHORDS` triad under a seventh-chord quality of :func:`numeral_root`."""
 
 
 def roman_chord(numeral: str, tonic_midi: float, key_mode: str = "major") -> Chord:
@@ -183,7 +177,7 @@ def roman_chord(numeral: str, tonic_midi: float, key_mode: str = "major") -> Cho
         tonic = target_root
         mode = "major" if target_quality in ("major", "augmented", "major7") else "minor"
     root, quality, seventh, inversion = numeral_root(head, tonic, mode)
-    intervals = list(_TRIADS[quality])
+    intervals = list(CHORDS[_TRIAD_OF.get(quality, quality)])
     match = _NUMERAL.match(head)
     assert match is not None
     if seventh:
@@ -254,22 +248,24 @@ def _beats_per_item(beats: Sequence[float], count: int, ctx: NodeContext) -> np.
 def _events(
     slots: Sequence[Sequence[float]],
     beats: np.ndarray,
-    tempo_bpm: float,
-    legato: float,
-    velocity: float,
-    start_s: float,
+    timing: Mapping[str, Any],
     ctx: NodeContext,
 ) -> Notes:
-    """Notes from one chord (list of Hz, empty for a rest) per slot, laid end to end."""
-    beat_s = _beat_s(tempo_bpm, ctx)
-    starts = start_s + beat_s * np.concatenate([[0.0], np.cumsum(beats)[:-1]])
+    """Notes from one chord (list of Hz, empty for a rest) per slot, laid end to end.
+
+    ``timing`` holds the :data:`TIMING` parameters; without ``legato`` notes fill their slots.
+    """
+    beat_s = _beat_s(timing["tempo_bpm"], ctx)
+    legato = timing.get("legato", 1.0)
+    starts = timing["start_s"] + beat_s * np.concatenate([[0.0], np.cumsum(beats)[:-1]])
     onset, duration, hz = [], [], []
     for start, length, chord in zip(starts, beats, slots, strict=True):
         for f in chord:
             onset.append(start)
             duration.append(length * beat_s * legato)
             hz.append(f)
-    return Notes(np.array(onset), np.array(duration), np.array(hz), np.full(len(hz), velocity))
+    velocity = np.full(len(hz), timing["velocity"])
+    return Notes(np.array(onset), np.array(duration), np.array(hz), velocity)
 
 
 def _notes_info(count: int | None) -> dict[str, PortInfo]:
@@ -285,11 +281,32 @@ def _slots_info(
     return _notes_info(sum(len(s) for s in slots))
 
 
+def _item_events(
+    slots: Sequence[Sequence[float | int]],
+    tuning: Frequencies | None,
+    name: str,
+    beats: Sequence[float],
+    timing: Mapping[str, Any],
+    ctx: NodeContext,
+) -> Notes:
+    """Notes of parsed items (tuning steps resolved), ``beats`` one for all or one per item."""
+    beats_array = _beats_per_item(beats, len(slots), ctx)
+    return _events(_resolve(slots, tuning, name, ctx), beats_array, timing, ctx)
+
+
 TEMPO = param(120.0, unit="BPM", range=(1.0, 10_000.0), description="beats per minute")
 LEGATO = param(1.0, range=(0.01, 1.0), description="fraction of its slot each note sounds")
 VELOCITY = param(0.8, range=(0.0, 1.0), description="loudness of every note, 0 to 1")
 START = param(0.0, unit="s", range=(0.0, None), description="onset of the first note")
 A4 = param(DEFAULT_A4_HZ, unit="Hz", range=(1.0, 20_000.0), description="reference pitch A4")
+TIMING = ParamGroup(
+    tempo_bpm=(float, TEMPO),
+    legato=(float, LEGATO),
+    velocity=(float, VELOCITY),
+    start_s=(float, START),
+    a4_hz=(float, A4),
+)
+"""Tempo, articulation, loudness, start and tuning reference of the note generators."""
 ITEM_BEATS = param([1.0], description="beats per item: one for all or one each")
 
 
@@ -345,6 +362,7 @@ def _tuning_scale(
 
 
 @node("notes.scale", version=1, infer=infer_scale)
+@TIMING
 def scale(
     tuning: Frequencies | None = None,
     *,
@@ -353,12 +371,8 @@ def scale(
     direction: str = param("up", choices=DIRECTIONS, description="up, down or up_down"),
     octaves: int = param(1, range=(1, 10), description="span in octaves"),
     beats: float = param(1.0, range=(0.0, None), description="beats per note"),
-    tempo_bpm: float = TEMPO,
-    legato: float = LEGATO,
-    velocity: float = VELOCITY,
-    start_s: float = START,
-    a4_hz: float = A4,
     ctx: NodeContext,
+    **timing: Any,
 ) -> Notes:
     """A scale from a root: major, minor, church modes, chromatic, quarter tones, a tuning.
 
@@ -389,20 +403,19 @@ def scale(
         "mode": mode,
         "direction": direction,
         "octaves": octaves,
-        "tempo_bpm": tempo_bpm,
-        "a4_hz": a4_hz,
+        **timing,
     }
     inputs = {"tuning": None if tuning is None else PortInfo("frequencies", tuning.hz.shape)}
     _scale_check(inputs, params, ctx)
     if not beats > 0:
         raise ctx.param_error("beats", "must be above 0")
-    root_hz = pitch_param(root, "root", a4_hz, ctx)
+    root_hz = pitch_param(root, "root", timing["a4_hz"], ctx)
     if tuning is None:
         hz = [root_hz * 2.0 ** (s / 12.0) for s in scale_steps(mode, octaves, direction)]
     else:
         hz = _tuning_scale(tuning.hz, root_hz, octaves, direction, ctx)
     beats_array = np.full(len(hz), float(beats))
-    return _events([[f] for f in hz], beats_array, tempo_bpm, legato, velocity, start_s, ctx)
+    return _events([[f] for f in hz], beats_array, timing, ctx)
 
 
 # ----------------------------------------------------------------------------- chord
@@ -439,6 +452,7 @@ def infer_chord(
 
 
 @node("notes.chord", version=1, infer=infer_chord)
+@TIMING.without("legato")
 def chord(
     *,
     root: str = param("C4", description="the chord's root: pitch name or Hz"),
@@ -448,11 +462,8 @@ def chord(
     key: str = param("C4", description="tonic of the key, for numerals"),
     key_mode: str = param("major", choices=KEY_MODES, description="major or minor, for numerals"),
     beats: float = param(4.0, range=(0.0, None), description="length in beats"),
-    tempo_bpm: float = TEMPO,
-    velocity: float = VELOCITY,
-    start_s: float = START,
-    a4_hz: float = A4,
     ctx: NodeContext,
+    **timing: Any,
 ) -> Notes:
     """A chord, from a root and a quality or from a Roman numeral in a key.
 
@@ -487,12 +498,12 @@ def chord(
         "numeral": numeral,
         "key": key,
         "key_mode": key_mode,
-        "a4_hz": a4_hz,
+        "a4_hz": timing["a4_hz"],
     }
     if not beats > 0:
         raise ctx.param_error("beats", "must be above 0")
-    hz = [midi_to_hz(m, a4_hz) for m in _chord_midi(params, ctx)]
-    return _events([hz], np.array([beats]), tempo_bpm, 1.0, velocity, start_s, ctx)
+    hz = [midi_to_hz(m, timing["a4_hz"]) for m in _chord_midi(params, ctx)]
+    return _events([hz], np.array([beats]), timing, ctx)
 
 
 # ----------------------------------------------------------------------------- progression
@@ -529,18 +540,15 @@ def infer_progression(
 
 
 @node("notes.progression", version=1, infer=infer_progression)
+@TIMING
 def progression(
     *,
     chords: str = param("I IV V I", description="Roman numerals separated by spaces ('r' rests)"),
     key: str = param("C4", description="tonic of the key: pitch name or Hz"),
     key_mode: str = param("major", choices=KEY_MODES, description="major or minor"),
     beats: list[float] = param([4.0], description="beats per chord: one for all or one each"),
-    tempo_bpm: float = TEMPO,
-    legato: float = LEGATO,
-    velocity: float = VELOCITY,
-    start_s: float = START,
-    a4_hz: float = A4,
     ctx: NodeContext,
+    **timing: Any,
 ) -> Notes:
     """A chord progression written as Roman numerals in a key: ``"I ii V6 I"``.
 
@@ -560,10 +568,8 @@ def progression(
         beats = [2.0]
         tempo_bpm = 90
     """
-    params = {"chords": chords, "key": key, "key_mode": key_mode, "a4_hz": a4_hz}
-    slots = _progression(params, ctx)
-    beats_array = _beats_per_item(beats, len(slots), ctx)
-    return _events(slots, beats_array, tempo_bpm, legato, velocity, start_s, ctx)
+    params = {"chords": chords, "key": key, "key_mode": key_mode, "a4_hz": timing["a4_hz"]}
+    return _item_events(_progression(params, ctx), None, "chords", beats, timing, ctx)
 
 
 # ----------------------------------------------------------------------------- sequence
@@ -660,6 +666,7 @@ def infer_sequence(
 
 
 @node("notes.sequence", version=1, infer=infer_sequence)
+@TIMING
 def sequence(
     tuning: Frequencies | None = None,
     *,
@@ -668,12 +675,8 @@ def sequence(
         description="one item per step: 'C4', 'C4 E4 G4' (chord), 'r' (rest)",
     ),
     beats: list[float] = ITEM_BEATS,
-    tempo_bpm: float = TEMPO,
-    legato: float = LEGATO,
-    velocity: float = VELOCITY,
-    start_s: float = START,
-    a4_hz: float = A4,
     ctx: NodeContext,
+    **timing: Any,
 ) -> Notes:
     """An explicit sequence of notes and chords: pitch names, Hz or tuning steps.
 
@@ -692,10 +695,8 @@ def sequence(
         tempo_bpm = 100
     """
     size = None if tuning is None else tuning.hz.size
-    slots = _parse_items(notes, "notes", a4_hz, size, True, ctx)
-    beats_array = _beats_per_item(beats, len(slots), ctx)
-    hz = _resolve(slots, tuning, "notes", ctx)
-    return _events(hz, beats_array, tempo_bpm, legato, velocity, start_s, ctx)
+    slots = _parse_items(notes, "notes", timing["a4_hz"], size, True, ctx)
+    return _item_events(slots, tuning, "notes", beats, timing, ctx)
 
 
 def infer_from_tuning(
@@ -710,16 +711,14 @@ def infer_from_tuning(
 
 
 @node("notes.from_tuning", version=1, infer=infer_from_tuning)
+@TIMING.without("a4_hz")
 def from_tuning(
     tuning: Frequencies,
     *,
     steps: list[str] = param([], description="step indices per item ('0 8 14' a chord); [] = all"),
     beats: list[float] = ITEM_BEATS,
-    tempo_bpm: float = TEMPO,
-    legato: float = LEGATO,
-    velocity: float = VELOCITY,
-    start_s: float = START,
     ctx: NodeContext,
+    **timing: Any,
 ) -> Notes:
     """Notes picked from a tuning by step index: melodies and (microtonal) chords.
 
@@ -741,9 +740,7 @@ def from_tuning(
     if not items:
         raise ctx.port_error("tuning", "the tuning is empty")
     slots = _parse_items(items, "steps", DEFAULT_A4_HZ, tuning.hz.size, False, ctx)
-    beats_array = _beats_per_item(beats, len(slots), ctx)
-    hz = _resolve(slots, tuning, "steps", ctx)
-    return _events(hz, beats_array, tempo_bpm, legato, velocity, start_s, ctx)
+    return _item_events(slots, tuning, "steps", beats, timing, ctx)
 
 
 # ----------------------------------------------------------------------------- merge

@@ -10,7 +10,7 @@ frames, so lengths and positions are exact and predictable from validation.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -231,18 +231,25 @@ def _trim_bounds(
     return start, end
 
 
-def infer_trim(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """Frames from start_s to end_s (or start_s + duration_s), within the input."""
-    source = inputs["in"]
-    rate = source.sample_rate or ctx.sample_rate
-    start, end = _trim_bounds(source.frames, rate, params, ctx)
-    shape = None if end is None or source.shape is None else (source.shape[0], end - start)
-    return _info(shape, rate)
+def _cut_infer(bounds: Callable[..., tuple[Any, ...]]) -> Callable[..., dict[str, PortInfo]]:
+    """The infer of a node keeping frames ``start, stop, ... = bounds(frames, rate, params, ctx)``.
+
+    The length is unknown while ``stop`` (None) or the input's shape is.
+    """
+
+    def infer(
+        inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+    ) -> dict[str, PortInfo]:
+        source = inputs["in"]
+        rate = source.sample_rate or ctx.sample_rate
+        start, stop = bounds(source.frames, rate, params, ctx)[:2]
+        shape = None if stop is None or source.shape is None else (source.shape[0], stop - start)
+        return _info(shape, rate)
+
+    return infer
 
 
-@node("signal.trim", version=1, infer=infer_trim, aliases=("trim",))
+@node("signal.trim", version=1, infer=_cut_infer(_trim_bounds), aliases=("trim",))
 def trim(
     in_: Audio,
     *,
@@ -313,18 +320,7 @@ def _split_bounds(
     return start, stop, chunk
 
 
-def infer_split(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """Frames of chunk ``index``: chunk_s long, the last one shorter unless padded."""
-    source = inputs["in"]
-    rate = source.sample_rate or ctx.sample_rate
-    start, stop, _ = _split_bounds(source.frames, rate, params, ctx)
-    shape = None if stop is None or source.shape is None else (source.shape[0], stop - start)
-    return _info(shape, rate)
-
-
-@node("signal.split", version=1, infer=infer_split, aliases=("split",))
+@node("signal.split", version=1, infer=_cut_infer(_split_bounds), aliases=("split",))
 def split(
     in_: Audio,
     *,

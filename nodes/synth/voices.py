@@ -23,6 +23,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from graphengine.node import InputPath, NodeContext, PortInfo, node, param
+from graphengine.paramgroup import ParamGroup
 from graphengine.types import Audio, Notes
 
 WAVEFORMS = ("sine", "saw", "square", "triangle")
@@ -36,6 +37,15 @@ DECAY = param(100.0, unit="ms", range=(0.0, 60_000.0), description="fall time to
 SUSTAIN = param(0.7, range=(0.0, 1.0), description="level held until the note ends, 0 to 1")
 RELEASE = param(100.0, unit="ms", range=(0.0, 60_000.0), description="fade after the note ends")
 CHANNELS = param(1, range=(1, 64), description="number of identical channels")
+VOICE = ParamGroup(
+    amplitude=(float, AMPLITUDE),
+    attack_ms=(float, ATTACK),
+    decay_ms=(float, DECAY),
+    sustain=(float, SUSTAIN),
+    release_ms=(float, RELEASE),
+    channels=(int, CHANNELS),
+)
+"""Level, ADSR envelope and channels of the enveloped voices (all but ``synth.pluck``)."""
 
 
 class Envelope(NamedTuple):
@@ -60,12 +70,13 @@ def _samples(ms: float, rate: float) -> int:
     return max(1, round(ms * rate / 1000.0))
 
 
-def envelope(
-    attack_ms: float, decay_ms: float, sustain: float, release_ms: float, rate: float
-) -> Envelope:
-    """An ADSR in samples at ``rate``: each time rounded, at least one sample."""
+def envelope(voice: Mapping[str, Any], rate: float) -> Envelope:
+    """The ADSR of :data:`VOICE` parameters in samples at ``rate`` (each rounded, at least 1)."""
     return Envelope(
-        _samples(attack_ms, rate), _samples(decay_ms, rate), sustain, _samples(release_ms, rate)
+        _samples(voice["attack_ms"], rate),
+        _samples(voice["decay_ms"], rate),
+        voice["sustain"],
+        _samples(voice["release_ms"], rate),
     )
 
 
@@ -204,15 +215,14 @@ def render_wavetable(
     notes: Notes,
     coefficients: np.ndarray,
     peak: float,
-    amplitude: float,
-    env: Envelope,
-    channels: int,
+    voice: Mapping[str, Any],
     ctx: NodeContext,
 ) -> Audio:
-    """Render notes from harmonic coefficients, band-limited per note."""
+    """Render notes from harmonic coefficients, band-limited per note, with :data:`VOICE` params."""
     from nodes.synth._kernels import render_tables
 
     check_notes(notes, ctx)
+    env = envelope(voice, ctx.sample_rate)
     kept = band_limit(notes.frequency_hz, ctx.sample_rate, coefficients.size)
     tables, table_of = tables_for(coefficients, kept, peak)
     steps = notes.frequency_hz / ctx.sample_rate
@@ -220,10 +230,10 @@ def render_wavetable(
         render_tables,
         notes,
         env.release,
-        channels,
+        voice["channels"],
         ctx,
         steps,
-        amplitudes(notes, amplitude),
+        amplitudes(notes, voice["amplitude"]),
         table_of,
         tables,
         *env,
@@ -231,17 +241,13 @@ def render_wavetable(
 
 
 @node("synth.osc", version=1, infer=infer_voice)
+@VOICE
 def osc(
     in_: Notes,
     *,
     waveform: str = param("saw", choices=WAVEFORMS, description="the wave shape"),
-    amplitude: float = AMPLITUDE,
-    attack_ms: float = ATTACK,
-    decay_ms: float = DECAY,
-    sustain: float = SUSTAIN,
-    release_ms: float = RELEASE,
-    channels: int = CHANNELS,
     ctx: NodeContext,
+    **voice: Any,
 ) -> Audio:
     """Band-limited oscillator voices (sine, saw, square, triangle) with an ADSR envelope.
 
@@ -264,25 +270,20 @@ def osc(
         release_ms = 300
     """
     infer_voice({}, {"waveform": waveform}, ctx)
-    env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
     coefficients = harmonic_series(waveform, MAX_HARMONICS).astype(np.complex128)
-    return render_wavetable(in_, coefficients, 1.0, amplitude, env, channels, ctx)
+    return render_wavetable(in_, coefficients, 1.0, voice, ctx)
 
 
 @node("synth.wavetable", version=1, infer=infer_voice)
+@VOICE
 def wavetable(
     in_: Notes,
     *,
     harmonics: list[float] = param(
         [1.0, 0.5, 0.33, 0.25, 0.2, 0.16], description="amplitude of harmonics 1, 2, 3, ..."
     ),
-    amplitude: float = AMPLITUDE,
-    attack_ms: float = ATTACK,
-    decay_ms: float = DECAY,
-    sustain: float = SUSTAIN,
-    release_ms: float = RELEASE,
-    channels: int = CHANNELS,
     ctx: NodeContext,
+    **voice: Any,
 ) -> Audio:
     """Wavetable voices: one cycle built from a list of harmonic amplitudes.
 
@@ -304,10 +305,7 @@ def wavetable(
         message = f"{len(harmonics)} harmonics; at most {MAX_HARMONICS}"
         raise ctx.param_error("harmonics", message)
     coefficients = np.asarray(harmonics, dtype=np.complex128)
-    env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
-    return render_wavetable(
-        in_, coefficients, _full_peak(coefficients), amplitude, env, channels, ctx
-    )
+    return render_wavetable(in_, coefficients, _full_peak(coefficients), voice, ctx)
 
 
 def read_cycle(path: str, ctx: NodeContext) -> np.ndarray:
@@ -333,17 +331,13 @@ def read_cycle(path: str, ctx: NodeContext) -> np.ndarray:
 
 
 @node("synth.wavetable_file", version=1, infer=infer_voice)
+@VOICE
 def wavetable_file(
     in_: Notes,
     *,
     path: InputPath = param(description="a WAV (or FLAC...) file holding exactly one cycle"),
-    amplitude: float = AMPLITUDE,
-    attack_ms: float = ATTACK,
-    decay_ms: float = DECAY,
-    sustain: float = SUSTAIN,
-    release_ms: float = RELEASE,
-    channels: int = CHANNELS,
     ctx: NodeContext,
+    **voice: Any,
 ) -> Audio:
     """Wavetable voices from a single-cycle audio file.
 
@@ -362,16 +356,14 @@ def wavetable_file(
         attack_ms = 200
     """
     coefficients = read_cycle(path, ctx)
-    env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
-    return render_wavetable(
-        in_, coefficients, _full_peak(coefficients), amplitude, env, channels, ctx
-    )
+    return render_wavetable(in_, coefficients, _full_peak(coefficients), voice, ctx)
 
 
 # ----------------------------------------------------------------------------- additive
 
 
 @node("synth.additive", version=1, infer=infer_voice)
+@VOICE
 def additive(
     in_: Notes,
     *,
@@ -381,13 +373,8 @@ def additive(
     inharmonicity: float = param(
         0.0, range=(0.0, 0.1), description="stiff-string B: partial k at k f sqrt(1 + B k²)"
     ),
-    amplitude: float = AMPLITUDE,
-    attack_ms: float = ATTACK,
-    decay_ms: float = DECAY,
-    sustain: float = SUSTAIN,
-    release_ms: float = RELEASE,
-    channels: int = CHANNELS,
     ctx: NodeContext,
+    **voice: Any,
 ) -> Audio:
     """Additive voices: a bank of sine partials with given amplitudes, optionally inharmonic.
 
@@ -410,7 +397,7 @@ def additive(
 
     _check_harmonics(harmonics, ctx)
     check_notes(in_, ctx)
-    env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
+    env = envelope(voice, ctx.sample_rate)
     weights = np.asarray(harmonics, dtype=np.float64)
     weights = weights / np.sum(np.abs(weights))
     k = np.arange(1, weights.size + 1, dtype=np.float64)
@@ -422,11 +409,11 @@ def additive(
         render_additive,
         in_,
         env.release,
-        channels,
+        voice["channels"],
         ctx,
         steps,
         partial_amps,
-        amplitudes(in_, amplitude),
+        amplitudes(in_, voice["amplitude"]),
         *env,
         state,
     )
@@ -436,6 +423,7 @@ def additive(
 
 
 @node("synth.fm", version=1, infer=infer_voice)
+@VOICE
 def fm(
     in_: Notes,
     *,
@@ -445,13 +433,8 @@ def fm(
     ),
     index: float = param(2.0, range=(0.0, 100.0), description="modulation index (radians)"),
     index_follows_envelope: bool = param(True, description="scale the index by the ADSR"),
-    amplitude: float = AMPLITUDE,
-    attack_ms: float = ATTACK,
-    decay_ms: float = DECAY,
-    sustain: float = SUSTAIN,
-    release_ms: float = RELEASE,
-    channels: int = CHANNELS,
     ctx: NodeContext,
+    **voice: Any,
 ) -> Audio:
     """Two-operator FM voices (Chowning): a sine carrier phase-modulated by a sine.
 
@@ -487,16 +470,16 @@ def fm(
             f"puts a carrier at {worst:g} Hz, at or above Nyquist ({ctx.sample_rate / 2:g} Hz)"
         )
         raise ctx.param_error("carrier_ratio", message)
-    env = envelope(attack_ms, decay_ms, sustain, release_ms, ctx.sample_rate)
+    env = envelope(voice, ctx.sample_rate)
     return _render(
         render_fm,
         in_,
         env.release,
-        channels,
+        voice["channels"],
         ctx,
         carriers / ctx.sample_rate,
         in_.frequency_hz * modulator_ratio / ctx.sample_rate,
-        amplitudes(in_, amplitude),
+        amplitudes(in_, voice["amplitude"]),
         index,
         index_follows_envelope,
         *env,

@@ -12,6 +12,7 @@ import shutil
 import textwrap
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -21,7 +22,7 @@ import tomli_w
 import graphengine as ge
 from graphengine import graphfile
 from graphengine.registry import default_registry
-from support import REPO_ROOT
+from support import GAIN_SUBGRAPH, REPO_ROOT
 
 DEMO = REPO_ROOT / "graphs" / "demo.toml"
 RATE = 22050
@@ -31,6 +32,26 @@ def write(path: Path, text: str) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(textwrap.dedent(text), encoding="utf-8")
     return path
+
+
+TONE = {"type": "source.tone", "duration_s": 0.1}
+TRIANGLE = {
+    "type": "source.tone",
+    "waveform": "triangle",
+    "frequency": 330.0,
+    "duration_s": 0.5,
+    "channels": 2,
+}
+
+
+def float_wav(source: str, path: str) -> dict[str, Any]:
+    """A ``sink.wav`` table writing ``source`` to ``path`` as 32-bit float."""
+    return {"type": "sink.wav", "in": source, "path": path, "subtype": "FLOAT"}
+
+
+def graph_toml(nodes: dict[str, dict[str, Any]], **top: Any) -> str:
+    """Graph file text at RATE: ``top`` (format, params, inputs...) and ``nodes``."""
+    return tomli_w.dumps({"sample_rate": RATE, **top, "nodes": nodes})
 
 
 def read_wav(path: Path) -> tuple[np.ndarray, int]:
@@ -421,20 +442,9 @@ def test_relative_paths_resolve_against_the_graph_files_folder(tmp_path, monkeyp
     folder = tmp_path / "sub"
     folder.mkdir()
     sf.write(str(folder / "in.wav"), source.T, RATE, subtype="FLOAT")
-    graph = write(
-        folder / "copy.toml",
-        f"""\
-        sample_rate = {RATE}
-        [nodes.src]
-        type = "source.file"
-        path = "in.wav"
-        [nodes.out]
-        type = "sink.wav"
-        in = "src"
-        path = "renders/copy.wav"
-        subtype = "FLOAT"
-        """,
-    )
+    nodes = {"src": {"type": "source.file", "path": "in.wav"}}
+    nodes["out"] = float_wav("src", "renders/copy.wav")
+    graph = write(folder / "copy.toml", graph_toml(nodes))
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     monkeypatch.chdir(elsewhere)
@@ -467,72 +477,26 @@ name = "fx"
 [params]
 gain_db = -6.0
 
-[inputs]
-in = "g.in"
-
-[outputs]
-out = "g"
-
-[nodes.g]
-type = "effect.gain"
-gain_db = "$gain_db"
-"""
+""" + GAIN_SUBGRAPH.format(gain_db='"$gain_db"')
 
 
 def parent_text(
-    fx_line: str = 'gain_db = "$level"', *, out: str = "sub.wav", path: str = "fx.toml"
+    fx: dict[str, Any] | None = None, *, out: str = "sub.wav", path: str = "fx.toml"
 ) -> str:
-    return f"""\
-format = 1
-sample_rate = {RATE}
-
-[params]
-level = -12.0
-
-[nodes.src]
-type = "source.tone"
-waveform = "triangle"
-frequency = 330.0
-duration_s = 0.5
-channels = 2
-
-[nodes.fx]
-type = "graph"
-path = "{path}"
-in = "src"
-{fx_line}
-
-[nodes.out]
-type = "sink.wav"
-in = "fx"
-path = "{out}"
-subtype = "FLOAT"
-"""
+    """A triangle tone through the sub-graph ``path`` (node ``fx``, its table given ``fx``)."""
+    fx = {"gain_db": "$level"} if fx is None else fx
+    nodes = {
+        "src": TRIANGLE,
+        "fx": {"type": "graph", "path": path, "in": "src", **fx},
+        "out": float_wav("fx", out),
+    }
+    return graph_toml(nodes, format=1, params={"level": -12.0})
 
 
 def flat_text(gain_db: float, out: str = "flat.wav") -> str:
-    return f"""\
-format = 1
-sample_rate = {RATE}
-
-[nodes.src]
-type = "source.tone"
-waveform = "triangle"
-frequency = 330.0
-duration_s = 0.5
-channels = 2
-
-[nodes.g]
-type = "effect.gain"
-in = "src"
-gain_db = {gain_db}
-
-[nodes.out]
-type = "sink.wav"
-in = "g"
-path = "{out}"
-subtype = "FLOAT"
-"""
+    """What :func:`parent_text` renders, with the gain inline."""
+    gain = {"type": "effect.gain", "in": "src", "gain_db": gain_db}
+    return graph_toml({"src": TRIANGLE, "g": gain, "out": float_wav("g", out)}, format=1)
 
 
 @pytest.fixture
@@ -563,7 +527,7 @@ def test_a_subgraph_renders_the_same_samples_as_the_flat_graph(subgraph_dir):
 
 
 def test_a_subgraph_parameter_defaults_to_the_subgraphs_own_value(subgraph_dir):
-    write(subgraph_dir / "parent.toml", parent_text(fx_line=""))
+    write(subgraph_dir / "parent.toml", parent_text(fx={}))
     ge.load(subgraph_dir / "parent.toml").run(cache=False)
     np.testing.assert_array_equal(
         read_wav(subgraph_dir / "sub.wav")[0], render_flat(subgraph_dir, -6.0)
@@ -571,7 +535,7 @@ def test_a_subgraph_parameter_defaults_to_the_subgraphs_own_value(subgraph_dir):
 
 
 def test_a_subgraph_parameter_is_passed_from_the_parent_node_table(subgraph_dir):
-    write(subgraph_dir / "parent.toml", parent_text(fx_line="gain_db = -20.0"))
+    write(subgraph_dir / "parent.toml", parent_text(fx={"gain_db": -20.0}))
     ge.load(subgraph_dir / "parent.toml").run(cache=False)
     np.testing.assert_array_equal(
         read_wav(subgraph_dir / "sub.wav")[0], render_flat(subgraph_dir, -20.0)
@@ -616,26 +580,10 @@ def test_a_named_subgraph_output_and_an_exposed_input_list(tmp_path):
         in = ["a", "b"]
         """,
     )
-    write(
-        tmp_path / "top.toml",
-        f"""\
-        sample_rate = {RATE}
-        [nodes.src]
-        type = "source.tone"
-        duration_s = 0.1
-        [nodes.s]
-        type = "graph"
-        path = "split.toml"
-        x = "src"
-        db = -12.0
-        [nodes.main]
-        type = "effect.gain"
-        in = "s"
-        [nodes.side]
-        type = "effect.gain"
-        in = "s.left"
-        """,
-    )
+    nodes = {"src": TONE, "s": {"type": "graph", "path": "split.toml", "x": "src", "db": -12.0}}
+    nodes["main"] = {"type": "effect.gain", "in": "s"}
+    nodes["side"] = {"type": "effect.gain", "in": "s.left"}
+    write(tmp_path / "top.toml", graph_toml(nodes))
     result = ge.load(tmp_path / "top.toml").run(outputs=["main", "side", "src"], cache=False)
     src = result["src"].samples
     np.testing.assert_allclose(result["side"].samples, src * db(-12.0), rtol=1e-6, atol=1e-9)
@@ -666,24 +614,9 @@ def test_nested_subgraphs_and_two_instances_of_one_file(tmp_path):
         gain_db = "$db"
         """,
     )
-    write(
-        tmp_path / "top.toml",
-        f"""\
-        sample_rate = {RATE}
-        [nodes.src]
-        type = "source.tone"
-        duration_s = 0.1
-        [nodes.one]
-        type = "graph"
-        path = "chain.toml"
-        in = "src"
-        db = -20.0
-        [nodes.two]
-        type = "graph"
-        path = "chain.toml"
-        in = "one"
-        """,
-    )
+    nodes = {"src": TONE, "one": {"type": "graph", "path": "chain.toml", "in": "src", "db": -20.0}}
+    nodes["two"] = {"type": "graph", "path": "chain.toml", "in": "one"}
+    write(tmp_path / "top.toml", graph_toml(nodes))
     result = ge.load(tmp_path / "top.toml").run(
         {"two/inner/g.gain_db": -2.0}, outputs=["two/inner/g", "src"], cache=False
     )
@@ -708,19 +641,8 @@ def test_a_subgraph_input_may_forward_to_a_nested_subgraphs_input(tmp_path):
         gain_db = -9.0
         """,
     )
-    write(
-        tmp_path / "top.toml",
-        f"""\
-        sample_rate = {RATE}
-        [nodes.src]
-        type = "source.tone"
-        duration_s = 0.1
-        [nodes.w]
-        type = "graph"
-        path = "wrap.toml"
-        in = "src"
-        """,
-    )
+    nodes = {"src": TONE, "w": {"type": "graph", "path": "wrap.toml", "in": "src"}}
+    write(tmp_path / "top.toml", graph_toml(nodes))
     result = ge.load(tmp_path / "top.toml").run(outputs=["w/inner/g", "src"], cache=False)
     np.testing.assert_allclose(
         result["w/inner/g"].samples, result["src"].samples * db(-9.0), rtol=1e-6
@@ -742,20 +664,9 @@ def test_relative_paths_inside_a_subgraph_resolve_against_its_own_folder(tmp_pat
         path = "in.wav"
         """,
     )
-    write(
-        tmp_path / "top.toml",
-        f"""\
-        sample_rate = {RATE}
-        [nodes.loop]
-        type = "graph"
-        path = "lib/loop.toml"
-        [nodes.out]
-        type = "sink.wav"
-        in = "loop"
-        path = "out.wav"
-        subtype = "FLOAT"
-        """,
-    )
+    nodes = {"loop": {"type": "graph", "path": "lib/loop.toml"}}
+    nodes["out"] = float_wav("loop", "out.wav")
+    write(tmp_path / "top.toml", graph_toml(nodes))
     ge.load(tmp_path / "top.toml").run(cache=False)
     np.testing.assert_array_equal(read_wav(tmp_path / "out.wav")[0], source)
 

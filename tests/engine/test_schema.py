@@ -163,112 +163,63 @@ def test_the_base_tree_is_valid(validator, tmp_path):
     ge.load(tree).validate()
 
 
+def with_node(node: str, table: dict[str, Any]) -> dict[str, Any]:
+    return {**BASE, "nodes": {**BASE["nodes"], node: table}}
+
+
+# (id, node, key, value, engine message): BASE with nodes.<node>.<key> = value, wrong at that key
+VALUE_MISTAKES = [
+    ("unknown-type", "g", "type", "effect.gainn", r"unknown node type 'effect\.gainn'"),
+    ("wrong-type-number", "g", "gain_db", "loud", r"g\.gain_db.*expects a number"),
+    ("wrong-type-int", "osc", "channels", True, r"osc\.channels.*expects an integer"),
+    ("fractional-int", "osc", "channels", 1.5, r"osc\.channels.*expects an integer"),
+    ("wrong-type-str", "out", "subtype", 24, r"out\.subtype.*expects a string"),
+    ("not-a-choice", "out", "subtype", "PCM_32", r"out\.subtype.*'PCM_32' is not one of"),
+    ("above-range", "g", "gain_db", 30.0, r"g\.gain_db.*out of range \[-120, 24\]"),
+    ("below-range", "osc", "amplitude", -0.1, r"osc\.amplitude.*out of range \[0, 1\]"),
+    ("negative-pitch", "osc", "frequency", -440.0, r"osc\.frequency"),
+    ("not-a-whole-reference", "g", "gain_db", "$level extra", r"g\.gain_db.*expects a number"),
+]
+
+# id: (tree, the path the schema points at, engine message)
+TREE_MISTAKES = {
+    "unknown-parameter": (
+        changed("g", gain_dB=-3.0),
+        ["nodes", "g"],
+        r"unknown parameter or port 'gain_dB'",
+    ),
+    "missing-required": (
+        with_node("out", {"type": "sink.wav", "in": "g"}),
+        ["nodes", "out"],
+        r"out\.path.*is required",
+    ),
+    "missing-type": (with_node("g", {"in": "osc"}), ["nodes", "g"], r"every node needs a type"),
+    "unknown-top-level-key": (
+        {**BASE, "node": {}},
+        [],
+        r"unknown top-level key 'node' \(did you mean 'nodes'\?\)",
+    ),
+    "sample-rate-range": (
+        {**BASE, "sample_rate": 0},
+        ["sample_rate"],
+        r"sample_rate must be a number of Hz",
+    ),
+    "format-version": ({**BASE, "format": 2}, ["format"], r"format 2 is not supported"),
+    "bad-node-id": (
+        with_node("a.b", {"type": "source.tone"}),
+        ["nodes"],
+        r"node id 'a\.b' may hold only",
+    ),
+}
+
+
 @pytest.mark.parametrize(
     ("tree", "path", "engine_message"),
     [
-        pytest.param(
-            changed("g", type="effect.gainn"),
-            ["nodes", "g", "type"],
-            r"unknown node type 'effect\.gainn'",
-            id="unknown-type",
-        ),
-        pytest.param(
-            changed("g", gain_dB=-3.0),
-            ["nodes", "g"],
-            r"unknown parameter or port 'gain_dB'",
-            id="unknown-parameter",
-        ),
-        pytest.param(
-            changed("g", gain_db="loud"),
-            ["nodes", "g", "gain_db"],
-            r"g\.gain_db.*expects a number",
-            id="wrong-type-number",
-        ),
-        pytest.param(
-            changed("osc", channels=True),
-            ["nodes", "osc", "channels"],
-            r"osc\.channels.*expects an integer",
-            id="wrong-type-int",
-        ),
-        pytest.param(
-            changed("osc", channels=1.5),
-            ["nodes", "osc", "channels"],
-            r"osc\.channels.*expects an integer",
-            id="fractional-int",
-        ),
-        pytest.param(
-            changed("out", subtype=24),
-            ["nodes", "out", "subtype"],
-            r"out\.subtype.*expects a string",
-            id="wrong-type-str",
-        ),
-        pytest.param(
-            changed("out", subtype="PCM_32"),
-            ["nodes", "out", "subtype"],
-            r"out\.subtype.*'PCM_32' is not one of",
-            id="not-a-choice",
-        ),
-        pytest.param(
-            changed("g", gain_db=30.0),
-            ["nodes", "g", "gain_db"],
-            r"g\.gain_db.*out of range \[-120, 24\]",
-            id="above-range",
-        ),
-        pytest.param(
-            changed("osc", amplitude=-0.1),
-            ["nodes", "osc", "amplitude"],
-            r"osc\.amplitude.*out of range \[0, 1\]",
-            id="below-range",
-        ),
-        pytest.param(
-            changed("osc", frequency=-440.0),
-            ["nodes", "osc", "frequency"],
-            r"osc\.frequency",
-            id="negative-pitch",
-        ),
-        pytest.param(
-            {**BASE, "nodes": {**BASE["nodes"], "out": {"type": "sink.wav", "in": "g"}}},
-            ["nodes", "out"],
-            r"out\.path.*is required",
-            id="missing-required",
-        ),
-        pytest.param(
-            {**BASE, "nodes": {**BASE["nodes"], "g": {"in": "osc"}}},
-            ["nodes", "g"],
-            r"every node needs a type",
-            id="missing-type",
-        ),
-        pytest.param(
-            changed("g", gain_db="$level extra"),
-            ["nodes", "g", "gain_db"],
-            r"g\.gain_db.*expects a number",
-            id="not-a-whole-reference",
-        ),
-        pytest.param(
-            {**BASE, "node": {}},
-            [],
-            r"unknown top-level key 'node' \(did you mean 'nodes'\?\)",
-            id="unknown-top-level-key",
-        ),
-        pytest.param(
-            {**BASE, "sample_rate": 0},
-            ["sample_rate"],
-            r"sample_rate must be a number of Hz",
-            id="sample-rate-range",
-        ),
-        pytest.param(
-            {**BASE, "format": 2},
-            ["format"],
-            r"format 2 is not supported",
-            id="format-version",
-        ),
-        pytest.param(
-            {**BASE, "nodes": {**BASE["nodes"], "a.b": {"type": "source.tone"}}},
-            ["nodes"],
-            r"node id 'a\.b' may hold only",
-            id="bad-node-id",
-        ),
-    ],
+        pytest.param(changed(node, **{key: value}), ["nodes", node, key], message, id=name)
+        for name, node, key, value, message in VALUE_MISTAKES
+    ]
+    + [pytest.param(*case, id=name) for name, case in TREE_MISTAKES.items()],
 )
 def test_schema_and_engine_reject(validator, tmp_path, tree, path, engine_message):
     paths = error_paths(validator, tree)

@@ -11,8 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from graphengine.errors import GraphError
 from graphengine.node import NodeContext, PortInfo
+from graphengine.types import Audio
 
 
 @dataclass
@@ -81,3 +84,14 @@ def validation_error(
     except GraphError as error:
         return error
     raise AssertionError(f"{type_id} with {params} validated")
+
+
+def noise_audio(channels: int, frames: int, seed: int = 0, rate: float = 44100.0) -> Audio:
+    """Seeded uniform noise in [-0.5, 0.5), float32 (channels, frames) at ``rate`` Hz."""
+    rng = np.random.default_rng(seed)
+    return Audio(rng.uniform(-0.5, 0.5, (channels, frames)).astype(np.float32), rate)
+
+
+def info(audio: Audio) -> PortInfo:
+    """What validation knows of ``audio``: its shape and rate."""
+    return PortInfo("audio", audio.samples.shape, sample_rate=audio.sample_rate)

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from node_harness import infer_node, make_ctx, run_node
+from node_harness import infer_node, info, make_ctx, noise_audio, run_node
 
 from graphengine.errors import ParamError, PortError
-from graphengine.node import PortInfo
 from graphengine.types import Audio
 from nodes.effect.normalize import normalize
 from nodes.effect.reverse import reverse
@@ -16,17 +15,8 @@ from nodes.signal.arrange import chunk_bounds, concat, layer, split, trim
 SR = 44100.0
 
 
-def noise(channels: int, frames: int, seed: int = 0, rate: float = SR) -> Audio:
-    rng = np.random.default_rng(seed)
-    return Audio(rng.uniform(-0.5, 0.5, (channels, frames)).astype(np.float32), rate)
-
-
-def info(audio: Audio) -> PortInfo:
-    return PortInfo("audio", audio.samples.shape, sample_rate=audio.sample_rate)
-
-
 def test_reverse_twice_is_the_identity_exactly():
-    a = noise(2, 12345)
+    a = noise_audio(2, 12345)
     once = run_node(reverse, make_ctx("effect.reverse"), a)
     np.testing.assert_array_equal(once.samples[:, 0], a.samples[:, -1])
     np.testing.assert_array_equal(once.samples[:, -1], a.samples[:, 0])
@@ -35,7 +25,7 @@ def test_reverse_twice_is_the_identity_exactly():
 
 
 def test_layer_places_inputs_at_exact_frames_with_gains():
-    a, b = noise(1, 1000, 1), noise(2, 500, 2)
+    a, b = noise_audio(1, 1000, 1), noise_audio(2, 500, 2)
     ctx = make_ctx("signal.layer")
     out = run_node(layer, ctx, [a, b], offsets_s=[0.0, 1200 / SR], gains=[1.0, -0.5])
     assert out.samples.shape == (2, 1700)
@@ -50,18 +40,18 @@ def test_layer_places_inputs_at_exact_frames_with_gains():
 
 def test_layer_checks_lists_rates_and_channels():
     ctx = make_ctx("signal.layer", node_id="stack")
-    a, b = info(noise(1, 10)), info(noise(1, 10))
+    a, b = info(noise_audio(1, 10)), info(noise_audio(1, 10))
     with pytest.raises(ParamError, match="3 values for 2 inputs") as caught:
         infer_node(layer, ctx, {"in": [a, b]}, offsets_s=[0.0, 0.1, 0.2])
     assert caught.value.port_or_param == "offsets_s" and caught.value.node_id == "stack"
     with pytest.raises(PortError, match="different sample rates"):
-        infer_node(layer, ctx, {"in": [a, info(noise(1, 10, rate=48000.0))]})
+        infer_node(layer, ctx, {"in": [a, info(noise_audio(1, 10, rate=48000.0))]})
     with pytest.raises(PortError, match="2 channels but another has 3"):
-        infer_node(layer, ctx, {"in": [info(noise(2, 10)), info(noise(3, 10))]})
+        infer_node(layer, ctx, {"in": [info(noise_audio(2, 10)), info(noise_audio(3, 10))]})
 
 
 def test_split_then_concat_reproduces_the_input():
-    a = noise(2, 10_001)
+    a = noise_audio(2, 10_001)
     chunk_s = 2500 / SR
     ctx = make_ctx("signal.split")
     pieces = [run_node(split, ctx, a, chunk_s=chunk_s, index=i) for i in range(5)]
@@ -82,7 +72,7 @@ def test_split_then_concat_reproduces_the_input():
 
 
 def test_split_index_past_the_end_says_how_many_chunks():
-    a = info(noise(1, 100))
+    a = info(noise_audio(1, 100))
     with pytest.raises(ParamError, match=r"makes 4 \(indices 0 to 3\)") as caught:
         infer_node(split, make_ctx("signal.split"), {"in": a}, chunk_s=25 / SR, index=4)
     assert caught.value.port_or_param == "index"
@@ -99,11 +89,12 @@ def test_concat_crossfade_lengths_and_gains():
     middle = power.samples[0, 900:1000]
     assert np.all(middle >= 1.0 - 1e-6) and middle.max() == pytest.approx(np.sqrt(2), abs=0.01)
     with pytest.raises(ParamError, match="longer than the shortest input"):
-        infer_node(concat, ctx, {"in": [info(ones), info(noise(1, 50))]}, crossfade_ms=fade_ms)
+        inputs = {"in": [info(ones), info(noise_audio(1, 50))]}
+        infer_node(concat, ctx, inputs, crossfade_ms=fade_ms)
 
 
 def test_trim_keeps_exact_frames():
-    a = noise(2, 44100)
+    a = noise_audio(2, 44100)
     ctx = make_ctx("signal.trim")
     out = run_node(trim, ctx, a, start_s=0.25, duration_s=0.5)
     np.testing.assert_array_equal(out.samples, a.samples[:, 11025:33075])
@@ -122,7 +113,7 @@ def test_trim_keeps_exact_frames():
 
 @pytest.mark.parametrize("mode", ["peak", "rms"])
 def test_normalize_reaches_the_target(mode):
-    a = Audio(noise(2, 5000).samples * np.array([[1.0], [0.25]], np.float32), SR)
+    a = Audio(noise_audio(2, 5000).samples * np.array([[1.0], [0.25]], np.float32), SR)
     ctx = make_ctx("effect.normalize")
     out = run_node(normalize, ctx, a, mode=mode, target_dbfs=-6.0).samples.astype(np.float64)
     level = np.abs(out).max() if mode == "peak" else np.sqrt(np.mean(out**2))

@@ -6,7 +6,7 @@ import math
 
 import numpy as np
 import pytest
-from node_harness import infer_node, make_ctx, run_node
+from node_harness import infer_node, info, make_ctx, noise_audio, run_node
 
 from graphengine.errors import ParamError, PortError
 from graphengine.node import PortInfo
@@ -15,15 +15,6 @@ from nodes.effect.gain import gain
 from nodes.signal.mix import mix
 
 SR = 44100.0
-
-
-def noise_audio(channels: int, frames: int, seed: int = 0, rate: float = SR) -> Audio:
-    rng = np.random.default_rng(seed)
-    return Audio(rng.uniform(-0.5, 0.5, (channels, frames)).astype(np.float32), rate)
-
-
-def info(audio: Audio) -> PortInfo:
-    return PortInfo("audio", audio.samples.shape, sample_rate=audio.sample_rate)
 
 
 # --------------------------------------------------------------------------- gain
