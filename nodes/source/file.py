@@ -158,6 +158,21 @@ def _chunk_header_frames(path: str) -> int | None:
     return None
 
 
+def _ogg_streams(path: str) -> int:
+    """How many logical streams begin in an Ogg file (pages flagged "beginning of stream").
+
+    More than one in an audio file means a chained Ogg (files joined end to
+    end), of which libsndfile decodes only the first.
+    """
+    streams = 0
+    with open(path, "rb") as handle:
+        while len(head := handle.read(27)) == 27 and head[:4] == b"OggS":
+            streams += head[5] & 2 == 2
+            body = sum(handle.read(head[26]))  # the segment table: lacing values
+            handle.seek(body, os.SEEK_CUR)
+    return streams
+
+
 def _count_frames(path: str) -> tuple[int, tuple[str, ...]]:
     """Frames the decoder delivers for ``path``, read to the end, and what it said."""
     import soundfile
@@ -196,6 +211,9 @@ def _length_of(path: str, size: int, mtime_ns: int) -> FileLength:
     if info.format in _COUNTED_BY_SIZE and info.subtype in _UNCOMPRESSED:
         return FileLength(info.frames, header, opening)  # libsndfile counts what the bytes hold
     frames, notes = _count_frames(path)
+    if info.format == "OGG" and (streams := _ogg_streams(path)) > 1:
+        first = f"{streams} Ogg streams joined end to end: only the first, {frames} frames, is read"
+        notes = (first, *notes)
     return FileLength(frames, header, opening + notes)
 
 
@@ -254,7 +272,8 @@ class AudioFile(BlockSource):
     count them (uncompressed ones are counted from their size). A file that
     holds fewer (a truncated WAV) or more frames than its header says (an
     MP3 without a Xing header, whose count is an estimate) is read as it is,
-    with a warning giving both numbers. What the decoder prints (libmpg123's
+    with a warning giving both numbers; so is a chained Ogg (files joined end
+    to end), of which libsndfile decodes only the first. What the decoder prints (libmpg123's
     notes) becomes warnings of the node, not lines on stderr.
 
     Example

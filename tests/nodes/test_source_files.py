@@ -164,3 +164,15 @@ def test_decoder_messages_are_warnings_of_the_node_not_raw_stderr(tmp_path: Path
     assert all(line.startswith(("warning: ", "g.toml: ")) for line in lines), lines
     notes = [line for line in _warning_lines(stderr) if "decoding 'two.mp3'" in line]
     assert notes and len(notes) == len(set(notes))  # said, and said once
+
+
+def test_a_chained_ogg_says_that_only_its_first_stream_is_read(tmp_path: Path) -> None:
+    """libsndfile stops at the end of the first of two Ogg files joined end to end."""
+    first, second = tmp_path / "first.ogg", tmp_path / "second.ogg"
+    sf.write(first, _tone(1.0), RATE, format="OGG")
+    sf.write(second, _tone(0.5), RATE, format="OGG")
+    (tmp_path / "both.ogg").write_bytes(first.read_bytes() + second.read_bytes())
+    samples, stderr = _render(tmp_path, "both.ogg")
+    assert samples.shape == _decode_to_end(tmp_path / "both.ogg").T.shape == (1, RATE)
+    [warning] = _warning_lines(stderr)
+    assert "2 Ogg streams joined end to end" in warning and str(RATE) in warning
