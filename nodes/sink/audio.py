@@ -7,14 +7,18 @@ writes to ``path`` and an interrupted run leaves no partial output.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import errno
+import os
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from graphengine.blocknode import BlockSink, StreamSpec
-from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
+from graphengine.errors import ParamError
+from graphengine.node import InferFn, NodeContext, OutputPath, PortInfo, node, param
 from graphengine.types import Value
 
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
@@ -25,8 +29,13 @@ _WAV_MAX_DATA_BYTES = 0xFFFFFFFF - 1024
 _CHUNK = 1 << 16
 """Frames converted and written per step."""
 
+_SFC_SET_ADD_PEAK_CHUNK = 0x1050
+"""libsndfile's command (sndfile.h) that turns off the PEAK chunk, whose timestamp
+would make two renders of the same float samples differ in bytes."""
+
 
 def check_suffix(path: str, suffix: str, ctx: NodeContext) -> None:
+    """A ParamError on ``path`` unless it ends in ``suffix`` (any case)."""
     actual = Path(path).suffix
     if actual.lower() != suffix:
         raise ctx.param_error(
@@ -35,12 +44,79 @@ def check_suffix(path: str, suffix: str, ctx: NodeContext) -> None:
         )
 
 
-def infer_wav(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """No outputs; the path must end in ``.wav``."""
-    check_suffix(params["path"], ".wav", ctx)
-    return {}
+def check_port_type(port_type: str, allowed: tuple[str, ...], ctx: NodeContext) -> None:
+    """A PortError on ``in`` unless ``port_type`` is one of ``allowed``."""
+    if port_type not in allowed:
+        raise ctx.port_error(
+            "in", f"{ctx.node_type} writes {' or '.join(allowed)}, got {port_type}"
+        )
+
+
+def sink_infer(suffix: str, allowed: tuple[str, ...] | None = None) -> InferFn:
+    """The infer function of a sink writing ``suffix`` files from ``allowed`` port types.
+
+    It returns no outputs; it checks that the path ends in ``suffix`` and, when
+    ``allowed`` is given and the input's type is known, that it is one of them.
+    """
+
+    def infer(
+        inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+    ) -> dict[str, PortInfo]:
+        check_suffix(params["path"], suffix, ctx)
+        info = inputs.get("in")
+        if allowed is not None and isinstance(info, PortInfo):
+            check_port_type(info.type, allowed, ctx)
+        return {}
+
+    infer.__doc__ = f"No outputs; the path must end in {suffix}."
+    return infer
+
+
+def write_error(path: str, error: BaseException, ctx: NodeContext) -> ParamError:
+    """The ParamError on ``path`` for a failed write of the file finally at ``path``.
+
+    A full disk (errno ENOSPC, whether from Python or from libsndfile's own
+    ``write``, whose "System error." alone names neither) says so.
+    """
+    from soundfile import _ffi
+
+    final = ctx.final_path(path)
+    code = getattr(error, "errno", None)
+    if code is None and type(error).__name__ == "LibsndfileError":
+        code = _ffi.errno  # errno of libsndfile's failed write(2)
+    if code == errno.ENOSPC:
+        reason = "the disk is full (no space left on device)"
+    elif code is not None and code in errno.errorcode:
+        reason = os.strerror(code)
+    else:
+        reason = getattr(error, "error_string", None) or str(error) or type(error).__name__
+    return ctx.param_error("path", f"cannot write {final}: {reason.rstrip('.')}")
+
+
+@contextmanager
+def writing(path: str, ctx: NodeContext) -> Iterator[None]:
+    """Map a failed write of ``path`` (OSError, libsndfile error) to :func:`write_error`."""
+    import soundfile
+
+    try:
+        yield
+    except (OSError, soundfile.SoundFileError, RuntimeError) as error:
+        raise write_error(path, error, ctx) from error
+
+
+def open_wav(path: str, rate: float, channels: int, subtype: str, container: str = "WAV") -> Any:
+    """A soundfile opened for writing, without the PEAK chunk (so the bytes are reproducible)."""
+    import soundfile
+    from soundfile import _ffi, _snd
+
+    handle = soundfile.SoundFile(
+        path, "w", samplerate=round(rate), channels=channels, subtype=subtype, format=container
+    )
+    _snd.sf_command(handle._file, _SFC_SET_ADD_PEAK_CHUNK, _ffi.NULL, 0)
+    return handle
+
+
+infer_wav = sink_infer(".wav")
 
 
 @node("sink.wav", version=1, infer=infer_wav)
@@ -53,7 +129,10 @@ class Wav(BlockSink):
     clipped, with a warning saying how many. NaN or infinite samples are
     written as 0, also with a warning. The file's rate is the audio's sample
     rate rounded to whole Hz; data beyond the 4 GiB limit of a RIFF WAV is
-    written as RF64 (a WAV with 64-bit sizes).
+    written as RF64 (a WAV with 64-bit sizes). Files are written without a
+    PEAK chunk (its timestamp would differ on every render), so the same
+    samples give the same bytes; a failed write (a full disk) is an error
+    on ``path`` naming the file.
 
     With ``chunk_s`` set, the audio is also written as numbered files of
     ``round(chunk_s * rate)`` frames beside ``path`` (``take.wav`` gives
@@ -97,20 +176,19 @@ class Wav(BlockSink):
         self._chunk_index = -1
 
     def start(self) -> None:
-        import soundfile
-
         data_bytes = self._channels * self._frames * _BYTES_PER_SAMPLE[self.subtype]
         self._container = "RF64" if data_bytes > _WAV_MAX_DATA_BYTES else "WAV"
-        self._file = soundfile.SoundFile(
-            self.path,
-            "w",
-            samplerate=round(self._rate),
-            channels=self._channels,
-            subtype=self.subtype,
-            format=self._container,
-        )
+        with writing(self.path, self.ctx):
+            self._file = open_wav(
+                self.path, self._rate, self._channels, self.subtype, self._container
+            )
 
     def process(self, block: np.ndarray) -> None:
+        with writing(self.path, self.ctx):
+            self._write(block)
+
+    def _write(self, block: np.ndarray) -> None:
+        """Convert and write one block (channels, n), and its share of the chunk files."""
         for start in range(0, block.shape[1], _CHUNK):
             frames = np.array(block[:, start : start + _CHUNK].T, order="C")
             bad = ~np.isfinite(frames)
@@ -127,8 +205,6 @@ class Wav(BlockSink):
 
     def _write_chunks(self, frames: np.ndarray) -> None:
         """Route frames (frames, channels) into the numbered chunk files they belong to."""
-        import soundfile
-
         from nodes.signal.arrange import chunk_bounds
 
         bounds = chunk_bounds(self._frames, self._chunk)
@@ -142,12 +218,8 @@ class Wav(BlockSink):
                     self._chunk_file.close()
                 final = Path(self.ctx.final_path(self.path))
                 name = final.with_name(f"{final.stem}_{index + 1:0{digits}d}{final.suffix}")
-                self._chunk_file = soundfile.SoundFile(
-                    self.ctx.output_path(str(name)),
-                    "w",
-                    samplerate=round(self._rate),
-                    channels=self._channels,
-                    subtype=self.subtype,
+                self._chunk_file = open_wav(
+                    self.ctx.output_path(str(name)), self._rate, self._channels, self.subtype
                 )
                 self._chunk_index = index
             stop = min(frames.shape[0], bounds[index][1] - self._position)
@@ -155,11 +227,12 @@ class Wav(BlockSink):
             done = stop
 
     def finish(self) -> None:
-        self._file.close()
-        self._file = None
-        if self._chunk_file is not None:
-            self._chunk_file.close()
-            self._chunk_file = None
+        with writing(self.path, self.ctx):  # closing writes the header's final sizes
+            self._file.close()
+            self._file = None
+            if self._chunk_file is not None:
+                self._chunk_file.close()
+                self._chunk_file = None
         ctx, total = self.ctx, self._channels * self._frames
         if round(self._rate) != self._rate:
             rounded = round(self._rate)
@@ -180,19 +253,15 @@ class Wav(BlockSink):
     def abort(self) -> None:
         for handle in (self._file, self._chunk_file):
             if handle is not None:
-                handle.close()
+                with suppress(OSError, RuntimeError):  # e.g. the full disk that failed the run
+                    handle.close()
         self._file = self._chunk_file = None
 
 
 wav = Wav
 
 
-def infer_npy(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """No outputs; the path must end in ``.npy``."""
-    check_suffix(params["path"], ".npy", ctx)
-    return {}
+infer_npy = sink_infer(".npy")
 
 
 @node("sink.npy", version=1, infer=infer_npy)
@@ -218,5 +287,5 @@ def npy(
         path = "out/src.npy"
     """
     check_suffix(path, ".npy", ctx)
-    with open(path, "wb") as handle:  # a file object: np.save would append .npy to a name
+    with writing(path, ctx), open(path, "wb") as handle:  # np.save would append .npy to a name
         np.save(handle, in_.primary, allow_pickle=False)

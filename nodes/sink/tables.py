@@ -3,7 +3,9 @@
 ``sink.csv`` writes a frame table (a ``time_s`` column, then one column per
 feature row) or a vector as one row; ``sink.json`` writes vectors, features,
 predictions or metrics as plain JSON. Non-finite numbers are written as empty
-CSV cells and JSON ``null`` (strict JSON has no NaN).
+CSV cells and JSON ``null`` (strict JSON has no NaN). Both refuse names that
+repeat (a JSON object would keep only the last value, a CSV header would be
+ambiguous).
 """
 
 from __future__ import annotations
@@ -11,47 +13,39 @@ from __future__ import annotations
 import csv
 import json
 import math
-from collections.abc import Mapping
+from collections import Counter
 from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
+from graphengine.node import NodeContext, OutputPath, node, param
 from graphengine.types import Features, Prediction, Value, Vector
-from nodes.sink.audio import check_suffix
+from nodes.sink.audio import check_port_type, sink_infer, writing
 
 CSV_TYPES = ("features", "vector")
 JSON_TYPES = ("features", "vector", "prediction")
-
-
-def _check(
-    inputs: Mapping[str, Any],
-    params: Mapping[str, Any],
-    ctx: NodeContext,
-    suffix: str,
-    allowed: tuple[str, ...],
-) -> None:
-    check_suffix(params["path"], suffix, ctx)
-    info = inputs.get("in")
-    if isinstance(info, PortInfo):
-        _check_type(info.type, allowed, ctx)
-
-
-def _check_type(port_type: str, allowed: tuple[str, ...], ctx: NodeContext) -> None:
-    if port_type not in allowed:
-        raise ctx.port_error(
-            "in", f"{ctx.node_type} writes {' or '.join(allowed)}, got {port_type}"
-        )
 
 
 def _names(names: tuple[str, ...], count: int, stem: str) -> list[str]:
     return list(names) if len(names) == count else [f"{stem}{k}" for k in range(count)]
 
 
+def unique_names(names: list[str], what: str, ctx: NodeContext) -> list[str]:
+    """``names`` when no name repeats; else a PortError on ``in`` naming the repeated ones."""
+    repeated = [f"{name!r} ({count} times)" for name, count in Counter(names).items() if count > 1]
+    if repeated:
+        raise ctx.port_error(
+            "in",
+            f"the {what} names repeat: {', '.join(repeated)}; {ctx.node_type} needs each name "
+            "once (give the inputs of feature.stack_vectors different names)",
+        )
+    return names
+
+
 def feature_columns(features: Features) -> list[str]:
     """Column names of a feature table: row names, prefixed ``ch<c>_`` when multi-channel."""
     channels, n, _ = features.values.shape
-    names = _names(features.names, n, "f")
+    names = _names(features.names, n, "f")  # checked for repeats by the sinks
     if channels == 1:
         return names
     return [f"ch{c}_{name}" for c in range(channels) for name in names]
@@ -67,15 +61,7 @@ def _cell(value: float) -> str:
     return repr(float(value)) if math.isfinite(value) else ""
 
 
-def infer_csv(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """No outputs; the path must end in .csv and the input be features or a vector."""
-    _check(inputs, params, ctx, ".csv", CSV_TYPES)
-    return {}
-
-
-@node("sink.csv", version=1, infer=infer_csv)
+@node("sink.csv", version=1, infer=sink_infer(".csv", CSV_TYPES))
 def csv_table(
     in_: Value,
     *,
@@ -98,19 +84,21 @@ def csv_table(
         in = "feats"
         path = "out/features.csv"
     """
-    _check_type(in_.port_type, CSV_TYPES, ctx)
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        if isinstance(in_, Vector):
-            writer.writerow(_names(in_.names, in_.values.size, "v"))
-            writer.writerow([_cell(v) for v in in_.values])
-            return
+    check_port_type(in_.port_type, CSV_TYPES, ctx)
+    if isinstance(in_, Vector):
+        rows = [unique_names(_names(in_.names, in_.values.size, "v"), "vector", ctx)]
+        rows.append([_cell(v) for v in in_.values])
+    else:
         assert isinstance(in_, Features)
-        channels, n, frames = in_.values.shape
-        writer.writerow(["time_s", *feature_columns(in_)])
-        table = in_.values.reshape(channels * n, frames).T.astype(np.float64)
-        for time, row in zip(frame_times(in_), table, strict=True):
-            writer.writerow([repr(float(time)), *(_cell(v) for v in row)])
+        rows = [["time_s", *unique_names(feature_columns(in_), "feature", ctx)]]
+    with writing(path, ctx), open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerows(rows)
+        if isinstance(in_, Features):
+            channels, n, frames = in_.values.shape
+            table = in_.values.reshape(channels * n, frames).T.astype(np.float64)
+            for time, row in zip(frame_times(in_), table, strict=True):
+                writer.writerow([repr(float(time)), *(_cell(v) for v in row)])
 
 
 def _finite(values: np.ndarray) -> Any:
@@ -119,15 +107,7 @@ def _finite(values: np.ndarray) -> Any:
     return np.where(np.isfinite(array), array.astype(object), None).tolist()
 
 
-def infer_json(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """No outputs; the path must end in .json and the input be a vector, features or prediction."""
-    _check(inputs, params, ctx, ".json", JSON_TYPES)
-    return {}
-
-
-@node("sink.json", version=1, infer=infer_json)
+@node("sink.json", version=1, infer=sink_infer(".json", JSON_TYPES))
 def json_file(
     in_: Value,
     *,
@@ -149,10 +129,10 @@ def json_file(
         in = "stats"
         path = "out/summary.json"
     """
-    _check_type(in_.port_type, JSON_TYPES, ctx)
+    check_port_type(in_.port_type, JSON_TYPES, ctx)
     document: dict[str, Any]
     if isinstance(in_, Vector):
-        names = _names(in_.names, in_.values.size, "v")
+        names = unique_names(_names(in_.names, in_.values.size, "v"), "vector", ctx)
         document = {"type": "vector", "values": dict(zip(names, _finite(in_.values), strict=True))}
     elif isinstance(in_, Prediction):
         probs = in_.probabilities
@@ -167,10 +147,10 @@ def json_file(
         document = {
             "type": "features",
             "frame_rate": in_.frame_rate,
-            "names": _names(in_.names, in_.values.shape[1], "f"),
+            "names": unique_names(_names(in_.names, in_.values.shape[1], "f"), "feature", ctx),
             "times_s": frame_times(in_).tolist(),
             "values": _finite(in_.values),
         }
-    with open(path, "w") as handle:
+    with writing(path, ctx), open(path, "w") as handle:
         json.dump(document, handle, indent=1, allow_nan=False)
         handle.write("\n")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -13,9 +14,69 @@ from graphengine.node import InputPath, NodeContext, PortInfo, node, param
 from graphengine.types import Image
 from nodes.image.mapping import IMAGE_FORMATS, IMAGE_MODES, LUMA, check_choice
 
+DECODE_LIMIT_BYTES = 512 << 20
+"""Most bytes the decoded pixels of one file may take in Pillow: 512 MiB.
+
+A fixed limit: nodes do not see the graph's ``--memory-budget``, which counts
+outputs only. 134 megapixels of RGB (4 bytes each as Pillow stores them),
+536 of 8-bit grey (one byte).
+"""
+
+_BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
+"""Bytes per pixel of Pillow's storage for a mode; 4 for every other mode."""
+
+_BAND_PIXELS = 1 << 20
+"""Pixels converted to float32 per step (a band of whole rows)."""
+
 
 def _unreadable(path: str, reason: str, ctx: NodeContext) -> ParamError:
     return ctx.param_error("path", f"cannot read image file {Path(path).name!r}: {reason}")
+
+
+def _format_bytes(count: float) -> str:
+    return f"{count / 2**20:.0f} MiB" if count < 2**30 else f"{count / 2**30:.1f} GiB"
+
+
+def _plan_decoding(picture: Any, shape: tuple[int, ...], path: str, ctx: NodeContext) -> None:
+    """Draft a JPEG at the smallest scale that still gives ``shape``; refuse what is too big.
+
+    A JPEG asked for a smaller size is decoded at 1/2, 1/4 or 1/8 scale
+    (Pillow's ``draft``). Then a ParamError on ``path`` when the pixels to
+    decode would take more than DECODE_LIMIT_BYTES; nothing is decoded here.
+    """
+    rows, columns = shape[0], shape[1]
+    if picture.format == "JPEG" and (rows, columns) != (picture.height, picture.width):
+        picture.draft(picture.mode, (columns, rows))
+    width, height = picture.size
+    needed = width * height * _BYTES_PER_PIXEL.get(picture.mode, 4)
+    if needed > DECODE_LIMIT_BYTES:
+        reason = (
+            f"its {width}x{height} pixels would take {_format_bytes(needed)} to decode, more "
+            f"than the {_format_bytes(DECODE_LIMIT_BYTES)} source.image decodes; "
+            "scale the file down first"
+        )
+        raise _unreadable(path, reason, ctx)
+
+
+def _open_quietly(path: str, ctx: NodeContext) -> Any:
+    """``PIL.Image.open`` with its DecompressionBombWarning said as a warning of the node."""
+    from PIL import Image as PILImage
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", PILImage.DecompressionBombWarning)
+        picture = PILImage.open(path, formats=IMAGE_FORMATS)
+    for warning in caught:
+        if issubclass(warning.category, PILImage.DecompressionBombWarning):
+            pixels = picture.width * picture.height
+            ctx.warn(
+                f"{Path(path).name!r} has {pixels} pixels, more than Pillow's "
+                f"{PILImage.MAX_IMAGE_PIXELS} for a safe image; decoded anyway"
+            )
+        else:
+            warnings.warn_explicit(
+                warning.message, warning.category, warning.filename, warning.lineno
+            )
+    return picture
 
 
 def _open_image(path: str, ctx: NodeContext) -> Any:
@@ -31,7 +92,7 @@ def _open_image(path: str, ctx: NodeContext) -> Any:
     if not target.is_file():
         raise _unreadable(path, "no such file" if not target.exists() else "not a file", ctx)
     try:
-        picture = PILImage.open(path, formats=IMAGE_FORMATS)
+        picture = _open_quietly(path, ctx)
     except UnidentifiedImageError as error:
         kinds = ", ".join(IMAGE_FORMATS)
         raise _unreadable(path, f"not an image in a supported format ({kinds})", ctx) from error
@@ -55,10 +116,11 @@ def infer_source_image(
     check_choice("mode", params["mode"], IMAGE_MODES, ctx)
     with _open_image(params["path"], ctx) as picture:
         shape = _image_shape(picture.height, picture.width, params)
+        _plan_decoding(picture, shape, params["path"], ctx)
     return {"out": PortInfo("image", shape, itemsize=4)}
 
 
-def _decode(picture: Any) -> np.ndarray:
+def _to_float(picture: Any) -> np.ndarray:
     """Pixels as float32 RGB in [0, 1], shaped (rows, cols, 3); transparency over white."""
     mode = picture.mode
     if mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
@@ -70,6 +132,42 @@ def _decode(picture: Any) -> np.ndarray:
     rgba = np.asarray(picture.convert("RGBA"), dtype=np.float32) / 255.0
     alpha = rgba[..., 3:4]
     return rgba[..., :3] * alpha + (1.0 - alpha)
+
+
+def _decode(picture: Any, gray: bool) -> np.ndarray:
+    """Decoded pixels as float32 (rows, cols, 1) luma or (rows, cols, 3) RGB.
+
+    Converted a band of rows at a time, so that beside Pillow's own pixels
+    only the float32 result is held at full size.
+    """
+    width, height = picture.size
+    out = np.empty((height, width, 1 if gray else 3), dtype=np.float32)
+    step = max(1, _BAND_PIXELS // width)
+    for top in range(0, height, step):
+        band = _to_float(picture.crop((0, top, width, min(height, top + step))))
+        out[top : top + band.shape[0]] = (band @ LUMA)[..., None] if gray else band
+    return out
+
+
+def _shrink_before_decoding(picture: Any, rows: int, columns: int) -> Any:
+    """``picture`` loaded, made smaller first when far larger than rows x columns.
+
+    A picture at least 6 times the size in a direction is box-averaged
+    (``reduce``, premultiplied by its alpha) to no less than 3 times it, so
+    that the float conversion and the Lanczos resize work on a few times the
+    output's size.
+    """
+    picture.load()
+    factors = (max(1, picture.width // (3 * columns)), max(1, picture.height // (3 * rows)))
+    if factors == (1, 1) or picture.mode.startswith("I;16"):
+        return picture
+    if picture.mode == "P":
+        picture = picture.convert("RGBA")
+    if picture.mode in ("RGBA", "LA", "PA", "La"):
+        picture = picture.convert("RGBa")  # an average of premultiplied colours composes right
+    elif picture.mode not in ("L", "RGB", "I", "F", "CMYK"):
+        picture = picture.convert("RGB")
+    return picture.reduce(factors)
 
 
 def _resize(pixels: np.ndarray, rows: int, columns: int) -> np.ndarray:
@@ -118,6 +216,14 @@ def source_image(
     (``0.5 + contrast * (b - 0.5)``, clipped to [0, 1]) and ``gamma`` raises
     to a power (> 1 darkens the mid-tones, quietening faint strokes).
 
+    Memory: a file whose decoded pixels would take more than 512 MiB in
+    Pillow (``DECODE_LIMIT_BYTES``: 134 megapixels of RGB, 536 of grey) is
+    refused at validation, before anything is decoded; the graph's memory
+    budget, which counts outputs, is not visible to nodes. A JPEG asked for a
+    smaller size is decoded at 1/2, 1/4 or 1/8 scale, and a picture many times
+    the size asked for is box-averaged to about 3 times it before the Lanczos
+    resize. Pillow's decompression-bomb warning is a warning of the node.
+
     An image can also come from Python: pass ``inputs={"img": Image(array)}``
     to ``Graph.run`` for this node's id.
 
@@ -132,14 +238,13 @@ def source_image(
     params = {"mode": mode, "rows": rows, "columns": columns}
     with _open_image(path, ctx) as picture:
         shape = _image_shape(picture.height, picture.width, params)
+        _plan_decoding(picture, shape, path, ctx)
         try:
             picture.seek(0)
-            pixels = _decode(picture)
+            pixels = _decode(_shrink_before_decoding(picture, shape[0], shape[1]), mode == "gray")
         except (OSError, ValueError, SyntaxError) as error:
             raise _unreadable(path, str(error) or type(error).__name__, ctx) from error
-    if mode == "gray":
-        pixels = (pixels @ LUMA)[..., None]
-    pixels = _resize(pixels.astype(np.float32), shape[0], shape[1])
+    pixels = _resize(pixels, shape[0], shape[1])
     pixels = np.clip(pixels, 0.0, 1.0)
     if normalize:
         low, high = float(pixels.min()), float(pixels.max())
