@@ -227,8 +227,7 @@ class DiskStore:
         final = self._entry_path(key)
         if (final / _META_FILE).is_file():
             return
-        scratch = self._new_scratch_path()
-        scratch.mkdir()
+        scratch = self._new_scratch_dir()
         try:
             _write_entry(scratch, key, entry)
             self._publish(scratch, final)
@@ -297,6 +296,16 @@ class DiskStore:
         tmp.mkdir(parents=True, exist_ok=True)
         return tmp / _scratch_name()
 
+    def _new_scratch_dir(self) -> Path:
+        """A new empty scratch folder; ``tmp/`` is made only when missing (one syscall per put)."""
+        scratch = self.directory / _TMP_DIR / _scratch_name()
+        try:
+            scratch.mkdir()
+        except FileNotFoundError:
+            scratch = self._new_scratch_path()
+            scratch.mkdir()
+        return scratch
+
     def _publish(self, scratch: Path, final: Path) -> None:
         """Rename ``scratch`` to ``final``; if another process got there first, keep theirs.
 
@@ -304,9 +313,10 @@ class DiskStore:
         moment, so a failed rename is looked at again and retried a few times.
         """
         error: OSError | None = None
-        for _ in range(8):
+        for attempt in range(8):
             try:
-                final.parent.mkdir(parents=True, exist_ok=True)
+                if attempt:  # the prefix folder is usually there: make it only after a failure
+                    final.parent.mkdir(parents=True, exist_ok=True)
                 os.rename(scratch, final)
                 return
             except OSError as exc:

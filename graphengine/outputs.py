@@ -158,6 +158,7 @@ def commit(pending: Pending, valid: ValidGraph, keys: Mapping[str, NodeKey]) -> 
     """
     moves: list[tuple[Path, Path]] = []
     written: list[Path] = []
+    tree = resolved_tree(valid) if pending else {}  # once: every sidecar holds the same graph
     try:
         for node, temps in pending:
             outputs: dict[str, dict] = {}
@@ -166,7 +167,7 @@ def commit(pending: Pending, valid: ValidGraph, keys: Mapping[str, NodeKey]) -> 
                 outputs[str(final)] = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns}
                 moves.append((temp, Path(final)))
                 written.append(Path(final))
-            text = json.dumps(provenance(valid, keys, node, outputs), indent=2) + "\n"
+            text = json.dumps(provenance(valid, keys, node, outputs, tree), indent=2) + "\n"
             for final in outputs:
                 side = sidecar_path(final)
                 side_temp = _temp_name(side)
@@ -270,20 +271,33 @@ def resolved_tree(valid: ValidGraph) -> dict[str, Any]:
 
 
 def provenance(
-    valid: ValidGraph, keys: Mapping[str, NodeKey], node: ValidNode, outputs: dict[str, dict]
+    valid: ValidGraph,
+    keys: Mapping[str, NodeKey],
+    node: ValidNode,
+    outputs: dict[str, dict],
+    tree: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The sidecar of a sink's outputs: engine, parameters, keys of its ancestors, the graph."""
+    """The sidecar of a sink's outputs: engine, parameters, keys of its ancestors, the graph.
+
+    ``tree`` is :func:`resolved_tree` of ``valid`` when the caller has it already.
+    O(a) for a ancestors, plus O(n) for the tree of n nodes when not given.
+    """
     from graphengine.version import __version__
 
     graph = valid.graph
     ancestors = valid.ancestors({node.id})
 
+    codes: dict[int, dict[str, Any]] = {}  # spec.code walks modules: once per node type
+
     def about(node_id: str) -> dict[str, Any]:
         ancestor = valid.nodes[node_id]
+        spec = ancestor.spec
+        if id(spec) not in codes:
+            codes[id(spec)] = spec.code
         entry = {
             "type": ancestor.type,
-            "version": ancestor.spec.version,
-            "code": ancestor.spec.code,
+            "version": spec.version,
+            "code": codes[id(spec)],
             "key": keys[node_id].key,
         }
         if "seed" in ancestor.params:
@@ -299,7 +313,7 @@ def provenance(
             "node": node.id,
             "key": keys[node.id].key,
             "outputs": outputs,
-            "nodes": {node_id: about(node_id) for node_id in valid.order if node_id in ancestors},
+            "nodes": {node_id: about(node_id) for node_id in valid.in_order(ancestors)},
         },
-        "graph": resolved_tree(valid),
+        "graph": tree if tree is not None else resolved_tree(valid),
     }

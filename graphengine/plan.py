@@ -13,7 +13,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -90,9 +90,12 @@ def value_hash(arrays: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
 
 
 def node_key(
-    node: ValidNode, input_keys: Mapping[str, list[str]], provided_hash: str | None = None
+    node: ValidNode,
+    input_keys: Mapping[str, list[str]],
+    provided_hash: str | None = None,
+    code: dict[str, Any] | None = None,
 ) -> NodeKey:
-    """Hash everything a node's outputs depend on."""
+    """Hash everything a node's outputs depend on (``code``: ``node.spec.code`` if known)."""
     spec = node.spec
     if provided_hash is not None:
         material: dict[str, Any] = {
@@ -106,7 +109,7 @@ def node_key(
             "engine": ENGINE_KEY_VERSION,
             "type": spec.type_id,
             "version": spec.version,
-            "code": spec.code,
+            "code": spec.code if code is None else code,
             "params": {k: v for k, v in node.params.items() if k not in files},
             "inputs": dict(input_keys),
             "files": files,
@@ -116,15 +119,22 @@ def node_key(
 
 
 def compute_keys(valid: ValidGraph, provided_hashes: Mapping[str, str]) -> dict[str, NodeKey]:
-    """Keys of every node, in topological order."""
+    """Keys of every node, in topological order: O(n + e), no recursion at any depth.
+
+    A node type's code identity walks its modules, so it is taken once per type.
+    """
     keys: dict[str, NodeKey] = {}
+    codes: dict[int, dict[str, Any]] = {}
     for node_id in valid.order:
         node = valid.nodes[node_id]
         input_keys = {
             port: [f"{keys[ref.node].key}:{ref.port}" for ref in refs]
             for port, refs in node.inputs.items()
         }
-        keys[node_id] = node_key(node, input_keys, provided_hashes.get(node_id))
+        if id(node.spec) not in codes:
+            codes[id(node.spec)] = node.spec.code
+        code = codes[id(node.spec)]
+        keys[node_id] = node_key(node, input_keys, provided_hashes.get(node_id), code)
     return keys
 
 
@@ -222,88 +232,185 @@ def _streamable(valid: ValidGraph, step: Step) -> bool:
     return node.spec.is_sink or (out is not None and out.shape is not None)
 
 
-def _creates_cycle(groups: dict[str, int], valid: ValidGraph, merged: set[int]) -> bool:
-    """Whether merging the groups in ``merged`` into one unit makes the unit graph cyclic."""
-    import networkx as nx
+class _UnitGraph:
+    """The graph of units while streaming steps are merged into regions.
 
-    target = min(merged)
-    graph = nx.DiGraph()
-    for node_id, node in valid.nodes.items():
-        here = target if groups.get(node_id) in merged else groups.get(node_id, node_id)
-        graph.add_node(here)
-        for refs in node.inputs.values():
-            for ref in refs:
-                there = target if groups.get(ref.node) in merged else groups.get(ref.node, ref.node)
-                if there != here:
-                    graph.add_edge(there, here)
-    return not nx.is_directed_acyclic_graph(graph)
+    A union-find over node ids names each unit by one member (its root);
+    ``succ`` and ``pred`` hold the edges between roots, so the graph stays
+    free of self-loops and duplicate edges. Merging moves the edges of the
+    unit with fewer of them (small into large), so all merges together cost
+    O(e log e) set operations for e edges.
+    """
+
+    def __init__(self) -> None:
+        self.parent: dict[str, str] = {}
+        self.succ: dict[str, set[str]] = {}
+        self.pred: dict[str, set[str]] = {}
+
+    def find(self, node_id: str) -> str:
+        """The root of a node's unit (path halving: amortised near O(1))."""
+        parent = self.parent
+        while parent[node_id] != node_id:
+            parent[node_id] = parent[parent[node_id]]
+            node_id = parent[node_id]
+        return node_id
+
+    def add(self, node_id: str, inputs: Iterable[str]) -> None:
+        """Add a node as a unit of its own, with edges from the units of its inputs."""
+        self.parent[node_id] = node_id
+        sources = {self.find(source) for source in inputs}
+        self.pred[node_id] = sources
+        self.succ[node_id] = set()
+        for source in sources:
+            self.succ[source].add(node_id)
+
+    def merge_would_cycle(self, a: str, b: str) -> bool:
+        """Whether merging units ``a`` and ``b`` would make a unit depend on itself.
+
+        The graph is acyclic, so the merged unit lies on a cycle exactly when a
+        path of two or more edges joins ``a`` and ``b`` (one direct edge becomes
+        internal). Each direction is searched forward from its start and
+        backward from its end at once, one edge at a time, and the first search
+        to finish answers: the cost is at most twice the smaller search.
+        """
+        return _joined(self.succ, self.pred, a, b) or _joined(self.succ, self.pred, b, a)
+
+    def merge(self, a: str, b: str) -> None:
+        """Make ``a`` and ``b`` one unit; the root with more edges stays."""
+        succ, pred = self.succ, self.pred
+        if len(succ[a]) + len(pred[a]) < len(succ[b]) + len(pred[b]):
+            a, b = b, a
+        self.parent[b] = a
+        for source in pred.pop(b):
+            succ[source].discard(b)
+            if source != a:
+                succ[source].add(a)
+                pred[a].add(source)
+        for target in succ.pop(b):
+            pred[target].discard(b)
+            if target != a:
+                pred[target].add(a)
+                succ[a].add(target)
+
+
+def _long_path(adjacent: Mapping[str, set[str]], start: str, end: str) -> Iterator[bool | None]:
+    """Search ``adjacent`` from ``start`` for ``end`` along two or more edges.
+
+    Yields None per edge looked at, then whether ``end`` was reached, so that
+    two searches can be run in step.
+    """
+    seen = {start}
+    stack = [(node for node in adjacent[start] if node != end)]  # lazy: no copy of a big set
+    while stack:
+        node = next(stack[-1], None)
+        yield None
+        if node is None:
+            stack.pop()
+        elif node == end:
+            yield True
+            return
+        elif node not in seen:
+            seen.add(node)
+            stack.append(iter(adjacent[node]))
+    yield False
+
+
+def _joined(succ: Mapping[str, set[str]], pred: Mapping[str, set[str]], a: str, b: str) -> bool:
+    """Whether a path of two or more edges leads from ``a`` to ``b``."""
+    for forward, backward in zip(_long_path(succ, a, b), _long_path(pred, b, a), strict=False):
+        if forward is not None:
+            return forward
+        if backward is not None:
+            return backward
+    raise AssertionError("unreachable: each search ends with its answer")
+
+
+def _regions(plan: Plan) -> dict[str, str]:
+    """Node id -> root of its region, for every streamable step; merged greedily.
+
+    Steps are taken in topological order and each is merged with the region of
+    every streamable input, input by input, unless that would make the graph of
+    units cyclic (a region depending on itself through a whole-signal node).
+    Every merge keeps that graph acyclic, so grouping never creates a cycle.
+
+    When step ``s`` is merged, every region holds only nodes up to ``s`` in the
+    order, and a node after ``s`` only reads nodes after it or earlier ones, so
+    no path leaving through a later node comes back: the unit graph of the
+    nodes up to ``s`` (added one by one) decides every merge exactly as the
+    whole graph would. Cost: O((n + e) log e) for n nodes and e edges, plus the
+    searches of :meth:`_UnitGraph.merge_would_cycle`, O(1) each for chains,
+    fan-ins and trees of mixes (a searched unit has no other edges).
+    """
+    valid = plan.valid
+    streamable = {step.node_id for step in plan.steps if _streamable(valid, step)}
+    units = _UnitGraph()
+    for node_id in valid.order:
+        node = valid.nodes[node_id]
+        refs = [ref for port_refs in node.inputs.values() for ref in port_refs]
+        units.add(node_id, (ref.node for ref in refs))
+        if node_id not in streamable:
+            continue
+        for ref in refs:
+            if ref.node not in streamable:
+                continue
+            a, b = units.find(ref.node), units.find(node_id)
+            if a != b and not units.merge_would_cycle(a, b):
+                units.merge(a, b)
+    return {node_id: units.find(node_id) for node_id in streamable}
 
 
 def group_units(plan: Plan, *, cache_taps: bool) -> list[Unit]:
     """Group the plan's steps into units: connected streaming steps become one region.
 
     Two connected streaming steps share a region unless that would make a
-    region depend on itself through a whole-signal node. Units come out in an
-    order that respects every dependency.
+    region depend on itself through a whole-signal node (see :func:`_regions`).
+    Units come out in an order that respects every dependency, the unit of the
+    earliest step first among those ready. O((n + e) log n) for n nodes, e edges.
     """
     import networkx as nx
 
     valid = plan.valid
-    steps = {step.node_id: step for step in plan.steps}
-    groups: dict[str, int] = {}
-    for index, step in enumerate(plan.steps):
-        if _streamable(valid, step):
-            groups[step.node_id] = index
-    for step in plan.steps:
-        if step.node_id not in groups:
-            continue
-        for refs in valid.nodes[step.node_id].inputs.values():
-            for ref in refs:
-                a, b = groups.get(ref.node), groups.get(step.node_id)
-                if a is None or a == b or _creates_cycle(groups, valid, {a, b}):
-                    continue
-                for node_id, group in groups.items():
-                    if group in (a, b):
-                        groups[node_id] = min(a, b)
+    regions = _regions(plan)
     units: dict[Any, Unit] = {}
-    for step in plan.steps:
-        group = groups.get(step.node_id)
-        key = ("region", group) if group is not None else ("node", step.node_id)
-        unit = units.setdefault(key, Unit([], streaming=group is not None))
-        unit.steps.append(step)
+    owner: dict[str, Any] = {}
+    first: dict[Any, int] = {}
+    for index, step in enumerate(plan.steps):
+        region = regions.get(step.node_id)
+        key = ("region", region) if region is not None else ("node", step.node_id)
+        if key not in units:
+            units[key] = Unit([], streaming=region is not None)
+            first[key] = index
+        units[key].steps.append(step)
+        owner[step.node_id] = key
     order = nx.DiGraph()
-    owner = {step.node_id: key for key, unit in units.items() for step in unit.steps}
-    position = {step.node_id: index for index, step in enumerate(plan.steps)}
-    first = {key: min(position[s.node_id] for s in unit.steps) for key, unit in units.items()}
     order.add_nodes_from(units)
+    read_outside: set[str] = set()
     for step in plan.steps:
         for refs in valid.nodes[step.node_id].inputs.values():
             for ref in refs:
                 if ref.node in owner and owner[ref.node] != owner[step.node_id]:
                     order.add_edge(owner[ref.node], owner[step.node_id])
+                    if step.action == COMPUTE:
+                        read_outside.add(ref.node)
     ordered = [units[k] for k in nx.lexicographical_topological_sort(order, key=first.get)]
     for unit in ordered:
         if unit.streaming:
-            unit.taps = _taps(plan, unit, steps, cache_taps)
+            unit.taps = _taps(plan, unit, read_outside, cache_taps)
     return ordered
 
 
-def _taps(plan: Plan, unit: Unit, steps: Mapping[str, Step], cache_taps: bool) -> set[str]:
+def _taps(plan: Plan, unit: Unit, read_outside: set[str], cache_taps: bool) -> set[str]:
+    """The members of a streaming unit whose whole output is gathered. O(unit size).
+
+    ``read_outside`` holds the nodes a computed step of another unit reads.
+    """
     valid = plan.valid
-    members = set(unit.node_ids)
-    taps: set[str] = set()
-    for node_id, node in valid.nodes.items():
-        if node_id in members or steps.get(node_id) is None:
-            continue
-        if steps[node_id].action != COMPUTE:
-            continue
-        for refs in node.inputs.values():
-            taps.update(ref.node for ref in refs if ref.node in members)
-    taps.update(node_id for node_id in plan.wanted if node_id in members)
+    members = unit.node_ids
+    taps = {node_id for node_id in members if node_id in read_outside or node_id in plan.wanted}
     taps = {t for t in taps if not valid.nodes[t].spec.is_sink}
     if cache_taps:
         total = sum(valid.nodes[n].info["out"].nbytes or 0 for n in taps)
-        for node_id in unit.node_ids:
+        for node_id in members:
             node = valid.nodes[node_id]
             if node.spec.is_sink or node_id in taps:
                 continue

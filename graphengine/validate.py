@@ -13,8 +13,9 @@ from __future__ import annotations
 import hashlib
 import math
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -69,13 +70,21 @@ class ValidGraph:
 
     def consumers(self) -> dict[str, list[str]]:
         """Node id -> ids of the nodes that read its outputs."""
-        result: dict[str, list[str]] = {node_id: [] for node_id in self.nodes}
+        result: dict[str, dict[str, None]] = {node_id: {} for node_id in self.nodes}
         for node in self.nodes.values():
             for refs in node.inputs.values():
                 for ref in refs:
-                    if node.id not in result[ref.node]:
-                        result[ref.node].append(node.id)
-        return result
+                    result[ref.node][node.id] = None  # a dict: ordered, each reader once
+        return {node_id: list(readers) for node_id, readers in result.items()}
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Node id -> its index in :attr:`order`."""
+        return {node_id: index for index, node_id in enumerate(self.order)}
+
+    def in_order(self, node_ids: Iterable[str]) -> list[str]:
+        """The given node ids in topological order: O(k log k) for k ids."""
+        return sorted(node_ids, key=self.position.__getitem__)
 
     def ancestors(self, node_ids: set[str]) -> set[str]:
         """The given nodes and every node they depend on."""
@@ -635,17 +644,26 @@ def _in_file_order(errors: list[GraphError], graph: ResolvedGraph) -> list[Graph
 
 
 def _check_output_clashes(nodes: dict[str, ValidNode]) -> list[GraphError]:
+    """Two sinks writing one file, or a file inside another's path.
+
+    O(p * d) for p output paths of depth d: each path looks up its parents among
+    the files written so far, and itself among their parents.
+    """
     errors: list[GraphError] = []
     writers: dict[str, str] = {}
+    order: dict[str, int] = {}  # when each path was first written
+    below: dict[Path, str] = {}  # a parent folder of a written file -> the first such file
     for node in nodes.values():
         for name in node.spec.output_paths:
             path = node.params.get(name)
             if path is None:
                 continue
             here = Path(path)
-            nested = [w for w in writers if here in Path(w).parents or Path(w) in here.parents]
+            nested = [str(p) for p in here.parents if str(p) in writers]
+            if here in below:
+                nested.append(below[here])
             if nested:
-                other = nested[0]
+                other = min(nested, key=order.__getitem__)  # the first written, as reported
                 message = (
                     f"{path} and {other} (written by {writers[other]}) would contain each other"
                 )
@@ -657,4 +675,7 @@ def _check_output_clashes(nodes: dict[str, ValidNode]) -> list[GraphError]:
                     )
                 )
             writers[path] = f"{node.id}.{name}"
+            order.setdefault(path, len(order))
+            for parent in here.parents:
+                below.setdefault(parent, path)
     return errors
