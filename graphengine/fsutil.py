@@ -7,6 +7,7 @@ content or the new, never a part of it.
 
 from __future__ import annotations
 
+import errno
 import os
 import tempfile
 from pathlib import Path
@@ -59,3 +60,12 @@ def pid_alive(pid: int) -> bool:
     except OSError:
         return True
     return True
+
+
+def os_error_reason(code: int | None, fallback: str = "") -> str:
+    """The words for a failed file operation's errno: a full disk says so plainly."""
+    if code == errno.ENOSPC:
+        return "the disk is full (no space left on device)"
+    if code is not None and code in errno.errorcode:
+        return os.strerror(code)
+    return fallback or "unknown error"

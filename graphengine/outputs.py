@@ -27,8 +27,8 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from graphengine.errors import NodeRunError
-from graphengine.fsutil import pid_alive, write_text_atomic
+from graphengine.errors import GraphError, NodeRunError
+from graphengine.fsutil import os_error_reason, pid_alive, write_text_atomic
 from graphengine.plan import NodeKey
 from graphengine.validate import ValidGraph, ValidNode
 
@@ -171,9 +171,20 @@ def commit(pending: Pending, valid: ValidGraph, keys: Mapping[str, NodeKey]) -> 
             for final in outputs:
                 side = sidecar_path(final)
                 side_temp = _temp_name(side)
-                side_temp.write_text(text, encoding="utf-8")
                 moves.append((side_temp, side))
-        journals = _write_journals(moves)
+                try:
+                    side_temp.write_text(text, encoding="utf-8")
+                except OSError as error:
+                    reason = os_error_reason(error.errno, str(error))
+                    name = output_params(node)[0] if output_params(node) else None
+                    message = f"cannot write {side}: {reason}"
+                    raise NodeRunError(node.id, name, message, node.type, file=valid.file) from None
+        try:
+            journals = _write_journals(moves)
+        except OSError as error:
+            folder = moves[0][1].parent if moves else Path(".")
+            reason = os_error_reason(error.errno, str(error))
+            raise GraphError(f"cannot commit the outputs in {folder}: {reason}") from None
     except BaseException:
         for temp, _ in moves:
             temp.unlink(missing_ok=True)

@@ -7,8 +7,6 @@ writes to ``path`` and an interrupted run leaves no partial output.
 
 from __future__ import annotations
 
-import errno
-import os
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -18,6 +16,7 @@ import numpy as np
 
 from graphengine.blocknode import BlockSink, StreamSpec
 from graphengine.errors import ParamError
+from graphengine.fsutil import os_error_reason
 from graphengine.node import InferFn, NodeContext, OutputPath, PortInfo, node, param
 from graphengine.types import Value
 
@@ -84,12 +83,8 @@ def write_error(path: str, error: BaseException, ctx: NodeContext) -> ParamError
     code = getattr(error, "errno", None)
     if code is None and type(error).__name__ == "LibsndfileError":
         code = _ffi.errno  # errno of libsndfile's failed write(2)
-    if code == errno.ENOSPC:
-        reason = "the disk is full (no space left on device)"
-    elif code is not None and code in errno.errorcode:
-        reason = os.strerror(code)
-    else:
-        reason = getattr(error, "error_string", None) or str(error) or type(error).__name__
+    fallback = getattr(error, "error_string", None) or str(error) or type(error).__name__
+    reason = os_error_reason(code, fallback)
     return ctx.param_error("path", f"cannot write {final}: {reason.rstrip('.')}")
 
 

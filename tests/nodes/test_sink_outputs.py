@@ -71,7 +71,14 @@ def _unshare() -> str | None:
     return tool if probe.returncode == 0 else None
 
 
-def test_a_full_disk_names_the_output_and_says_the_disk_is_full(tmp_path: Path) -> None:
+@pytest.mark.parametrize(
+    ("duration", "full_at"),
+    [(4.0, "take.wav"), (2.0, "take.wav.graph.json")],
+    ids=["the-audio-does-not-fit", "only-the-sidecar-does-not-fit"],
+)
+def test_a_full_disk_names_the_output_and_says_the_disk_is_full(
+    tmp_path: Path, duration: float, full_at: str
+) -> None:
     """A real full file system: a 64 KiB tmpfs in a private mount namespace (no root needed
     where user namespaces are allowed; skipped where they are not)."""
     tool = _unshare()
@@ -79,8 +86,8 @@ def test_a_full_disk_names_the_output_and_says_the_disk_is_full(tmp_path: Path) 
         pytest.skip("no private mount namespace with tmpfs here (unshare --map-root-user)")
     small = tmp_path / "small"
     small.mkdir()
-    # 4 s of float samples at 8 kHz: 128 kB, twice what the disk holds
-    graph = TONE.format(duration=4.0) + _wav_sink("out", f"{small}/take.wav", "FLOAT")
+    # float samples at 8 kHz: 4 s are 128 kB, twice what the disk holds; 2 s fill it exactly
+    graph = TONE.format(duration=duration) + _wav_sink("out", f"{small}/take.wav", "FLOAT")
     (tmp_path / "g.toml").write_text(graph)
     done = subprocess.run(
         [
@@ -103,7 +110,7 @@ def test_a_full_disk_names_the_output_and_says_the_disk_is_full(tmp_path: Path) 
     assert "rc=1" in done.stdout, done.stdout + done.stderr
     assert "Traceback" not in done.stderr
     assert "g.toml: out.path [sink.wav]" in done.stderr
-    assert f"{small}/take.wav" in done.stderr and "the disk is full" in done.stderr
+    assert f"{small}/{full_at}:" in done.stderr and "the disk is full" in done.stderr
     assert "System error" not in done.stderr
     listing = done.stdout.split("rc=1", 1)[1].split()
     assert listing == [], f"left in the full folder: {listing}"
