@@ -81,7 +81,8 @@ UNIT_WITHOUT_SUFFIX = {"frequency": "Hz"}
 
 Bound = float | str
 """A bound of a parameter: a number, ``"nyquist"`` (half the sample rate of the
-node's audio input, or of the graph when it has none), or another parameter's name."""
+node's audio input, or of the graph when it has none), or another parameter's name.
+Where a keyword takes bounds, a tuple of them means every one must hold."""
 
 NYQUIST = "nyquist"
 
@@ -107,10 +108,10 @@ class ParamSpec:
     choices: tuple[Any, ...] | None = None
     description: str = ""
     nullable: bool = False
-    above: Bound | None = None
-    below: Bound | None = None
-    at_least: Bound | None = None
-    at_most: Bound | None = None
+    above: Bound | tuple[Bound, ...] | None = None
+    below: Bound | tuple[Bound, ...] | None = None
+    at_least: Bound | tuple[Bound, ...] | None = None
+    at_most: Bound | tuple[Bound, ...] | None = None
 
     @property
     def required(self) -> bool:
@@ -119,7 +120,12 @@ class ParamSpec:
     def bounds(self) -> list[tuple[str, Bound]]:
         """The declared comparisons as ``(operator, bound)``: ``(">", 0)``, ``("<", "nyquist")``."""
         pairs = (("<", self.below), ("<=", self.at_most), (">", self.above), (">=", self.at_least))
-        return [(op, bound) for op, bound in pairs if bound is not None]
+        return [
+            (op, bound)
+            for op, given in pairs
+            for bound in (given if isinstance(given, tuple) else (given,))
+            if bound is not None
+        ]
 
 
 @dataclass(frozen=True)
@@ -328,10 +334,10 @@ class _ParamDefault:
     range: tuple[float | None, float | None] | None
     choices: tuple[Any, ...] | None
     description: str
-    above: Bound | None = None
-    below: Bound | None = None
-    at_least: Bound | None = None
-    at_most: Bound | None = None
+    above: Bound | tuple[Bound, ...] | None = None
+    below: Bound | tuple[Bound, ...] | None = None
+    at_least: Bound | tuple[Bound, ...] | None = None
+    at_most: Bound | tuple[Bound, ...] | None = None
 
 
 def param(
@@ -341,10 +347,10 @@ def param(
     range: tuple[float | None, float | None] | None = None,
     choices: tuple[Any, ...] | list[Any] | None = None,
     description: str = "",
-    above: Bound | None = None,
-    below: Bound | None = None,
-    at_least: Bound | None = None,
-    at_most: Bound | None = None,
+    above: Bound | tuple[Bound, ...] | None = None,
+    below: Bound | tuple[Bound, ...] | None = None,
+    at_least: Bound | tuple[Bound, ...] | None = None,
+    at_most: Bound | tuple[Bound, ...] | None = None,
 ) -> Any:
     """Declare a node parameter as the default of a keyword-only argument.
 
@@ -370,7 +376,8 @@ def param(
         parameter of the node (``below="fmax_hz"``).
     at_least, at_most : str, optional
         Inclusive bounds given by reference (``at_most="n_fft"``, ``at_most="nyquist"``);
-        inclusive numeric bounds go in ``range``.
+        inclusive numeric bounds go in ``range``. Each of the four keywords also
+        takes a tuple of bounds that must all hold (``below=("fmax_hz", "nyquist")``).
     """
     return _ParamDefault(
         default,

@@ -25,13 +25,11 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import NYQUIST, NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Features, Spectrum, Vector
 from nodes.spectral.stft import (
     MEL_NORMS,
     MEL_SCALES,
-    check_fft,
-    check_mel,
     check_spectrum,
     fft_frequencies,
     frame_rate,
@@ -130,9 +128,7 @@ def centroid(in_: Spectrum, *, ctx: NodeContext) -> Features:
 def infer_bandwidth(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels, 1, frames); p must be positive."""
-    if not params["p"] > 0:
-        raise ctx.param_error("p", f"{params['p']} is not a positive exponent")
+    """(channels, 1, frames)."""
     return _from_spectrum(inputs, 1)
 
 
@@ -140,7 +136,7 @@ def infer_bandwidth(
 def bandwidth(
     in_: Spectrum,
     *,
-    p: float = param(2.0, range=(0, None), description="order of the deviation (2: std. dev.)"),
+    p: float = param(2.0, above=0, description="order of the deviation (2: std. dev.)"),
     ctx: NodeContext,
 ) -> Features:
     """Spectral bandwidth: the p-th order spread of frequency around the centroid, in Hz.
@@ -179,9 +175,7 @@ def bandwidth(
 def infer_rolloff(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels, 1, frames); roll_percent strictly between 0 and 1."""
-    if not 0.0 < params["roll_percent"] < 1.0:
-        raise ctx.param_error("roll_percent", f"{params['roll_percent']} is not in (0, 1)")
+    """(channels, 1, frames)."""
     return _from_spectrum(inputs, 1)
 
 
@@ -189,7 +183,9 @@ def infer_rolloff(
 def rolloff(
     in_: Spectrum,
     *,
-    roll_percent: float = param(0.85, range=(0, 1), description="fraction of the magnitude sum"),
+    roll_percent: float = param(
+        0.85, above=0, below=1, description="fraction of the magnitude sum"
+    ),
     ctx: NodeContext,
 ) -> Features:
     """Spectral roll-off: the lowest bin frequency below which roll_percent of the magnitude lies.
@@ -221,10 +217,7 @@ def rolloff(
 def infer_flatness(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels, 1, frames); power and amin positive."""
-    for name in ("power", "amin"):
-        if not params[name] > 0:
-            raise ctx.param_error(name, f"{params[name]} is not positive")
+    """(channels, 1, frames)."""
     return _from_spectrum(inputs, 1)
 
 
@@ -232,7 +225,7 @@ def infer_flatness(
 def flatness(
     in_: Spectrum,
     *,
-    power: float = param(2.0, range=(0, None), description="exponent of |X| (2: power)"),
+    power: float = param(2.0, above=0, description="exponent of |X| (2: power)"),
     amin: float = param(1e-10, range=(0, None), description="floor of |X|**power"),
     ctx: NodeContext,
 ) -> Features:
@@ -274,12 +267,6 @@ def infer_contrast(
 ) -> dict[str, PortInfo]:
     """(channels, n_bands + 1, frames); the top band's lower edge must lie below Nyquist."""
     fmin, n_bands = params["fmin_hz"], params["n_bands"]
-    if not fmin > 0:
-        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not above 0")
-    if n_bands < 1:
-        raise ctx.param_error("n_bands", f"{n_bands} is not a positive number of bands")
-    if not 0.0 < params["quantile"] < 1.0:
-        raise ctx.param_error("quantile", f"{params['quantile']} is not in (0, 1)")
     rate = input_rate(spectrum_info(inputs), ctx)
     top = fmin * 2.0 ** (n_bands - 1)
     if top >= rate / 2:
@@ -295,9 +282,11 @@ def infer_contrast(
 def contrast(
     in_: Spectrum,
     *,
-    fmin_hz: float = param(200.0, unit="Hz", range=(0, None), description="top of band 0"),
+    fmin_hz: float = param(200.0, unit="Hz", above=0, description="top of band 0"),
     n_bands: int = param(6, range=(1, 32), description="octave bands above fmin_hz"),
-    quantile: float = param(0.02, range=(0, 1), description="fraction of a band's bins per side"),
+    quantile: float = param(
+        0.02, above=0, below=1, description="fraction of a band's bins per side"
+    ),
     linear: bool = param(False, description="peak - valley instead of their dB difference"),
     ctx: NodeContext,
 ) -> Features:
@@ -383,7 +372,6 @@ def infer_zcr(
 ) -> dict[str, PortInfo]:
     """(channels, 1, frames) with frames as a centred STFT of the same hop would have."""
     frame_length, hop = params["frame_length"], params["hop"]
-    check_fft(frame_length, hop, ctx, n_fft_name="frame_length")
     info = inputs.get("in")
     shape = None
     if isinstance(info, PortInfo) and info.shape is not None:
@@ -401,7 +389,9 @@ def zcr(
     in_: Audio,
     *,
     frame_length: int = param(2048, range=(1, None), description="frame length in samples"),
-    hop: int = param(512, range=(1, None), description="samples between frames"),
+    hop: int = param(
+        512, range=(1, None), at_most="frame_length", description="samples between frames"
+    ),
     center: bool = param(True, description="centre frame k on sample k * hop (edge padding)"),
     ctx: NodeContext,
 ) -> Features:
@@ -440,14 +430,7 @@ def zcr(
 def infer_mfcc(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels, n_mfcc, frames); n_mfcc <= n_mels, mel band edges below Nyquist."""
-    check_mel(params, ctx, input_rate(spectrum_info(inputs), ctx))
-    if params["n_mfcc"] < 1 or params["n_mfcc"] > params["n_mels"]:
-        raise ctx.param_error(
-            "n_mfcc", f"{params['n_mfcc']} is not in 1 .. n_mels ({params['n_mels']})"
-        )
-    if params["lifter"] < 0:
-        raise ctx.param_error("lifter", f"{params['lifter']} is negative")
+    """(channels, n_mfcc, frames)."""
     return _from_spectrum(inputs, params["n_mfcc"])
 
 
@@ -455,11 +438,23 @@ def infer_mfcc(
 def mfcc(
     in_: Spectrum,
     *,
-    n_mfcc: int = param(20, range=(1, 4096), description="number of coefficients"),
+    n_mfcc: int = param(
+        20, range=(1, 4096), at_most="n_mels", description="number of coefficients"
+    ),
     n_mels: int = param(128, range=(1, 4096), description="mel bands before the DCT"),
-    fmin_hz: float = param(0.0, unit="Hz", range=(0, None), description="lowest mel band edge"),
+    fmin_hz: float = param(
+        0.0,
+        unit="Hz",
+        range=(0, None),
+        below=("fmax_hz", NYQUIST),
+        description="lowest mel band edge",
+    ),
     fmax_hz: float | None = param(
-        None, unit="Hz", range=(0, None), description="highest band edge (None: Nyquist)"
+        None,
+        unit="Hz",
+        range=(0, None),
+        at_most=NYQUIST,
+        description="highest band edge (None: Nyquist)",
     ),
     scale: str = param("slaney", choices=MEL_SCALES, description="mel formula"),
     mel_norm: str = param("slaney", choices=MEL_NORMS, description="mel band normalisation"),
@@ -539,10 +534,7 @@ def estimate_tuning(power_values: np.ndarray, sample_rate: float, n_fft: int, n_
 def infer_chroma(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels, n_chroma, frames); tuning in [-0.5, 0.5) bins."""
-    tuning = params["tuning"]
-    if tuning is not None and not -0.5 <= tuning < 0.5:
-        raise ctx.param_error("tuning", f"{tuning} is not in [-0.5, 0.5) bins")
+    """(channels, n_chroma, frames)."""
     return _from_spectrum(inputs, params["n_chroma"])
 
 
@@ -552,7 +544,7 @@ def chroma(
     *,
     n_chroma: int = param(12, range=(1, 120), description="pitch classes per octave"),
     tuning: float | None = param(
-        None, range=(-0.5, 0.5), description="offset from A440 in bins (None: estimate)"
+        None, range=(-0.5, None), below=0.5, description="offset from A440 in bins (None: estimate)"
     ),
     norm: str = param("inf", choices=CHROMA_NORMS, description="per-frame normalisation"),
     ctx: NodeContext,
@@ -628,10 +620,7 @@ def _onset_envelope(
 def infer_onset(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels, 1, frames); lag and max_size positive."""
-    for name in ("lag", "max_size"):
-        if params[name] < 1:
-            raise ctx.param_error(name, f"{params[name]} is not a positive number of frames/bands")
+    """(channels, 1, frames)."""
     return _from_spectrum(inputs, 1)
 
 
@@ -666,10 +655,7 @@ def onset_strength(
 def infer_tempo(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels, 1, frames); BPM and window parameters positive."""
-    for name in ("start_bpm", "std_bpm", "ac_size_s", "max_tempo_bpm"):
-        if not params[name] > 0:
-            raise ctx.param_error(name, f"{params[name]} is not positive")
+    """(channels, 1, frames)."""
     return _from_spectrum(inputs, 1)
 
 
@@ -677,10 +663,10 @@ def infer_tempo(
 def tempo(
     in_: Spectrum,
     *,
-    start_bpm: float = param(120.0, unit="BPM", range=(0, None), description="prior's centre"),
-    std_bpm: float = param(1.0, unit="BPM", range=(0, None), description="prior's width, octaves"),
-    ac_size_s: float = param(8.0, unit="s", range=(0, None), description="autocorrelation window"),
-    max_tempo_bpm: float = param(320.0, unit="BPM", range=(0, None), description="upper limit"),
+    start_bpm: float = param(120.0, unit="BPM", above=0, description="prior's centre"),
+    std_bpm: float = param(1.0, unit="BPM", above=0, description="prior's width, octaves"),
+    ac_size_s: float = param(8.0, unit="s", above=0, description="autocorrelation window"),
+    max_tempo_bpm: float = param(320.0, unit="BPM", above=0, description="upper limit"),
     aggregate: str = param("mean", choices=TEMPO_AGGREGATES, description="global or per frame"),
     ctx: NodeContext,
 ) -> Features:
@@ -728,18 +714,11 @@ def tempo(
 def infer_pitch(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels, 3 or 1, frames); 0 < fmin_hz < fmax_hz <= Nyquist."""
+    """(channels, 3 or 1, frames); two periods of fmin_hz fit in a frame."""
     info = spectrum_info(inputs)  # the audio input's PortInfo, or None
     rate = input_rate(info, ctx)
-    fmin, fmax = params["fmin_hz"], params["fmax_hz"]
-    if not fmin > 0:
-        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not above 0")
-    if fmax > rate / 2:
-        raise ctx.param_error("fmax_hz", f"{fmax:g} Hz is above Nyquist ({rate / 2:g} Hz)")
-    if fmin >= fmax:
-        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
+    fmin = params["fmin_hz"]
     frame_length, hop = params["frame_length"], params["hop"]
-    check_fft(frame_length, hop, ctx, n_fft_name="frame_length")
     if rate / fmin >= frame_length - 1:
         raise ctx.param_error(
             "fmin_hz",
@@ -758,10 +737,14 @@ def pitch(
     in_: Audio,
     *,
     method: str = param("pyin", choices=PITCH_METHODS, description="probabilistic YIN or YIN"),
-    fmin_hz: float = param(65.0, unit="Hz", range=(0, None), description="lowest f0 searched"),
-    fmax_hz: float = param(2093.0, unit="Hz", range=(0, None), description="highest f0"),
+    fmin_hz: float = param(
+        65.0, unit="Hz", above=0, below="fmax_hz", description="lowest f0 searched"
+    ),
+    fmax_hz: float = param(2093.0, unit="Hz", at_most=NYQUIST, description="highest f0"),
     frame_length: int = param(2048, range=(1, None), description="analysis frame in samples"),
-    hop: int = param(512, range=(1, None), description="samples between frames"),
+    hop: int = param(
+        512, range=(1, None), at_most="frame_length", description="samples between frames"
+    ),
     ctx: NodeContext,
 ) -> Features:
     """Fundamental frequency per frame by pYIN (with voicing) or YIN (librosa.pyin / yin).
@@ -830,13 +813,7 @@ def _pct_label(p: float) -> str:
 def infer_summary(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels * n * (stats + percentiles),); stats known, percentiles in [0, 100]."""
-    for stat in params["stats"]:
-        if stat not in SUMMARY_STATS:
-            raise ctx.param_error("stats", f"{stat!r} is not one of {', '.join(SUMMARY_STATS)}")
-    for p in params["percentiles"]:
-        if not 0 <= p <= 100:
-            raise ctx.param_error("percentiles", f"{p:g} is not in [0, 100]")
+    """(channels * n * (stats + percentiles),); at least one statistic."""
     per = len(params["stats"]) + len(params["percentiles"])
     if per == 0:
         raise ctx.param_error("stats", "no statistics asked for (stats and percentiles both empty)")
@@ -852,9 +829,9 @@ def summary(
     in_: Features,
     *,
     stats: list[str] = param(
-        ["mean", "std", "min", "max"], description="of mean, std, min, max, median"
+        ["mean", "std", "min", "max"], choices=SUMMARY_STATS, description="statistics over time"
     ),
-    percentiles: list[float] = param([], description="percentiles over time, each in [0, 100]"),
+    percentiles: list[float] = param([], range=(0, 100), description="percentiles over time"),
     ctx: NodeContext,
 ) -> Vector:
     """Per-feature statistics over time, flattened to one named vector.

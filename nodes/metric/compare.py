@@ -96,26 +96,14 @@ def snr(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
     return Vector([value], ("snr_db",))
 
 
-def infer_lsd(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """(1,); same shapes; n_fft, hop positive with hop <= n_fft."""
-    from nodes.spectral.stft import check_fft
-
-    check_fft(params["n_fft"], params["hop"], ctx)
-    if not params["amin"] > 0:
-        raise ctx.param_error("amin", f"{params['amin']} is not positive")
-    return infer_metric(inputs, params, ctx)
-
-
-@node("metric.lsd", version=1, infer=infer_lsd)
+@node("metric.lsd", version=1, infer=infer_metric)
 def lsd(
     ref: Audio,
     test: Audio,
     *,
     n_fft: int = param(2048, range=(1, None), description="FFT size in samples"),
-    hop: int = param(512, range=(1, None), description="samples between frames"),
-    amin: float = param(1e-10, range=(0, None), description="power floor before the log"),
+    hop: int = param(512, range=(1, None), at_most="n_fft", description="samples between frames"),
+    amin: float = param(1e-10, above=0, description="power floor before the log"),
     ctx: NodeContext,
 ) -> Vector:
     """Log-spectral distance in dB between the power spectrograms of test and reference.

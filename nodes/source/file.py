@@ -211,6 +211,8 @@ def _length_of(path: str, size: int, mtime_ns: int) -> FileLength:
     if info.format in _COUNTED_BY_SIZE and info.subtype in _UNCOMPRESSED:
         return FileLength(info.frames, header, opening)  # libsndfile counts what the bytes hold
     frames, notes = _count_frames(path)
+    if frames == 0 and header > 0 and notes:
+        raise soundfile.SoundFileError(f"the decoder delivered no frame ({'; '.join(notes)})")
     if info.format == "OGG" and (streams := _ogg_streams(path)) > 1:
         first = f"{streams} Ogg streams joined end to end: only the first, {frames} frames, is read"
         notes = (first, *notes)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import NYQUIST, NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Features, Spectrum
 
 WINDOWS = ("hann", "hamming", "blackman", "blackmanharris", "bartlett", "boxcar")
@@ -35,22 +35,6 @@ _BLOCK_FRAMES = 1024
 
 
 # --------------------------------------------------------------------------- shared helpers
-
-
-def check_fft(n_fft: Any, hop: Any, ctx: NodeContext, n_fft_name: str = "n_fft") -> None:
-    """n_fft and hop must be positive integers and hop no larger than n_fft.
-
-    ``n_fft_name`` is the parameter an invalid frame size is reported against
-    (``frame_length`` for nodes that frame audio without an STFT).
-    """
-    for name, value in ((n_fft_name, n_fft), ("hop", hop)):
-        if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-            raise ctx.param_error(name, f"{value!r} is not a positive integer")
-    if hop > n_fft:
-        raise ctx.param_error(
-            "hop",
-            f"hop {hop} is larger than n_fft {n_fft}: samples between frames would be skipped",
-        )
 
 
 def stft_frames(samples: int, n_fft: int, hop: int, center: bool) -> int:
@@ -129,15 +113,8 @@ def bin_names(sample_rate: float, n_fft: int, bins: int) -> tuple[str, ...]:
 def infer_stft(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels, n_fft // 2 + 1, frames) complex64; n_fft, hop positive, hop <= n_fft."""
+    """(channels, n_fft // 2 + 1, frames) complex64."""
     n_fft, hop = params["n_fft"], params["hop"]
-    check_fft(n_fft, hop, ctx)
-    if params["window"] not in WINDOWS:
-        raise ctx.param_error("window", f"{params['window']!r} is not one of {', '.join(WINDOWS)}")
-    if params["pad_mode"] not in PAD_MODES:
-        raise ctx.param_error(
-            "pad_mode", f"{params['pad_mode']!r} is not one of {', '.join(PAD_MODES)}"
-        )
     info = spectrum_info(inputs)
     shape = None
     rate = input_rate(info, ctx)
@@ -164,7 +141,7 @@ def stft(
     in_: Audio,
     *,
     n_fft: int = param(2048, range=(1, None), description="FFT size in samples"),
-    hop: int = param(512, range=(1, None), description="samples between frames"),
+    hop: int = param(512, range=(1, None), at_most="n_fft", description="samples between frames"),
     window: str = param("hann", choices=WINDOWS, description="analysis window (periodic)"),
     center: bool = param(True, description="centre frame k on sample k * hop by padding"),
     pad_mode: str = param("constant", choices=PAD_MODES, description="padding when centred"),
@@ -193,7 +170,6 @@ def stft(
     """
     from scipy import fft as sfft
 
-    infer_stft({"in": PortInfo("audio", in_.samples.shape)}, locals(), ctx)
     window_values = _window(window, n_fft)
     channels, samples = in_.samples.shape
     frames = stft_frames(samples, n_fft, hop, center)
@@ -224,8 +200,6 @@ def infer_istft(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """(channels, samples): ``length`` when given, else hop * (frames - 1) (centred)."""
-    if params["length"] is not None and params["length"] < 1:
-        raise ctx.param_error("length", f"{params['length']} is not a positive number of samples")
     info = spectrum_info(inputs)
     shape = None
     if info is not None and info.shape is not None and params["length"]:
@@ -240,7 +214,9 @@ def istft(
     center: bool | None = param(
         None, description="whether the STFT was centred (None: as the spectrum records)"
     ),
-    length: int | None = param(None, description="output length in samples (None: from frames)"),
+    length: int | None = param(
+        None, range=(1, None), description="output length in samples (None: from frames)"
+    ),
 ) -> Audio:
     """Inverse STFT by weighted overlap-add (librosa.istft), back to audio.
 
@@ -320,21 +296,14 @@ def power(in_: Spectrum) -> Features:
     return _features(in_, power_of(in_))
 
 
-def infer_db(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """Same shape as the spectrum; top_db must be positive."""
-    if params["top_db"] is not None and params["top_db"] <= 0:
-        raise ctx.param_error("top_db", f"{params['top_db']} dB is not above 0")
-    return _view_info(inputs, params, ctx)
-
-
-@node("spectral.db", version=1, infer=infer_db)
+@node("spectral.db", version=1, infer=_view_info)
 def db(
     in_: Spectrum,
     *,
     ref: str = param("max", choices=DB_REFERENCES, description="0 dB at the channel's peak or 1"),
-    top_db: float | None = param(80.0, description="floor this many dB below the peak (None: off)"),
+    top_db: float | None = param(
+        80.0, unit="dB", above=0, description="floor this many dB below the peak (None: off)"
+    ),
 ) -> Features:
     """The spectrum's level in decibels: 20 log10(|X| / ref), floored top_db below the peak.
 
@@ -402,32 +371,11 @@ MEL_SCALES = ("slaney", "htk")
 MEL_NORMS = ("slaney", "none")
 
 
-def check_mel(params: Mapping[str, Any], ctx: NodeContext, rate: float | None) -> None:
-    """fmin >= 0, fmax above fmin and not above Nyquist."""
-    fmin, fmax = params["fmin_hz"], params["fmax_hz"]
-    if fmin < 0:
-        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is below 0")
-    if rate is not None:
-        nyquist = rate / 2
-        if fmax is not None and fmax > nyquist:
-            raise ctx.param_error(
-                "fmax_hz", f"{fmax:g} Hz is above Nyquist ({nyquist:g} Hz at {rate:g} Hz)"
-            )
-        if fmin >= (fmax if fmax is not None else nyquist):
-            raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not below fmax")
-    elif fmax is not None and fmin >= fmax:
-        raise ctx.param_error("fmin_hz", f"{fmin:g} Hz is not below fmax_hz ({fmax:g} Hz)")
-    if params["n_mels"] < 1:
-        raise ctx.param_error("n_mels", f"{params['n_mels']} is not a positive number of bands")
-
-
 def infer_mel(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(channels, n_mels, frames); fmax_hz at most Nyquist, fmin_hz below it."""
+    """(channels, n_mels, frames)."""
     info = spectrum_info(inputs)
-    rate = input_rate(info, ctx)
-    check_mel(params, ctx, rate)
     shape = None
     if info is not None and info.shape is not None:
         shape = (info.shape[0], params["n_mels"], info.shape[2])
@@ -477,9 +425,19 @@ def mel(
     in_: Spectrum,
     *,
     n_mels: int = param(128, range=(1, 4096), description="number of mel bands"),
-    fmin_hz: float = param(0.0, unit="Hz", range=(0, None), description="lowest band edge"),
+    fmin_hz: float = param(
+        0.0,
+        unit="Hz",
+        range=(0, None),
+        below=("fmax_hz", NYQUIST),
+        description="lowest band edge",
+    ),
     fmax_hz: float | None = param(
-        None, unit="Hz", range=(0, None), description="highest band edge (None: Nyquist)"
+        None,
+        unit="Hz",
+        range=(0, None),
+        at_most=NYQUIST,
+        description="highest band edge (None: Nyquist)",
     ),
     scale: str = param("slaney", choices=MEL_SCALES, description="mel formula: Slaney or HTK"),
     norm: str = param("slaney", choices=MEL_NORMS, description="band area normalisation"),

@@ -186,9 +186,14 @@ def test_nodes_shows_every_parameter_of_every_type(run, type_id):
         line = next((li for li in lines if li.startswith(head)), None)
         assert line is not None, f"{type_id}: no line for {param.name}"
         assert ("required" in line) == param.required
-        if param.range is not None:
-            low, high = param.range
-            assert f"[{'-inf' if low is None else low}, {'inf' if high is None else high}]" in line
+        low, high = param.range or (None, None)
+        low = f"({param.above}" if isinstance(param.above, int | float) else f"[{low}"
+        high = f"{param.below})" if isinstance(param.below, int | float) else f"{high}]"
+        if low != "[None" or high != "None]":
+            assert f"{low}, {high}".replace("[None", "[-inf").replace("None]", "inf]") in line
+        for op, bound in param.bounds():
+            if isinstance(bound, str):
+                assert f"{op} {bound}" in line, (param.name, line)
         if param.choices:
             assert " | ".join(str(c) for c in param.choices) in line
         if param.description:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 import pytest
-from node_harness import infer_node, make_ctx, run_node
+from node_harness import infer_node, make_ctx, run_node, validation_error
 
 import graphengine as ge
 from graphengine.errors import ParamError
@@ -195,8 +195,19 @@ def test_bad_feature_parameters_name_the_parameter():
     with pytest.raises(ParamError, match="Nyquist") as caught:
         infer_node(F.contrast, make_ctx("feature.contrast", SR), {"in": spec}, n_bands=8)
     assert caught.value.port_or_param == "n_bands"
-    with pytest.raises(ParamError, match="above Nyquist"):
-        infer_node(F.mfcc, make_ctx("feature.mfcc", SR), {"in": spec}, fmax_hz=20000.0)
+    upstream = {
+        "src": {"type": "source.tone", "duration_s": 0.1},
+        "spec": {"type": "spectral.stft", "in": "src"},
+    }
+    error = validation_error(
+        "feature.mfcc", sample_rate=SR, upstream=upstream, in_="spec", fmax_hz=20000.0
+    )
+    assert isinstance(error, ParamError) and error.port_or_param == "fmax_hz"
+    assert f"20000 Hz is above Nyquist ({SR / 2:g} Hz at {SR:g} Hz)" in error.message
+    error = validation_error("feature.mfcc", upstream=upstream, in_="spec", n_mfcc=200)
+    assert error.port_or_param == "n_mfcc" and "200 is above n_mels (128)" in error.message
+    error = validation_error("feature.mfcc", upstream=upstream, in_="spec", lifter=-1.0)
+    assert error.port_or_param == "lifter" and "-1.0 is out of range [0, inf]" in error.message
 
 
 def test_five_features_share_one_stft():
@@ -219,7 +230,11 @@ def test_five_features_share_one_stft():
 
 
 def test_pitch_names_frame_length_in_its_errors():
-    ctx = make_ctx("feature.pitch", 22050.0)
-    with pytest.raises(ParamError, match=r"frame_length") as caught:
-        infer_node(F.pitch, ctx, {"in": PortInfo("audio", (1, 22050), 22050.0)}, frame_length=0)
-    assert caught.value.port_or_param == "frame_length"
+    tone = {"src": {"type": "source.tone", "duration_s": 0.1}}
+    error = validation_error("feature.pitch", upstream=tone, in_="src", frame_length=0)
+    assert error.port_or_param == "frame_length" and "out of range [1, inf]" in error.message
+    error = validation_error("feature.pitch", upstream=tone, in_="src", hop=4096)
+    assert error.port_or_param == "hop" and "4096 is above frame_length (2048)" in error.message
+    error = validation_error("feature.pitch", upstream=tone, in_="src", fmin_hz=3000.0)
+    assert error.port_or_param == "fmin_hz"
+    assert "3000 Hz is not below fmax_hz (2093 Hz)" in error.message
