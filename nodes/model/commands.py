@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import Any
 
 from graphengine.errors import GraphError
@@ -20,6 +21,9 @@ def _common(command: argparse.ArgumentParser) -> None:
         "--output-node", required=True, metavar="NODE[.PORT]", help="the output the model learns"
     )
     command.add_argument("--out", required=True, metavar="MODEL_DIR", help="model folder to write")
+    command.add_argument(
+        "--replace", action="store_true", help="replace MODEL_DIR if it holds a model already"
+    )
     command.add_argument("--epochs", type=int, metavar="N")
     command.add_argument("--batch-size", type=int, metavar="N")
     command.add_argument("--lr", type=float, metavar="X", help="learning rate")
@@ -77,6 +81,7 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "output_node": args.output_node,
         "out": args.out,
+        "replace": args.replace,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,
@@ -84,7 +89,6 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "cache": cache,
         "overrides": dict(parse_override(pair) for pair in args.set or ()),
         "log": None if args.quiet else _log,
-        "progress": not args.quiet and sys.stderr.isatty(),
     }
 
 
@@ -92,37 +96,64 @@ def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def _train(args: argparse.Namespace, train: Callable[..., dict[str, Any]], **given: Any) -> int:
+    """Run ``train`` with the common options and a progress bar on a terminal; exit code 0."""
+    from graphengine.progress import ProgressBar
+
+    with ProgressBar("features", "files", enabled=not args.quiet and sys.stderr.isatty()) as bar:
+        feed = _BarFeed(bar) if bar.enabled else None
+        metrics = train(**given, **_options(args), progress=feed)
+    if not args.quiet:
+        accuracy = metrics.get("test_accuracy")
+        shown = "" if accuracy is None else f": test accuracy {accuracy:.4f}"
+        print(f"wrote {args.out}{shown}")
+    return 0
+
+
+class _BarFeed:
+    """Draws training's progress events: a fresh bar for each stage (files, then epochs)."""
+
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.stage: str | None = None
+
+    def __call__(self, event: Any) -> None:
+        if event.stage != self.stage:
+            self.stage = event.stage
+            self.bar.unit = "files" if event.stage == "features" else "epochs"
+            self.bar.close()
+            self.bar.start(event.total)
+            self.bar.update(label=event.stage)
+        self.bar.update(completed=event.done, info=event.info)
+
+
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a classifier; prints the metrics and writes MODEL_DIR; returns the exit code."""
-    from nodes.model import _train
+    from nodes.model import train_classifier
 
-    metrics = _train.train_classifier(
-        args.graph,
-        args.labels,
+    return _train(
+        args,
+        train_classifier,
+        graph=args.graph,
+        labels=args.labels,
         input_param=args.input_param,
         arch=args.arch,
         patience=args.patience,
         test_fraction=args.test_fraction,
-        **_options(args),
     )
-    if not args.quiet:
-        print(f"wrote {args.out}: test accuracy {metrics['test_accuracy']:.4f}")
-    return 0
 
 
 def cmd_train_gen(args: argparse.Namespace) -> int:
     """Train a generator; writes MODEL_DIR; returns the exit code."""
-    from nodes.model import _train
+    from nodes.model import train_generator
 
     if args.inputs and not args.input_param:
         raise GraphError("--inputs needs --input-param (the parameter that takes each path)")
-    _train.train_generator(
-        args.graph,
+    return _train(
+        args,
+        train_generator,
+        graph=args.graph,
         inputs=args.inputs,
         input_param=args.input_param,
         arch=args.arch,
-        **_options(args),
     )
-    if not args.quiet:
-        print(f"wrote {args.out}")
-    return 0
