@@ -16,25 +16,14 @@ from typing import Any
 import numpy as np
 
 from graphengine.errors import GraphError
-from nodes.model import _io
+from nodes.model import _io, training
 from nodes.model.features import extract
 from nodes.model.folder import check_out
 from nodes.model.inputs import design, input_spec
 from nodes.model.labels import read_labels, split_indices, stratified
 from nodes.model.metrics import classification_metrics, report
 from nodes.model.plots import confusion_png
-from nodes.model.training import (
-    EpochReporter,
-    Log,
-    ProgressCallback,
-    cache_folders,
-    params_of,
-    quiet,
-    run_record,
-    settings,
-    stderr,
-    write_reports,
-)
+from nodes.model.training import Log, ProgressCallback
 
 ARCHS = ("mlp", "cnn", "lstm")
 
@@ -57,7 +46,7 @@ def train_classifier(
     val_fraction: float = 0.15,
     cache: bool | str | os.PathLike = True,
     overrides: dict[str, Any] | None = None,
-    log: Log | None = stderr,
+    log: Log | None = training.stderr,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Train a classifier on the features ``graph`` gives for each labelled file.
@@ -125,24 +114,17 @@ def train_classifier(
     """
     if arch not in ARCHS:
         raise GraphError(f"--arch must be mlp, cnn or lstm, got {arch!r}")
-    epochs, batch_size, lr = settings(arch, epochs, batch_size, lr)
-    log = log or quiet
+    epochs, batch_size, lr = training.settings(arch, epochs, batch_size, lr)
+    log = log or training.quiet
     labelled = read_labels(labels)
     classes = labelled.classes
     y_all = np.array([classes.index(label) for label in labelled.labels], np.int32)
     train_rows, test_rows = split_indices(labelled, test_fraction, seed)
-    reads = [graph, labels, *labelled.paths, *cache_folders(cache)]
+    reads = [graph, labels, *labelled.paths, *training.cache_folders(cache)]
     check_out(out, replace=replace, reads=reads)
 
     extraction = extract(
-        graph,
-        labelled.paths,
-        input_param,
-        output_node,
-        cache=cache,
-        overrides=overrides,
-        log=log,
-        progress=progress,
+        graph, labelled.paths, input_param, output_node, cache, overrides, log, progress
     )
     log(
         f"features: {len(labelled.paths)} inputs in {extraction.seconds:.2f} s; engine nodes "
@@ -171,7 +153,7 @@ def train_classifier(
         seed=seed,
         patience=patience,
         log=log,
-        report=EpochReporter(arch, epochs, log, progress),
+        report=training.EpochReporter(arch, epochs, log, progress),
     )
     train_seconds = time.perf_counter() - started
 
@@ -209,13 +191,13 @@ def train_classifier(
             "patience": patience,
         },
     }
-    run = run_record(extraction, train_seconds, history["epochs_run"])
+    run = training.run_record(extraction, train_seconds, history["epochs_run"])
 
     def fill(folder: Path) -> None:
-        write_reports(folder, metrics, run)
+        training.write_reports(folder, metrics, run)
         confusion_png(metrics["confusion"], classes, folder / "confusion.png", arch)
 
-    _io.write_model_dir(out, model_spec, params_of(model), fill=fill, replace=replace)
+    _io.write_model_dir(out, model_spec, training.params_of(model), fill=fill, replace=replace)
     log(report(metrics))
     return {**metrics, "run": run}
 
@@ -268,7 +250,7 @@ def _fit(
     seed: int,
     patience: int,
     log: Log,
-    report: EpochReporter,
+    report: training.EpochReporter,
 ) -> tuple[Any, dict[str, Any]]:
     """Minibatch AdamW with early stopping on the validation loss; the best epoch's weights."""
     import jax
@@ -303,7 +285,7 @@ def _fit(
     rng = np.random.default_rng(seed)
     n = len(y_fit)
     steps = max(1, n // batch_size)
-    best = {"loss": math.inf, "accuracy": 0.0, "epoch": 0, "params": params_of(model)}
+    best = {"loss": math.inf, "accuracy": 0.0, "epoch": 0, "params": training.params_of(model)}
     history: list[dict[str, float]] = []
     for epoch in range(1, epochs + 1):
         order = rng.permutation(n)
@@ -332,7 +314,7 @@ def _fit(
                 "loss": val_loss,
                 "accuracy": val_acc,
                 "epoch": epoch,
-                "params": params_of(model),
+                "params": training.params_of(model),
             }
         report(
             epoch,

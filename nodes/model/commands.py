@@ -2,7 +2,8 @@
 
 Registered through the entry-point group ``graphengine.commands``
 (``models = "nodes.model.commands:register"``). JAX is imported only when a
-command runs.
+command runs. Training reports progress as events; on a terminal this layer
+draws them with :class:`graphengine.progress.ProgressBar`.
 """
 
 from __future__ import annotations
@@ -10,9 +11,13 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from graphengine.errors import GraphError
+
+if TYPE_CHECKING:
+    from graphengine.progress import ProgressBar
+    from nodes.model.training import Progress
 
 
 def _common(command: argparse.ArgumentParser) -> None:
@@ -72,13 +77,18 @@ def register(subparsers: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments both training functions take, from the common options."""
     from graphengine.graphfile import parse_override
+    from nodes.model.training import stderr
 
     if args.no_cache:
         cache: Any = False
     else:
         cache = args.cache_dir or True
     return {
+        "graph": args.graph,
+        "input_param": args.input_param,
+        "arch": args.arch,
         "output_node": args.output_node,
         "out": args.out,
         "replace": args.replace,
@@ -88,12 +98,8 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         "seed": args.seed,
         "cache": cache,
         "overrides": dict(parse_override(pair) for pair in args.set or ()),
-        "log": None if args.quiet else _log,
+        "log": None if args.quiet else stderr,
     }
-
-
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def _train(args: argparse.Namespace, train: Callable[..., dict[str, Any]], **given: Any) -> int:
@@ -113,11 +119,11 @@ def _train(args: argparse.Namespace, train: Callable[..., dict[str, Any]], **giv
 class _BarFeed:
     """Draws training's progress events: a fresh bar for each stage (files, then epochs)."""
 
-    def __init__(self, bar: Any) -> None:
+    def __init__(self, bar: ProgressBar) -> None:
         self.bar = bar
         self.stage: str | None = None
 
-    def __call__(self, event: Any) -> None:
+    def __call__(self, event: Progress) -> None:
         if event.stage != self.stage:
             self.stage = event.stage
             self.bar.unit = "files" if event.stage == "features" else "epochs"
@@ -131,16 +137,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train a classifier; prints the metrics and writes MODEL_DIR; returns the exit code."""
     from nodes.model import train_classifier
 
-    return _train(
-        args,
-        train_classifier,
-        graph=args.graph,
-        labels=args.labels,
-        input_param=args.input_param,
-        arch=args.arch,
-        patience=args.patience,
-        test_fraction=args.test_fraction,
-    )
+    given = {"labels": args.labels, "patience": args.patience, "test_fraction": args.test_fraction}
+    return _train(args, train_classifier, **given)
 
 
 def cmd_train_gen(args: argparse.Namespace) -> int:
@@ -149,11 +147,4 @@ def cmd_train_gen(args: argparse.Namespace) -> int:
 
     if args.inputs and not args.input_param:
         raise GraphError("--inputs needs --input-param (the parameter that takes each path)")
-    return _train(
-        args,
-        train_generator,
-        graph=args.graph,
-        inputs=args.inputs,
-        input_param=args.input_param,
-        arch=args.arch,
-    )
+    return _train(args, train_generator, inputs=args.inputs)

@@ -17,7 +17,7 @@ from typing import Any
 
 import graphengine as ge
 from graphengine.errors import GraphError
-from nodes.model.training import Progress, ProgressCallback
+from nodes.model.training import Progress, ProgressCallback, quiet
 
 
 @dataclass
@@ -36,10 +36,9 @@ def extract(
     inputs: Sequence[str | None],
     input_param: str | None,
     output_node: str,
-    *,
     cache: bool | str | os.PathLike = True,
     overrides: dict[str, Any] | None = None,
-    log: Callable[[str], None],
+    log: Callable[[str], None] = quiet,
     progress: ProgressCallback | None = None,
 ) -> Extraction:
     """Run the graph once per input (setting ``input_param``) and keep ``output_node``'s value.

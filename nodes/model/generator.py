@@ -17,22 +17,11 @@ from typing import Any
 import numpy as np
 
 from graphengine.errors import GraphError
-from nodes.model import _io
+from nodes.model import _io, training
 from nodes.model.features import extract
 from nodes.model.folder import check_out
 from nodes.model.metrics import spectral_distance
-from nodes.model.training import (
-    EpochReporter,
-    Log,
-    ProgressCallback,
-    cache_folders,
-    params_of,
-    quiet,
-    run_record,
-    settings,
-    stderr,
-    write_reports,
-)
+from nodes.model.training import Log, ProgressCallback
 
 ARCHS = ("lstm_gen", "gan")
 BATCHES_PER_EPOCH = 16
@@ -53,7 +42,7 @@ def train_generator(
     seed: int = 0,
     cache: bool | str | os.PathLike = True,
     overrides: dict[str, Any] | None = None,
-    log: Log | None = stderr,
+    log: Log | None = training.stderr,
     progress: ProgressCallback | None = None,
 ) -> dict[str, Any]:
     """Train a generator on the audio ``graph``'s ``output_node`` gives.
@@ -110,19 +99,12 @@ def train_generator(
     missing = [str(p) for p in inputs if not Path(p).is_file()]
     if missing:
         raise GraphError(f"input files not found: {', '.join(missing[:3])}")
-    epochs, batch_size, lr = settings(arch, epochs, batch_size, lr)
-    log = log or quiet
+    epochs, batch_size, lr = training.settings(arch, epochs, batch_size, lr)
+    log = log or training.quiet
     paths = [str(Path(p).resolve()) for p in inputs]
-    check_out(out, replace=replace, reads=[graph, *paths, *cache_folders(cache)])
+    check_out(out, replace=replace, reads=[graph, *paths, *training.cache_folders(cache)])
     extraction = extract(
-        graph,
-        paths or [None],
-        input_param,
-        output_node,
-        cache=cache,
-        overrides=overrides,
-        log=log,
-        progress=progress,
+        graph, paths or [None], input_param, output_node, cache, overrides, log, progress
     )
     first = extraction.values[0]
     if first.port_type != "audio":
@@ -136,7 +118,9 @@ def train_generator(
         raise GraphError("the training audio is silent")
     signals = [(s / scale).astype(np.float32) for s in signals]
     started = time.perf_counter()
-    schedule = Schedule(epochs, batch_size, lr, seed, EpochReporter(arch, epochs, log, progress))
+    schedule = Schedule(
+        epochs, batch_size, lr, seed, training.EpochReporter(arch, epochs, log, progress)
+    )
     if arch == "lstm_gen":
         config, fit = {"block": 32, "hidden": 96}, _fit_lstm_gen
     else:
@@ -160,13 +144,13 @@ def train_generator(
             "seed": seed,
         },
     }
-    run = run_record(extraction, train_seconds, epochs)
+    run = training.run_record(extraction, train_seconds, epochs)
     _io.write_model_dir(
         out,
         model_spec,
-        params_of(model),
+        training.params_of(model),
         extra=extra,
-        fill=lambda folder: write_reports(folder, metrics, run),
+        fill=lambda folder: training.write_reports(folder, metrics, run),
         replace=replace,
     )
     summary = {k: v for k, v in metrics.items() if k != "history"}
@@ -182,7 +166,7 @@ class Schedule:
     batch_size: int
     lr: float
     seed: int
-    report: EpochReporter
+    report: training.EpochReporter
 
     def run(self, epoch_fn: Callable[[int], tuple[Any, str]]) -> list[Any]:
         """Call ``epoch_fn(epoch)`` -> (history entry, status) for every epoch; the history."""

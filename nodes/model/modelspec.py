@@ -191,5 +191,6 @@ def _is_number(value: Any) -> bool:
 
 
 def _shown(value: Any) -> str:
+    """``value`` for a message: its repr, shortened past 200 characters (a long list)."""
     text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
+    return text if len(text) <= 200 else text[:197] + "..."
