@@ -22,7 +22,11 @@ from pathlib import Path
 import numpy as np
 
 import graphengine as ge
-from nodes.model import _dataset, _io, _train
+from nodes.model import _dataset, _io, train_classifier
+from nodes.model._nets import logits_of
+from nodes.model.features import extract
+from nodes.model.inputs import design
+from nodes.model.labels import read_labels
 
 REPO = Path(__file__).resolve().parent.parent
 TRAIN_GRAPH = REPO / "graphs" / "models" / "voices_train.toml"
@@ -49,7 +53,7 @@ def main() -> None:
     labels = _dataset.make_voices(root / "data", per_class=args.per_class)
     rows = []
     for arch, node in NODES.items():
-        metrics = _train.train_classifier(
+        metrics = train_classifier(
             TRAIN_GRAPH,
             labels,
             input_param="input",
@@ -61,18 +65,18 @@ def main() -> None:
         )
         loaded = _io.load(root / arch)
         spec = loaded.spec
-        extraction = _train.extract(
+        extraction = extract(
             TRAIN_GRAPH,
             [labels.parent / "sine/sine_000.wav"] * 64,
             "input",
             node,
             cache=root / "cache",
         )
-        x, lengths, _ = _train.design(extraction.values, arch, spec["input"], spec["normaliser"])
+        x, lengths, _ = design(extraction.values, arch, spec["input"], spec["normaliser"])
         graphdef, state = nnx.split(loaded.model)
 
         def apply(state, x, lengths=None, graphdef=graphdef, arch=arch):
-            return _train.logits_of(nnx.merge(graphdef, state), arch, x, lengths)
+            return logits_of(nnx.merge(graphdef, state), arch, x, lengths)
 
         compiled = jax.jit(apply)
 
@@ -105,11 +109,11 @@ def main() -> None:
     except ImportError:
         print("scikit-learn not installed: no peer for the mlp")
     else:
-        labelled = _train.read_labels(labels)
-        extraction = _train.extract(
+        labelled = read_labels(labels)
+        extraction = extract(
             TRAIN_GRAPH, labelled.paths, "input", "feats.vector", cache=root / "cache"
         )
-        x, _, _ = _train.design(extraction.values, "mlp", {})
+        x, _, _ = design(extraction.values, "mlp", {})
         y = np.array(labelled.labels)
         started = time.perf_counter()
         peer = MLPClassifier((64, 32), max_iter=200, random_state=0).fit(x, y)

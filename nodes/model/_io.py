@@ -10,10 +10,14 @@ dict ``{"params": <the model's nnx.Param state as a pure dict>, "extra":
 {name: array}}``. Loading checks the sha256 first, so a corrupted or swapped
 weights file fails with a clear message, and since ``model.json`` records
 the hash, the engine's content hash of ``model.json`` (an ``InputPath``)
-covers the weights too.
+covers the weights too. Every key of ``model.json`` is checked before it is
+used (:mod:`nodes.model.modelspec`), and the weights file must be a plain
+file name inside the folder.
 
 A model folder is written whole or not at all: everything goes into a
-temporary sibling folder that is renamed into place at the end.
+temporary sibling folder that is renamed into place at the end, with the
+marker file that lets a later ``train --replace`` recognise it
+(:mod:`nodes.model.folder`); nothing else is ever replaced.
 
 Loaded models are kept per process (keyed by the two files' hashes) with one
 compiled apply function per input shape (:func:`compiled`), so a graph run
@@ -33,16 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.errors import GraphError
-from graphengine.plan import file_hash
-
-FORMAT = 1
-MODEL_FILE = "model.json"
-WEIGHTS_FILE = "weights.msgpack"
-
-
-class ModelFileError(GraphError):
-    """A model folder that is missing, incomplete, corrupted or does not fit its input."""
+from nodes.model import modelspec
+from nodes.model.folder import MARKER, MARKER_TEXT, MODEL_FILE, WEIGHTS_FILE, check_out
+from nodes.model.modelspec import FORMAT, ModelFileError
 
 
 def model_json(path: str | os.PathLike) -> Path:
@@ -52,12 +49,14 @@ def model_json(path: str | os.PathLike) -> Path:
 
 
 _SPECS: dict[tuple[str, int, int], dict[str, Any]] = {}
+_HASHES: dict[tuple[str, int, int, int], str] = {}
 
 
 def read_spec(path: str | os.PathLike, *, verify: bool = True) -> dict[str, Any]:
     """Read and check ``model.json`` (and the weights' sha256); no JAX needed.
 
-    Raises :class:`ModelFileError` naming the file and what is wrong.
+    Raises :class:`ModelFileError` naming the file and what is wrong (and
+    the key, for a value that is missing or out of place).
     """
     file = model_json(path)
     if not file.is_file():
@@ -71,24 +70,19 @@ def read_spec(path: str | os.PathLike, *, verify: bool = True) -> dict[str, Any]
             spec = json.loads(file.read_text())
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
             raise ModelFileError(f"{file}: not a readable model file ({error})") from None
-        if not isinstance(spec, dict):
-            raise ModelFileError(f"{file}: not a model file (it holds no JSON object)")
-        missing = [
-            k for k in ("format", "task", "arch", "config", "input", "weights") if k not in spec
-        ]
-        if missing:
-            raise ModelFileError(f"{file}: not a model file (missing {', '.join(missing)})")
-        if spec["format"] != FORMAT:
-            raise ModelFileError(
-                f"{file}: model format {spec['format']}, this version reads {FORMAT}"
-            )
+        modelspec.check(spec, file)
         spec["dir"] = str(file.parent)
         spec["file"] = str(file)
     weights = file.parent / spec["weights"]["file"]
     if verify:
         if not weights.is_file():
             raise ModelFileError(f"{file}: its weights file {weights.name} is missing")
-        actual = file_hash(str(weights.resolve()))  # memoised on size, mtime and inode
+        if weights.resolve().parent != file.parent.resolve():
+            raise ModelFileError(
+                f"{file}: weights.file: {weights.name} is a link to a file outside the model "
+                "folder; the weights must be inside it"
+            )
+        actual = _sha256(weights)
         if actual != spec["weights"]["sha256"]:
             raise ModelFileError(
                 f"{weights}: corrupted or replaced weights file (sha256 {actual[:12]}..., "
@@ -98,17 +92,35 @@ def read_spec(path: str | os.PathLike, *, verify: bool = True) -> dict[str, Any]
     return spec
 
 
+def _sha256(path: Path) -> str:
+    """sha256 of a file's content, memoised on its size, mtime and inode."""
+    stat = path.stat()
+    memo = (str(path.resolve()), stat.st_size, stat.st_mtime_ns, stat.st_ino)
+    digest = _HASHES.get(memo)
+    if digest is None:
+        with open(path, "rb") as handle:
+            digest = hashlib.file_digest(handle, "sha256").hexdigest()
+        _HASHES[memo] = digest
+    return digest
+
+
 def write_model_dir(
     out: str | os.PathLike,
     spec: dict[str, Any],
     params: dict[str, Any],
     extra: dict[str, np.ndarray] | None = None,
     fill: Callable[[Path], None] | None = None,
+    *,
+    replace: bool = False,
 ) -> Path:
-    """Write a model folder atomically; ``fill(temp_dir)`` adds files such as metrics.json."""
+    """Write a model folder atomically; ``fill(temp_dir)`` adds files such as metrics.json.
+
+    ``out`` is checked again (:func:`~nodes.model.folder.check_out`) just
+    before it is replaced: only a model folder, and only with ``replace``.
+    """
     from flax import serialization
 
-    out = Path(out)
+    out = check_out(out, replace=replace)
     out.parent.mkdir(parents=True, exist_ok=True)
     temp = out.with_name(f".{out.name}.tmp-{os.getpid()}")
     shutil.rmtree(temp, ignore_errors=True)
@@ -126,10 +138,12 @@ def write_model_dir(
         spec.pop("dir", None)
         spec.pop("file", None)
         (temp / MODEL_FILE).write_text(json.dumps(spec, indent=2) + "\n")
+        (temp / MARKER).write_text(MARKER_TEXT)
         if fill is not None:
             fill(temp)
         old = None
         if out.exists():
+            check_out(out, replace=replace)
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             shutil.rmtree(old, ignore_errors=True)
             os.replace(out, old)

@@ -28,6 +28,11 @@ import jax.numpy as jnp
 from flax import nnx
 
 
+def _dense_stack(sizes: tuple[int, ...], rngs: nnx.Rngs) -> nnx.List:
+    """Dense layers from each size to the next (the activation is the caller's)."""
+    return nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in itertools.pairwise(sizes)])
+
+
 class MLP(nnx.Module):
     """Dense layers with ReLU and dropout on a feature vector."""
 
@@ -40,10 +45,9 @@ class MLP(nnx.Module):
         dropout: float = 0.2,
         rngs: nnx.Rngs,
     ) -> None:
-        sizes = (in_dim, *hidden)
-        self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in itertools.pairwise(sizes)])
+        self.layers = _dense_stack((in_dim, *hidden), rngs)
         self.dropout = nnx.Dropout(dropout, rngs=rngs)
-        self.head = nnx.Linear(sizes[-1], n_classes, rngs=rngs)
+        self.head = nnx.Linear(hidden[-1] if hidden else in_dim, n_classes, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         for layer in self.layers:
@@ -142,9 +146,8 @@ class Generator(nnx.Module):
         length: int = 512,
         rngs: nnx.Rngs,
     ) -> None:
-        sizes = (z_dim, *hidden)
-        self.layers = nnx.List([nnx.Linear(a, b, rngs=rngs) for a, b in itertools.pairwise(sizes)])
-        self.out = nnx.Linear(sizes[-1], length, rngs=rngs)
+        self.layers = _dense_stack((z_dim, *hidden), rngs)
+        self.out = nnx.Linear(hidden[-1] if hidden else z_dim, length, rngs=rngs)
         self.z_dim = z_dim
 
     def __call__(self, z: jax.Array) -> jax.Array:
@@ -180,6 +183,11 @@ class GAN(nnx.Module):
 
 CLASSIFIERS = ("mlp", "cnn", "lstm")
 GENERATORS = ("lstm_gen", "gan")
+
+
+def logits_of(model: nnx.Module, arch: str, x: Any, lengths: Any = None) -> tuple[Any, Any]:
+    """``(logits, embedding)`` of a classifier's batch (the lstm takes lengths too)."""
+    return model(x, lengths) if arch == "lstm" else model(x)
 
 
 def build(arch: str, config: dict[str, Any], seed: int = 0) -> nnx.Module:

@@ -2,16 +2,22 @@
 
 Registered through the entry-point group ``graphengine.commands``
 (``models = "nodes.model.commands:register"``). JAX is imported only when a
-command runs.
+command runs. Training reports progress as events; on a terminal this layer
+draws them with :class:`graphengine.progress.ProgressBar`.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from typing import Any
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
 
 from graphengine.errors import GraphError
+
+if TYPE_CHECKING:
+    from graphengine.progress import ProgressBar
+    from nodes.model.training import Progress
 
 
 def _common(command: argparse.ArgumentParser) -> None:
@@ -20,6 +26,9 @@ def _common(command: argparse.ArgumentParser) -> None:
         "--output-node", required=True, metavar="NODE[.PORT]", help="the output the model learns"
     )
     command.add_argument("--out", required=True, metavar="MODEL_DIR", help="model folder to write")
+    command.add_argument(
+        "--replace", action="store_true", help="replace MODEL_DIR if it holds a model already"
+    )
     command.add_argument("--epochs", type=int, metavar="N")
     command.add_argument("--batch-size", type=int, metavar="N")
     command.add_argument("--lr", type=float, metavar="X", help="learning rate")
@@ -68,61 +77,74 @@ def register(subparsers: Any) -> None:
 
 
 def _options(args: argparse.Namespace) -> dict[str, Any]:
+    """The keyword arguments both training functions take, from the common options."""
     from graphengine.graphfile import parse_override
+    from nodes.model.training import stderr
 
     if args.no_cache:
         cache: Any = False
     else:
         cache = args.cache_dir or True
     return {
+        "graph": args.graph,
+        "input_param": args.input_param,
+        "arch": args.arch,
         "output_node": args.output_node,
         "out": args.out,
+        "replace": args.replace,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,
         "seed": args.seed,
         "cache": cache,
         "overrides": dict(parse_override(pair) for pair in args.set or ()),
-        "log": None if args.quiet else _log,
-        "progress": not args.quiet and sys.stderr.isatty(),
+        "log": None if args.quiet else stderr,
     }
 
 
-def _log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
+def _train(args: argparse.Namespace, train: Callable[..., dict[str, Any]], **given: Any) -> int:
+    """Run ``train`` with the common options and a progress bar on a terminal; exit code 0."""
+    from graphengine.progress import ProgressBar
+
+    with ProgressBar("features", "files", enabled=not args.quiet and sys.stderr.isatty()) as bar:
+        feed = _BarFeed(bar) if bar.enabled else None
+        metrics = train(**given, **_options(args), progress=feed)
+    if not args.quiet:
+        accuracy = metrics.get("test_accuracy")
+        shown = "" if accuracy is None else f": test accuracy {accuracy:.4f}"
+        print(f"wrote {args.out}{shown}")
+    return 0
+
+
+class _BarFeed:
+    """Draws training's progress events: a fresh bar for each stage (files, then epochs)."""
+
+    def __init__(self, bar: ProgressBar) -> None:
+        self.bar = bar
+        self.stage: str | None = None
+
+    def __call__(self, event: Progress) -> None:
+        if event.stage != self.stage:
+            self.stage = event.stage
+            self.bar.unit = "files" if event.stage == "features" else "epochs"
+            self.bar.close()
+            self.bar.start(event.total)
+            self.bar.update(label=event.stage)
+        self.bar.update(completed=event.done, info=event.info)
 
 
 def cmd_train(args: argparse.Namespace) -> int:
     """Train a classifier; prints the metrics and writes MODEL_DIR; returns the exit code."""
-    from nodes.model import _train
+    from nodes.model import train_classifier
 
-    metrics = _train.train_classifier(
-        args.graph,
-        args.labels,
-        input_param=args.input_param,
-        arch=args.arch,
-        patience=args.patience,
-        test_fraction=args.test_fraction,
-        **_options(args),
-    )
-    if not args.quiet:
-        print(f"wrote {args.out}: test accuracy {metrics['test_accuracy']:.4f}")
-    return 0
+    given = {"labels": args.labels, "patience": args.patience, "test_fraction": args.test_fraction}
+    return _train(args, train_classifier, **given)
 
 
 def cmd_train_gen(args: argparse.Namespace) -> int:
     """Train a generator; writes MODEL_DIR; returns the exit code."""
-    from nodes.model import _train
+    from nodes.model import train_generator
 
     if args.inputs and not args.input_param:
         raise GraphError("--inputs needs --input-param (the parameter that takes each path)")
-    _train.train_generator(
-        args.graph,
-        inputs=args.inputs,
-        input_param=args.input_param,
-        arch=args.arch,
-        **_options(args),
-    )
-    if not args.quiet:
-        print(f"wrote {args.out}")
-    return 0
+    return _train(args, train_generator, inputs=args.inputs)

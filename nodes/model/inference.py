@@ -133,9 +133,9 @@ def _embed_size(spec: dict[str, Any]) -> int:
 
 
 def _prepared(spec: dict[str, Any], value: Value) -> tuple[np.ndarray, np.ndarray | None]:
-    from nodes.model import _train
+    from nodes.model.inputs import design
 
-    x, lengths, _ = _train.design([value], spec["arch"], spec["input"], spec["normaliser"])
+    x, lengths, _ = design([value], spec["arch"], spec["input"], spec["normaliser"])
     return x, lengths
 
 
@@ -155,7 +155,7 @@ def _classify_fn(arch: str):
     def apply(model: Any, x: Any, lengths: Any = None) -> Any:
         import jax
 
-        from nodes.model._train import logits_of
+        from nodes.model._nets import logits_of
 
         logits, embedding = logits_of(model, arch, x, lengths)
         return jax.nn.softmax(logits, axis=-1), embedding

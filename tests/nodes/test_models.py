@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import graphengine as ge
-from nodes.model import _dataset, _io, _train
+from nodes.model import _dataset, _io, train_classifier, train_generator
 from support import REPO_ROOT, cli_env, run_cli
 
 MODELS = REPO_ROOT / "graphs" / "models"
@@ -99,7 +99,7 @@ def test_retraining_gives_identical_metrics_and_features_come_from_the_cache(
 
 @pytest.mark.parametrize(("arch", "node"), [("cnn", "feats.mel"), ("lstm", "feats.frames")])
 def test_cnn_and_lstm_reach_90_percent(voices: Path, arch: str, node: str) -> None:
-    metrics = _train.train_classifier(
+    metrics = train_classifier(
         voices / "voices_train.toml",
         voices / "data/labels.csv",
         input_param="input",
@@ -231,7 +231,7 @@ def test_bad_labels_fail_clearly_and_write_nothing(voices: Path) -> None:
     assert "Traceback" not in done.stderr
     one = _labels(voices, [("sine/sine_000.wav", "sine"), ("sine/sine_001.wav", "sine")])
     with pytest.raises(ge.GraphError, match="only one class"):
-        _train.train_classifier(
+        train_classifier(
             voices / "voices_train.toml",
             one,
             input_param="input",
@@ -260,7 +260,7 @@ def _f0(x: np.ndarray, rate: float) -> float:
 @pytest.mark.slow
 def test_lstm_gen_continues_a_tone_and_the_gan_moves_toward_the_data(voices: Path) -> None:
     graph = voices / "tone_train.toml"
-    _train.train_generator(
+    train_generator(
         graph, output_node="tone", arch="lstm_gen", out=voices / "gen", cache=False, log=None
     )
     g = ge.Graph(sample_rate=16000)
@@ -269,7 +269,7 @@ def test_lstm_gen_continues_a_tone_and_the_gan_moves_toward_the_data(voices: Pat
     assert np.isfinite(audio).all() and np.sqrt(np.mean(audio**2)) > 0.01
     assert abs(_f0(audio[8000:], 16000) / 220.0 - 1) < 0.02
 
-    metrics = _train.train_generator(
+    metrics = train_generator(
         graph, output_node="tone", arch="gan", out=voices / "gan", cache=False, log=None
     )
     assert all(np.isfinite([h["d_loss"], h["g_loss"]]).all() for h in metrics["history"])
