@@ -21,6 +21,8 @@ def _bounds(param: ParamSpec) -> str:
     """Choices, or the allowed interval plus bounds by reference: ``(0, 1]``, ``< nyquist``."""
     if param.choices is not None:
         return " | ".join(str(c) for c in param.choices)
+    if param.suffix is not None:
+        return f"*{param.suffix}"
     low, high = param.range or (None, None)
     low_open = high_open = False
     if isinstance(param.above, int | float):

@@ -112,6 +112,7 @@ class ParamSpec:
     below: Bound | tuple[Bound, ...] | None = None
     at_least: Bound | tuple[Bound, ...] | None = None
     at_most: Bound | tuple[Bound, ...] | None = None
+    suffix: str | None = None
 
     @property
     def required(self) -> bool:
@@ -338,6 +339,7 @@ class _ParamDefault:
     below: Bound | tuple[Bound, ...] | None = None
     at_least: Bound | tuple[Bound, ...] | None = None
     at_most: Bound | tuple[Bound, ...] | None = None
+    suffix: str | None = None
 
 
 def param(
@@ -351,6 +353,7 @@ def param(
     below: Bound | tuple[Bound, ...] | None = None,
     at_least: Bound | tuple[Bound, ...] | None = None,
     at_most: Bound | tuple[Bound, ...] | None = None,
+    suffix: str | None = None,
 ) -> Any:
     """Declare a node parameter as the default of a keyword-only argument.
 
@@ -378,6 +381,8 @@ def param(
         Inclusive bounds given by reference (``at_most="n_fft"``, ``at_most="nyquist"``);
         inclusive numeric bounds go in ``range``. Each of the four keywords also
         takes a tuple of bounds that must all hold (``below=("fmax_hz", "nyquist")``).
+    suffix : str, optional
+        For a file path: the extension it must end in (``".wav"``, any case).
     """
     return _ParamDefault(
         default,
@@ -389,6 +394,7 @@ def param(
         below,
         at_least,
         at_most,
+        suffix,
     )
 
 
@@ -502,6 +508,7 @@ def _param_spec(type_id: str, name: str, annotation: Any, declared: Any) -> Para
         declared.below,
         declared.at_least,
         declared.at_most,
+        declared.suffix,
     )
 
 

@@ -222,6 +222,13 @@ def _fmt(value: float) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _is_folder(path: str) -> bool:
+    try:
+        return Path(path).is_dir()
+    except (OSError, ValueError):  # a name too long, say: the path check reports it
+        return False
+
+
 def _check_bounds(spec: ParamSpec, value: Any) -> None:
     """Choices, ``range`` and numeric ``above``/``below`` (references: :func:`_relation_errors`)."""
     items = value if isinstance(value, list) else [value]
@@ -231,6 +238,14 @@ def _check_bounds(spec: ParamSpec, value: Any) -> None:
                 hint = did_you_mean(str(item), spec.choices)
                 options = ", ".join(str(c) for c in spec.choices)
                 raise ValueError(f"{item!r} is not one of {options}{hint}")
+    wrong_suffix = (
+        spec.suffix is not None
+        and isinstance(value, str)
+        and Path(value).suffix.lower() != spec.suffix
+        and not _is_folder(value)  # a folder: the path check says so
+    )
+    if wrong_suffix:
+        raise ValueError(f"{Path(value).name!r} does not end in {spec.suffix}")
     unit = f" {spec.unit}" if spec.unit else ""
     for item in items:
         if not _number(item):

@@ -33,16 +33,6 @@ _SFC_SET_ADD_PEAK_CHUNK = 0x1050
 would make two renders of the same float samples differ in bytes."""
 
 
-def check_suffix(path: str, suffix: str, ctx: NodeContext) -> None:
-    """A ParamError on ``path`` unless it ends in ``suffix`` (any case)."""
-    actual = Path(path).suffix
-    if actual.lower() != suffix:
-        raise ctx.param_error(
-            "path",
-            f"{Path(path).name!r} does not end in {suffix} ({ctx.node_type} writes {suffix} files)",
-        )
-
-
 def check_port_type(port_type: str, allowed: tuple[str, ...], ctx: NodeContext) -> None:
     """A PortError on ``in`` unless ``port_type`` is one of ``allowed``."""
     if port_type not in allowed:
@@ -51,23 +41,18 @@ def check_port_type(port_type: str, allowed: tuple[str, ...], ctx: NodeContext) 
         )
 
 
-def sink_infer(suffix: str, allowed: tuple[str, ...] | None = None) -> InferFn:
-    """The infer function of a sink writing ``suffix`` files from ``allowed`` port types.
-
-    It returns no outputs; it checks that the path ends in ``suffix`` and, when
-    ``allowed`` is given and the input's type is known, that it is one of them.
-    """
+def sink_infer(allowed: tuple[str, ...]) -> InferFn:
+    """The infer function of a sink that writes only ``allowed`` port types (no outputs)."""
 
     def infer(
         inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
     ) -> dict[str, PortInfo]:
-        check_suffix(params["path"], suffix, ctx)
         info = inputs.get("in")
-        if allowed is not None and isinstance(info, PortInfo):
+        if isinstance(info, PortInfo):
             check_port_type(info.type, allowed, ctx)
         return {}
 
-    infer.__doc__ = f"No outputs; the path must end in {suffix}."
+    infer.__doc__ = f"No outputs; the input is one of {', '.join(allowed)}."
     return infer
 
 
@@ -111,10 +96,7 @@ def open_wav(path: str, rate: float, channels: int, subtype: str, container: str
     return handle
 
 
-infer_wav = sink_infer(".wav")
-
-
-@node("sink.wav", version=1, infer=infer_wav)
+@node("sink.wav", version=1)
 class Wav(BlockSink):
     """Write audio to a WAV file.
 
@@ -144,7 +126,7 @@ class Wav(BlockSink):
         subtype = "PCM_24"
     """
 
-    path: OutputPath = param(description="the .wav file to write")
+    path: OutputPath = param(suffix=".wav", description="the WAV file to write")
     subtype: str = param("PCM_16", choices=WAV_SUBTYPES, description="sample format")
     chunk_s: float | None = param(
         None,
@@ -154,7 +136,6 @@ class Wav(BlockSink):
     )
 
     def prepare(self, spec: StreamSpec) -> None:
-        check_suffix(self.path, ".wav", self.ctx)
         self._channels = spec.channels
         self._frames = spec.frames
         self._rate = spec.sample_rate_hz
@@ -256,14 +237,11 @@ class Wav(BlockSink):
 wav = Wav
 
 
-infer_npy = sink_infer(".npy")
-
-
-@node("sink.npy", version=1, infer=infer_npy)
+@node("sink.npy", version=1)
 def npy(
     in_: Value,
     *,
-    path: OutputPath = param(description="the .npy file to write"),
+    path: OutputPath = param(suffix=".npy", description="the NumPy file to write"),
     ctx: NodeContext,
 ) -> None:
     """Write the main array of any value to a NumPy ``.npy`` file.
@@ -281,6 +259,5 @@ def npy(
         in = "src"
         path = "out/src.npy"
     """
-    check_suffix(path, ".npy", ctx)
     with writing(path, ctx), open(path, "wb") as handle:  # np.save would append .npy to a name
         np.save(handle, in_.primary, allow_pickle=False)

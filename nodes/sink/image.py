@@ -17,7 +17,6 @@ import numpy as np
 
 from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
 from graphengine.types import Audio, Features, Image, Spectrum, Value
-from nodes.sink.audio import check_suffix
 from nodes.spectral.stft import fft_frequencies, power_to_db
 
 DRAWABLE = ("image", "spectrum", "features", "audio")
@@ -28,14 +27,10 @@ _HZ_NAME = re.compile(r"^(\d+(?:\.\d+)?)Hz$")
 def infer_image(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """No outputs; the path must end in .png and the input be drawable."""
-    check_suffix(params["path"], ".png", ctx)
+    """No outputs; the input must be drawable."""
     info = inputs.get("in")
     if isinstance(info, PortInfo) and info.type not in DRAWABLE:
         raise ctx.port_error("in", f"cannot draw {info.type} (draws {', '.join(DRAWABLE)})")
-    fmax = params["fmax_hz"]
-    if fmax is not None and fmax <= 0:
-        raise ctx.param_error("fmax_hz", f"{fmax:g} Hz is not above 0")
     return {}
 
 
@@ -56,11 +51,11 @@ def image_to_png(pixels: np.ndarray, path: str) -> None:
 def image(
     in_: Value,
     *,
-    path: OutputPath = param(description="the .png file to write"),
+    path: OutputPath = param(suffix=".png", description="the PNG file to write"),
     width_px: int = param(1000, range=(64, 8000), description="picture width (drawn values)"),
     height_px: int = param(500, range=(64, 8000), description="picture height per channel"),
     log_frequency: bool = param(False, description="logarithmic frequency axis"),
-    fmax_hz: float | None = param(None, unit="Hz", range=(0, None), description="top of the axis"),
+    fmax_hz: float | None = param(None, unit="Hz", above=0, description="top of the axis"),
     db: bool = param(False, description="draw features as 10 log10 (power), top 80 dB"),
     colormap: str = param("magma", choices=COLORMAPS, description="colour map"),
     title: str = param("", description="title above the picture (default: what it shows)"),

@@ -61,11 +61,11 @@ def _cell(value: float) -> str:
     return repr(float(value)) if math.isfinite(value) else ""
 
 
-@node("sink.csv", version=1, infer=sink_infer(".csv", CSV_TYPES))
+@node("sink.csv", version=1, infer=sink_infer(CSV_TYPES))
 def csv_table(
     in_: Value,
     *,
-    path: OutputPath = param(description="the .csv file to write"),
+    path: OutputPath = param(suffix=".csv", description="the CSV file to write"),
     ctx: NodeContext,
 ) -> None:
     """Write features as a frame table, or a vector as one row, to a CSV file.
@@ -107,11 +107,11 @@ def _finite(values: np.ndarray) -> Any:
     return np.where(np.isfinite(array), array.astype(object), None).tolist()
 
 
-@node("sink.json", version=1, infer=sink_infer(".json", JSON_TYPES))
+@node("sink.json", version=1, infer=sink_infer(JSON_TYPES))
 def json_file(
     in_: Value,
     *,
-    path: OutputPath = param(description="the .json file to write"),
+    path: OutputPath = param(suffix=".json", description="the JSON file to write"),
     ctx: NodeContext,
 ) -> None:
     """Write a vector (summaries, metrics), features or a prediction as JSON.

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import soundfile
-from node_harness import infer_node, make_ctx, run_node
+from node_harness import make_ctx, run_node, validation_error
 
+import graphengine as ge
 from graphengine.errors import ParamError
-from graphengine.node import PortInfo
 from graphengine.types import Audio, Features, Vector
 from nodes.sink.audio import npy, wav
 
@@ -75,13 +75,31 @@ def test_wav_rounds_a_fractional_sample_rate(tmp_path):
     assert any("22050.4 Hz written as 22050 Hz" in w for w in ctx.warnings)
 
 
-@pytest.mark.parametrize("name", ["out.flac", "out", "out.wav.tmp"])
-def test_wav_path_must_end_in_wav(tmp_path, name):
-    ctx = make_ctx("sink.wav", node_id="out")
-    with pytest.raises(ParamError, match=r"does not end in \.wav") as caught:
-        infer_node(wav, ctx, {"in": PortInfo("audio", (1, 10), SR)}, path=str(tmp_path / name))
-    assert caught.value.port_or_param == "path"
-    assert infer_node(wav, ctx, {"in": None}, path=str(tmp_path / "x.WAV")) == {}
+TONE = {"src": {"type": "source.tone", "duration_s": 0.01}}
+
+
+@pytest.mark.parametrize(
+    ("sink", "name", "suffix"),
+    [
+        ("sink.wav", "out.flac", ".wav"),
+        ("sink.wav", "out", ".wav"),
+        ("sink.wav", "out.wav.tmp", ".wav"),
+        ("sink.npy", "x.npz", ".npy"),
+        ("sink.json", "x.csv", ".json"),
+        ("sink.image", "x.jpg", ".png"),
+    ],
+)
+def test_an_output_path_must_end_in_the_declared_suffix(tmp_path, sink, name, suffix):
+    error = validation_error(sink, upstream=TONE, in_="src", path=str(tmp_path / name))
+    assert isinstance(error, ParamError) and error.port_or_param == "path"
+    assert f"{name!r} does not end in {suffix}" in error.message
+
+
+def test_the_suffix_is_matched_in_any_case(tmp_path):
+    graph = ge.Graph(sample_rate=SR)
+    graph.add("src", "source.tone", duration_s=0.01)
+    graph.add("out", "sink.wav", in_="src", path=str(tmp_path / "x.WAV"))
+    graph.validate()
 
 
 @pytest.mark.parametrize(
@@ -98,12 +116,6 @@ def test_npy_round_trip(tmp_path, value):
     loaded = np.load(path, allow_pickle=False)
     assert loaded.dtype == value.primary.dtype
     np.testing.assert_array_equal(loaded, value.primary)
-
-
-def test_npy_path_must_end_in_npy(tmp_path):
-    ctx = make_ctx("sink.npy")
-    with pytest.raises(ParamError, match=r"does not end in \.npy"):
-        infer_node(npy, ctx, {"in": PortInfo("vector", (5,))}, path=str(tmp_path / "x.npz"))
 
 
 def test_wav_beyond_the_riff_size_limit_is_written_as_rf64(tmp_path, monkeypatch):
