@@ -306,12 +306,9 @@ class DiskStore:
         """Remove every entry (records are kept) and stale scratch; return the count removed.
 
         Only entries are removed (``<key[:2]>/<key>`` holding ``meta.json``),
-        then the prefix folders they leave empty; nothing else in the folder.
+        and the prefix folders they leave empty; nothing else in the folder.
         """
-        paths = self._entry_paths()
-        removed = sum(self._discard(path) for path in paths)
-        for prefix in sorted({path.parent for path in paths}):
-            _silently(os.rmdir, prefix)
+        removed = sum(self._discard(path) for path in self._entry_paths())
         self._remove_stale_scratch()
         return removed
 
@@ -423,6 +420,7 @@ class DiskStore:
                 shutil.rmtree(path, ignore_errors=True)
             return not path.exists()
         shutil.rmtree(trash, ignore_errors=True)
+        _silently(os.rmdir, path.parent)  # the prefix folder, when that left it empty
         return True
 
     def _remove_stale_scratch(self) -> None:
