@@ -356,12 +356,19 @@ class DiskStore:
         return self.directory / SCRATCH_DIR
 
     def _ensure_scratch_root(self) -> None:
-        """Make the scratch folder; mark it as the cache's own when it is new (or empty)."""
+        """Make the scratch folder; mark it as the cache's own when it holds nothing else.
+
+        Unmarked, it is new or holds only scratch names (another process made
+        it and has not marked it yet); anything else there leaves it unmarked,
+        so never cleaned.
+        """
         root = self._scratch_root()
         root.mkdir(parents=True, exist_ok=True)
         marker = root / _SCRATCH_MARKER
-        if not marker.is_file() and not _scandir(root):
-            marker.write_text(_MARKER_TEXT, encoding="utf-8")
+        if marker.is_file():
+            return
+        if all(_SCRATCH_RE.fullmatch(item.name) for item in _scandir(root)):
+            write_text_atomic(marker, _MARKER_TEXT)
 
     def _new_scratch_path(self) -> Path:
         self._ensure_scratch_root()
@@ -524,8 +531,10 @@ def _is_cache_name(item: os.DirEntry) -> bool:
             child.name.endswith(".json") and _RECORD_RE.fullmatch(child.name[:-5])
             for child in children
         )
-    if _PREFIX_RE.fullmatch(item.name):
-        return all(_is_entry(child, item.name) for child in children)
+    if _PREFIX_RE.fullmatch(item.name):  # meta.json may be missing: recognised, never removed
+        return all(
+            _KEY_RE.fullmatch(child.name) and child.name.startswith(item.name) for child in children
+        )
     return False
 
 

@@ -403,7 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     cache = sub.add_parser("cache", help="show or clear the disk cache")
     cache.add_argument("action", choices=("info", "clear"))
     cache.add_argument("graph", nargs="?", help="use the cache next to this graph file")
-    cache.add_argument("--cache-dir", metavar="DIR")
+    cache.add_argument(
+        "--cache-dir", metavar="DIR", help="the cache folder (a folder of other files is refused)"
+    )
     _add_debug(cache)
     cache.set_defaults(func=cmd_cache)
 
