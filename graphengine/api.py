@@ -15,6 +15,7 @@ g.run()
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 from collections.abc import Iterable, Mapping
@@ -24,7 +25,7 @@ from typing import Any
 
 from graphengine import graphfile
 from graphengine.blocks import DEFAULT_BLOCK_SIZE
-from graphengine.cache import Cache, MemoryLRU
+from graphengine.cache import Cache, CacheFolderError, MemoryLRU, open_disk_cache
 from graphengine.entries import from_entry
 from graphengine.errors import GraphError
 from graphengine.execute import COMPUTED, EventCallback, Executor, NodeStats
@@ -44,12 +45,28 @@ _RUN_RECORDS: dict[str, dict[str, Any]] = {}
 
 
 def open_cache(directory: str | os.PathLike | None) -> Cache:
-    """The process's cache for a directory (``None``: memory only), sharing one memory LRU."""
-    name = str(Path(directory).resolve()) if directory is not None else ""
+    """The process's cache for a directory (``None``: memory only), sharing one memory LRU.
+
+    The folder is checked before anything runs (:func:`graphengine.cache.open_disk_cache`):
+    one that cannot be used gives a memory-only cache whose ``warning`` says why,
+    and is checked again on the next call.
+
+    Raises
+    ------
+    GraphError
+        If ``directory`` names an existing regular file (exit 2).
+    """
+    if directory is None:
+        return _CACHES.setdefault("", Cache(None, memory=_MEMORY))
+    name = str(Path(directory).expanduser().resolve())
     cache = _CACHES.get(name)
     if cache is None:
-        cache = Cache(name or None, memory=_MEMORY)
-        _CACHES[name] = cache
+        try:
+            cache = open_disk_cache(name, memory=_MEMORY)
+        except CacheFolderError as error:
+            raise GraphError(str(error)) from None
+        if cache.disk is not None:
+            _CACHES[name] = cache
     return cache
 
 
@@ -168,7 +185,10 @@ class Graph(GraphDocument):
             here does). ``None`` runs every sink.
         cache : bool or path
             ``True``: the memory cache plus a disk cache next to the graph file;
-            a path: the disk cache there; ``False``: compute everything.
+            a path: the disk cache there; ``False``: compute everything. A folder
+            that cannot be written, or that holds other files than a cache, is
+            not used: the run goes on memory-only with a warning; a path naming
+            a regular file raises :class:`GraphError`.
         inputs : mapping, optional
             Node id -> value used as that node's output (e.g. ``{"src": Audio(...)}``).
         on_event : callable, optional
@@ -208,6 +228,8 @@ class Graph(GraphDocument):
             store = open_cache(cache)
         executor = Executor(store, on_event, block_size=block_size)
         report = executor.run(valid, values=inputs, targets=targets)
+        if store is not None and store.warning:
+            report.warnings.insert(0, store.warning)
         self._explain(report.stats, report.keys, store)
         return Result(
             report.values, report.stats, report.outputs, report.warnings, report.keys, valid, store
@@ -231,7 +253,8 @@ class Graph(GraphDocument):
         record = {node_id: key.material for node_id, key in keys.items()}
         _RUN_RECORDS[name] = record
         if store is not None and store.disk is not None:
-            store.disk.put_record(name, record)
+            with contextlib.suppress(OSError):  # only later --explain reasons need it
+                store.disk.put_record(name, record)
 
     def save(self, path: str | os.PathLike) -> Path:
         """Write the graph to a .toml or .json file (a round trip gives an equal graph)."""

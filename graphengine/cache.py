@@ -5,32 +5,46 @@ that is the lowercase sha256 hex digest of everything that determined it.
 
 Disk layout (``<dir>`` is the cache directory)::
 
+    <dir>/CACHEDIR.TAG                 marks the folder as a cache (https://bford.info/cachedir/)
     <dir>/<key[:2]>/<key>/<name>.npy   one file per array, written by np.save
     <dir>/<key[:2]>/<key>/meta.json    format version, key, meta, and per array
                                        its file, dtype, shape and CRC-32
     <dir>/records/<name>.json          small side records (e.g. last run of a graph)
-    <dir>/tmp/                         scratch space for atomic writes and removals
+    <dir>/.graphengine-scratch/        scratch space for atomic writes and removals,
+                                       marked as the cache's own by a marker file in it
 
 Guarantees:
 
 - never pickle: arrays are written and read with ``allow_pickle=False``;
   object arrays are refused;
-- atomic: an entry is built in ``<dir>/tmp/`` and renamed into place, and is
-  removed by renaming it back out, so a reader never sees half an entry;
+- atomic: an entry is built in the scratch folder and renamed into place, and
+  is removed by renaming it back out, so a reader never sees half an entry;
 - checked on read: a missing file, bad JSON, wrong format version, hash,
   shape or dtype mismatch, or any ``np.load`` failure makes the entry corrupt;
   it is removed and ``get`` reports a miss, so the caller recomputes;
 - safe for several processes sharing one directory: when two write the same
   key, the first rename wins and the other discards its copy; scratch left
-  behind by killed processes is removed on ``DiskStore`` creation and ``clear``.
+  behind by killed processes is removed on ``DiskStore`` creation and ``clear``;
+- nothing the cache did not make is ever removed: only ``<key[:2]>/<key>``
+  folders holding a ``meta.json`` count as entries, and only names of the
+  pattern ``<pid>-<16 hex>-<host>`` inside the marked scratch folder as scratch.
+  A folder without ``meta.json`` in an entry's place is left alone (a miss).
 
-Arrays handed out by the cache are read-only (``flags.writeable`` is False);
-treat the ``arrays`` and ``meta`` dicts of a returned entry as read-only too.
+:func:`open_disk_cache` is how the engine opens one: it proves the folder can
+be written before anything runs, and uses only a folder that is new, empty, or
+already a cache (see :func:`folder_kind`); otherwise it runs memory-only with
+one warning line.
+
+Layout history: before scratch moved to ``.graphengine-scratch/`` it lived in
+``<dir>/tmp/``; that folder is no longer used or cleaned (it cannot be told from
+a user's own ``tmp/``). Entries are unchanged (``FORMAT_VERSION`` 2), so caches
+written before the move are still read.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -48,9 +62,17 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.fsutil import pid_alive, write_text_atomic
+from graphengine.fsutil import os_error_reason, pid_alive, write_text_atomic
 
-__all__ = ["Cache", "CacheEntry", "DiskStore", "MemoryLRU"]
+__all__ = [
+    "Cache",
+    "CacheEntry",
+    "CacheFolderError",
+    "DiskStore",
+    "MemoryLRU",
+    "folder_kind",
+    "open_disk_cache",
+]
 
 FORMAT_VERSION = 2
 """Version of the on-disk entry format; entries of another version are corrupt.
@@ -60,14 +82,28 @@ FORMAT_VERSION = 2
 STALE_SCRATCH_SECONDS = 3600.0
 """Scratch older than this is removed even when its process seems alive."""
 
+SCRATCH_DIR = ".graphengine-scratch"
+"""The cache's scratch folder, inside the cache directory."""
+
+TAG_FILE = "CACHEDIR.TAG"
+TAG_SIGNATURE = "Signature: 8a477f597d28d172789f06886806bc55"
+_TAG_TEXT = (
+    f"{TAG_SIGNATURE}\n"
+    "# This file is a cache directory tag created by graphengine.\n"
+    "# For information about cache directory tags, see: https://bford.info/cachedir/\n"
+)
+_SCRATCH_MARKER = "GRAPHENGINE-SCRATCH"
+_MARKER_TEXT = "Scratch space of a graphengine cache; the engine removes what it left here.\n"
 _META_FILE = "meta.json"
-_TMP_DIR = "tmp"
+_OLD_TMP_DIR = "tmp"
 _RECORDS_DIR = "records"
 _KEY_RE = re.compile(r"[0-9a-f]{64}")
 _PREFIX_RE = re.compile(r"[0-9a-f]{2}")
 _NAME_RE = re.compile(r"[A-Za-z0-9_.-]{1,200}")
 _RECORD_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,199}")
 _HOST = re.sub(r"[^A-Za-z0-9_.]", "_", socket.gethostname()) or "host"
+_SCRATCH_RE = re.compile(r"([0-9]{1,10})-[0-9a-f]{16}-([A-Za-z0-9_.]+)")
+_IGNORED_NAMES = frozenset({".DS_Store", "Thumbs.db", "desktop.ini"})
 
 
 class _CorruptEntry(Exception):
@@ -192,6 +228,28 @@ class DiskStore:
         self.directory = Path(directory)
         self._remove_stale_scratch()
 
+    def prepare(self) -> None:
+        """Make the directory ready and prove it can be written, before anything runs.
+
+        Creates the directory and the marked scratch folder, writes a probe file
+        there and removes it, and writes ``CACHEDIR.TAG`` when it is missing.
+        Call it only for a folder :func:`folder_kind` calls ``"missing"``,
+        ``"empty"`` or ``"cache"``: the tag tells backup tools to skip the folder.
+
+        Raises
+        ------
+        OSError
+            If any of it cannot be written.
+        """
+        scratch = self._scratch_root()
+        self._ensure_scratch_root()
+        probe = scratch / _scratch_name()
+        probe.write_bytes(b"probe")
+        probe.unlink()
+        tag = self.directory / TAG_FILE
+        if not tag.is_file():
+            write_text_atomic(tag, _TAG_TEXT)
+
     def get(self, key: str) -> CacheEntry | None:
         """Load the entry for ``key``; None when missing or corrupt (then removed)."""
         _check_key(key)
@@ -203,7 +261,7 @@ class DiskStore:
         except MemoryError:
             raise
         except Exception:
-            if path.is_dir():
+            if (path / _META_FILE).is_file():  # only what the cache made is removed
                 self._discard(path)
             return None
 
@@ -220,7 +278,8 @@ class DiskStore:
         ValueError
             If the key or the entry is invalid.
         OSError
-            If the directory cannot be written.
+            If the directory cannot be written, or something that is not an
+            entry (no ``meta.json``) is in the entry's place; it is left alone.
         """
         _check_key(key)
         _check_entry(entry)
@@ -244,11 +303,12 @@ class DiskStore:
         return {"directory": str(self.directory), "entries": entries, "bytes": size}
 
     def clear(self) -> int:
-        """Remove every entry (records are kept) and stale scratch; return the count removed."""
+        """Remove every entry (records are kept) and stale scratch; return the count removed.
+
+        Only entries are removed (``<key[:2]>/<key>`` holding ``meta.json``),
+        and the prefix folders they leave empty; nothing else in the folder.
+        """
         removed = sum(self._discard(path) for path in self._entry_paths())
-        for prefix in _scandir(self.directory):
-            if _PREFIX_RE.fullmatch(prefix.name):
-                _silently(os.rmdir, prefix.path)
         self._remove_stale_scratch()
         return removed
 
@@ -282,23 +342,41 @@ class DiskStore:
         return self.directory / key[:2] / key
 
     def _entry_paths(self) -> list[Path]:
+        """The entries: ``<key[:2]>/<key>`` folders that hold a ``meta.json``."""
         paths = []
         for prefix in _scandir(self.directory):
-            if not _PREFIX_RE.fullmatch(prefix.name):
+            if not _PREFIX_RE.fullmatch(prefix.name) or not prefix.is_dir(follow_symlinks=False):
                 continue
             for item in _scandir(prefix.path):
-                if _KEY_RE.fullmatch(item.name) and item.name.startswith(prefix.name):
+                if _is_entry(item, prefix.name):
                     paths.append(Path(item.path))
         return paths
 
+    def _scratch_root(self) -> Path:
+        return self.directory / SCRATCH_DIR
+
+    def _ensure_scratch_root(self) -> None:
+        """Make the scratch folder; mark it as the cache's own when it holds nothing else.
+
+        Unmarked, it is new or holds only scratch names (another process made
+        it and has not marked it yet); anything else there leaves it unmarked,
+        so never cleaned.
+        """
+        root = self._scratch_root()
+        root.mkdir(parents=True, exist_ok=True)
+        marker = root / _SCRATCH_MARKER
+        if marker.is_file():
+            return
+        if all(_SCRATCH_RE.fullmatch(item.name) for item in _scandir(root)):
+            write_text_atomic(marker, _MARKER_TEXT)
+
     def _new_scratch_path(self) -> Path:
-        tmp = self.directory / _TMP_DIR
-        tmp.mkdir(parents=True, exist_ok=True)
-        return tmp / _scratch_name()
+        self._ensure_scratch_root()
+        return self._scratch_root() / _scratch_name()
 
     def _new_scratch_dir(self) -> Path:
-        """A new empty scratch folder; ``tmp/`` is made only when missing (one syscall per put)."""
-        scratch = self.directory / _TMP_DIR / _scratch_name()
+        """A new empty scratch folder; its root is made only when missing (one syscall per put)."""
+        scratch = self._scratch_root() / _scratch_name()
         try:
             scratch.mkdir()
         except FileNotFoundError:
@@ -311,6 +389,7 @@ class DiskStore:
 
         Other processes may create or remove ``final`` and its parent at any
         moment, so a failed rename is looked at again and retried a few times.
+        A folder in ``final``'s place that is not an entry is never removed.
         """
         error: OSError | None = None
         for attempt in range(8):
@@ -325,15 +404,18 @@ class DiskStore:
                 return  # our scratch was cleaned away: nothing stored, a later put retries
             if (final / _META_FILE).is_file():
                 return  # another process won the race
-            if final.is_dir():
-                self._discard(final)  # a broken leftover: replace it
+            if final.exists() and _scandir(final):
+                error = FileExistsError(
+                    errno.EEXIST, f"not a cache entry (no {_META_FILE}), left alone", str(final)
+                )
         raise error
 
     def _discard(self, path: Path) -> bool:
         """Remove an entry directory by renaming it out of place first.
 
         Returns True when this call removed it, False when it was already gone
-        (for example because another process removed it concurrently).
+        (for example because another process removed it concurrently). Callers
+        pass only entries (folders holding ``meta.json``).
         """
         try:
             trash = self._new_scratch_path()
@@ -341,19 +423,129 @@ class DiskStore:
         except OSError:
             if not path.exists():
                 return False
-            shutil.rmtree(path, ignore_errors=True)
+            if (path / _META_FILE).is_file():
+                shutil.rmtree(path, ignore_errors=True)
             return not path.exists()
         shutil.rmtree(trash, ignore_errors=True)
+        _silently(os.rmdir, path.parent)  # the prefix folder, when that left it empty
         return True
 
     def _remove_stale_scratch(self) -> None:
+        """Remove scratch of dead processes, only inside the marked scratch folder."""
+        root = self._scratch_root()
+        if not (root / _SCRATCH_MARKER).is_file():
+            return
         now = time.time()
-        for item in _scandir(self.directory / _TMP_DIR):
+        for item in _scandir(root):
             if _is_stale_scratch(item, now):
                 if item.is_dir(follow_symlinks=False):
                     shutil.rmtree(item.path, ignore_errors=True)
                 else:
                     _silently(os.unlink, item.path)
+
+
+class CacheFolderError(ValueError):
+    """The cache directory names something that is not a folder (a regular file)."""
+
+
+def folder_kind(directory: str | os.PathLike) -> str:
+    """What ``directory`` is to the cache, one word.
+
+    ``"missing"`` (not there yet), ``"empty"``, ``"cache"`` (a graphengine cache:
+    its ``CACHEDIR.TAG`` says graphengine, or its scratch folder is marked, or it
+    holds only the names of the cache's layout, as caches written before the
+    tag did), ``"file"`` (not a folder), or ``"other"`` (a folder of other files).
+    """
+    path = Path(directory)
+    if not path.exists():
+        return "file" if path.is_symlink() else "missing"
+    if not path.is_dir():
+        return "file"
+    items = [item for item in _scandir(path) if item.name not in _IGNORED_NAMES]
+    if not items:
+        return "empty"
+    if _has_our_tag(path) or (path / SCRATCH_DIR / _SCRATCH_MARKER).is_file():
+        return "cache"
+    return "cache" if all(_is_cache_name(item) for item in items) else "other"
+
+
+def open_disk_cache(directory: str | os.PathLike, memory: MemoryLRU | None = None) -> Cache:
+    """A cache with a disk store in ``directory``, proved writable before anything runs.
+
+    A folder that cannot be created or written, or that already holds files
+    which are not a cache, gives a memory-only cache instead: the render still
+    works, and ``Cache.warning`` is one line naming the folder and the reason.
+    The cache never writes into a folder of other files, so ``--cache-dir ~``
+    leaves the home folder as it was.
+
+    Raises
+    ------
+    CacheFolderError
+        If ``directory`` names an existing file that is not a folder: a path
+        mix-up (``--cache-dir out.wav``) the user should hear about as an
+        error, not a condition of the machine to work around on every run.
+    """
+    path = Path(directory)
+    kind = folder_kind(path)
+    if kind == "file":
+        raise CacheFolderError(f"cache directory {path} is a file, not a folder")
+    if kind == "other":
+        return _memory_only(memory, f"{path} is not a graphengine cache (it holds other files)")
+    cache = Cache(path, memory=memory)
+    assert cache.disk is not None
+    try:
+        cache.disk.prepare()
+    except OSError as error:
+        reason = os_error_reason(error.errno, str(error))
+        return _memory_only(memory, f"cannot write in {path} ({reason})")
+    return cache
+
+
+def _memory_only(memory: MemoryLRU | None, problem: str) -> Cache:
+    cache = Cache(None, memory=memory)
+    cache.warning = f"cache: {problem}; running without the disk cache"
+    return cache
+
+
+def _has_our_tag(path: Path) -> bool:
+    try:
+        text = (path / TAG_FILE).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return False
+    return text.startswith(TAG_SIGNATURE) and "graphengine" in text
+
+
+def _is_cache_name(item: os.DirEntry) -> bool:
+    """Whether a top-level item of a folder is one the cache's layout has (or had)."""
+    if item.name == TAG_FILE:
+        return True
+    if not item.is_dir(follow_symlinks=False):
+        return False
+    if item.name == SCRATCH_DIR:
+        return True
+    children = _scandir(item.path)
+    if item.name == _OLD_TMP_DIR:
+        return all(_SCRATCH_RE.fullmatch(child.name) for child in children)
+    if item.name == _RECORDS_DIR:
+        return all(
+            child.name.endswith(".json") and _RECORD_RE.fullmatch(child.name[:-5])
+            for child in children
+        )
+    if _PREFIX_RE.fullmatch(item.name):  # meta.json may be missing: recognised, never removed
+        return all(
+            _KEY_RE.fullmatch(child.name) and child.name.startswith(item.name) for child in children
+        )
+    return False
+
+
+def _is_entry(item: os.DirEntry, prefix: str) -> bool:
+    """Whether ``item`` inside prefix folder ``prefix`` is an entry the cache made."""
+    return (
+        _KEY_RE.fullmatch(item.name) is not None
+        and item.name.startswith(prefix)
+        and item.is_dir(follow_symlinks=False)
+        and os.path.isfile(os.path.join(item.path, _META_FILE))
+    )
 
 
 class Cache:
@@ -372,6 +564,9 @@ class Cache:
     ----------
     memory : MemoryLRU
     disk : DiskStore or None
+    warning : str or None
+        Why there is no disk store although one was asked for (set by
+        :func:`open_disk_cache`), one line; None otherwise.
     """
 
     def __init__(
@@ -382,6 +577,7 @@ class Cache:
     ):
         self.memory = memory if memory is not None else MemoryLRU(memory_bytes)
         self.disk = DiskStore(directory) if directory is not None else None
+        self.warning: str | None = None
         self._writer: ThreadPoolExecutor | None = None
         self._pending: list[Future[None]] = []
 
@@ -603,21 +799,26 @@ def _dtype_descr(dtype: np.dtype) -> Any:
 
 
 def _scratch_name(pid: int | None = None) -> str:
-    """Unique scratch name ``<pid>-<random>-<host>`` under ``<dir>/tmp/``."""
+    """Unique scratch name ``<pid>-<16 hex>-<host>`` in the scratch folder."""
     return f"{os.getpid() if pid is None else pid}-{secrets.token_hex(8)}-{_HOST}"
 
 
 def _is_stale_scratch(item: os.DirEntry, now: float) -> bool:
-    """Scratch is stale when older than an hour, or its local process is gone."""
+    """Whether ``item`` is scratch the cache made that nobody uses any more.
+
+    Only names of the scratch pattern count; of those, one older than
+    ``STALE_SCRATCH_SECONDS`` is stale, and so is one whose process on this
+    host is gone.
+    """
+    match = _SCRATCH_RE.fullmatch(item.name)
+    if match is None:
+        return False
     try:
         if now - item.stat(follow_symlinks=False).st_mtime > STALE_SCRATCH_SECONDS:
             return True
     except OSError:
         return False
-    parts = item.name.split("-", 2)
-    if len(parts) != 3 or not parts[0].isdigit() or parts[2] != _HOST:
-        return False
-    return not pid_alive(int(parts[0]))
+    return match.group(2) == _HOST and not pid_alive(int(match.group(1)))
 
 
 def _scandir(path: str | os.PathLike) -> list[os.DirEntry]:

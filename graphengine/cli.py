@@ -13,7 +13,9 @@ default takes the parsed arguments and returns an exit code.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import os
 import sys
 import time
 import warnings
@@ -65,6 +67,8 @@ def cmd_render(args: argparse.Namespace) -> Any:
         )
     if args.target:
         target_node(valid, args.target, "--target")
+    if args.stats and args.stats != "-":
+        _check_writable(Path(args.stats), "--stats")
     with ProgressBar("rendering", "nodes", enabled=not args.quiet and sys.stderr.isatty()) as bar:
         return graph.execute(
             valid, outputs, cache, on_event=_node_events(bar), block_size=args.block_size
@@ -143,9 +147,13 @@ def cmd_viz(args: argparse.Namespace) -> Path:
 
 
 def cmd_cache(args: argparse.Namespace) -> dict[str, Any]:
-    """Cache statistics, or clear it."""
+    """Cache statistics, or clear it.
+
+    Only a graphengine cache (or a folder not there yet) is looked at: a folder
+    of other files, or a file, is an error (exit 2) and nothing in it is touched.
+    """
     from graphengine.api import CACHE_DIR_NAME
-    from graphengine.cache import DiskStore
+    from graphengine.cache import DiskStore, folder_kind
 
     if args.cache_dir:
         directory = Path(args.cache_dir)
@@ -153,6 +161,13 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any]:
         directory = Path(args.graph).resolve().parent / CACHE_DIR_NAME
     else:
         directory = Path.cwd() / CACHE_DIR_NAME
+    kind = folder_kind(directory)
+    if kind == "file":
+        raise GraphError(f"cache directory {directory} is a file, not a folder")
+    if kind == "other":
+        raise GraphError(
+            f"{directory} is not a graphengine cache (it holds other files); nothing touched"
+        )
     store = DiskStore(directory)
     if args.action == "clear":
         return {"directory": str(directory), "removed": store.clear()}
@@ -213,10 +228,45 @@ def _write_stats(result: Any, destination: str) -> None:
     text = json.dumps(result.stats_dicts(), indent=2) + "\n"
     if destination == "-":
         sys.stdout.write(text)
-    else:
-        from graphengine.fsutil import write_text_atomic
+        return
+    from graphengine.fsutil import os_error_reason, write_text_atomic
 
+    try:
         write_text_atomic(Path(destination), text)
+    except OSError as error:
+        raise GraphError(f"--stats {destination}: {os_error_reason(error.errno)}") from None
+
+
+def _check_writable(path: Path, option: str) -> None:
+    """Prove a file can be written at ``path`` before anything renders, leaving nothing behind.
+
+    Missing folders are made and a probe file is written beside ``path``; all
+    are removed again. Raises GraphError (exit 2) naming ``option`` and ``path``.
+    """
+    import tempfile
+
+    from graphengine.fsutil import os_error_reason
+
+    if path.is_dir():
+        raise GraphError(f"{option} {path}: is a folder, not a file")
+    made: list[Path] = []
+    try:
+        for folder in reversed([path.parent, *path.parent.parents]):
+            if folder.exists() and not folder.is_dir():
+                raise GraphError(f"{option} {path}: {folder} is not a folder")
+            if not folder.is_dir():
+                folder.mkdir()
+                made.append(folder)
+        fd, probe = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".probe", dir=path.parent)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as error:
+        reason = os_error_reason(error.errno, str(error))
+        raise GraphError(f"{option} {path}: cannot write there ({reason})") from None
+    finally:
+        for folder in reversed(made):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
 
 
 # -- parser ---------------------------------------------------------------------
@@ -293,7 +343,9 @@ def build_parser() -> argparse.ArgumentParser:
     render.add_argument(
         "--cache-dir",
         metavar="DIR",
-        help="cache directory (default: .graphengine-cache next to the graph)",
+        help="cache directory (default: .graphengine-cache next to the graph); used only "
+        "when new, empty or already a cache, else the render runs without a disk cache, "
+        "with a warning (so a folder of other files is never written into)",
     )
     render.add_argument(
         "--target", metavar="NODE[.PORT]", help="run only this node and its stale ancestors"
@@ -351,7 +403,9 @@ def build_parser() -> argparse.ArgumentParser:
     cache = sub.add_parser("cache", help="show or clear the disk cache")
     cache.add_argument("action", choices=("info", "clear"))
     cache.add_argument("graph", nargs="?", help="use the cache next to this graph file")
-    cache.add_argument("--cache-dir", metavar="DIR")
+    cache.add_argument(
+        "--cache-dir", metavar="DIR", help="the cache folder (a folder of other files is refused)"
+    )
     _add_debug(cache)
     cache.set_defaults(func=cmd_cache)
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import csv
 import os
+import shutil
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -67,3 +68,40 @@ def graph_toml(nodes: Mapping[str, Mapping[str, Any]], **top: Any) -> str:
 
 BATCH_ARGS = ("batch", "g.toml", "--inputs", "in/*.wav", "--bind", "src.path", "--out-dir", "res")
 """``graphengine batch`` over ``in/*.wav`` bound to ``src.path``, writing ``res/``."""
+
+
+def private_mount_tool() -> str | None:
+    """``unshare`` when it can give a private mount namespace with a tmpfs here, else None.
+
+    Inside ``unshare --map-root-user --mount`` a test mounts a real small or
+    read-only file system (no root needed where user namespaces are allowed).
+    """
+    tool = shutil.which("unshare")
+    if tool is None or sys.platform != "linux":
+        return None
+    probe = subprocess.run(
+        [tool, "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs tmpfs /mnt"],
+        capture_output=True,
+    )
+    return tool if probe.returncode == 0 else None
+
+
+def run_cli_in_mount(
+    tool: str, mount: str, folder: Path, *args: str, cwd: Path, timeout: float = 120
+) -> subprocess.CompletedProcess:
+    """Run ``python -m graphengine ARGS`` in a private mount namespace.
+
+    ``mount`` is a shell snippet run first with ``$1`` set to ``folder`` (e.g.
+    ``mount -t tmpfs -o size=64k tmpfs "$1"``); the command's exit status is
+    the result's, and a failed mount is exit 125.
+    """
+    script = f'( set -e\n{mount}\n) || exit 125\nshift\nexec "$@"\n'
+    command = [tool, "--map-root-user", "--mount", "sh", "-c", script, "sh", str(folder)]
+    return subprocess.run(
+        [*command, sys.executable, "-m", "graphengine", *args],
+        cwd=cwd,
+        env=cli_env(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )

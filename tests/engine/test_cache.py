@@ -49,6 +49,12 @@ def sized_entry(nbytes: int, fill: float = 0.0) -> CacheEntry:
     return CacheEntry({"x": np.full(nbytes // 8, fill, dtype=np.float64)}, {})
 
 
+def scratch_left(directory: Path) -> list[str]:
+    """What is in the cache's scratch folder besides its marker."""
+    root = directory / cache_mod.SCRATCH_DIR
+    return sorted(p.name for p in root.iterdir() if p.name != cache_mod._SCRATCH_MARKER)
+
+
 # --- round trips ---------------------------------------------------------------------------
 
 ROUND_TRIP_ARRAYS = {
@@ -291,7 +297,7 @@ def test_losing_a_rename_race_keeps_the_winner(tmp_path, monkeypatch):
     got = DiskStore(tmp_path).get(key)
     assert got.meta["seed"] == 9
     assert_same_arrays(got.arrays, sample_entry(9).arrays)
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert scratch_left(tmp_path) == []
 
 
 # --- checks on what goes in ----------------------------------------------------------------
@@ -411,7 +417,6 @@ CORRUPTIONS = {
     "truncated-npy": _truncate_npy,
     "flipped-bytes": _flip_bytes,
     "deleted-npy": lambda path: (path / "audio.npy").unlink(),
-    "deleted-meta": lambda path: (path / "meta.json").unlink(),
     "garbage-meta": lambda path: (path / "meta.json").write_bytes(b"{not json\xff"),
     "meta-not-a-dict": lambda path: (path / "meta.json").write_text("[1, 2]"),
     "wrong-format": lambda path: _edit_meta(path, lambda doc: doc.update(format=999)),
@@ -441,7 +446,7 @@ def test_corrupt_entry_is_a_miss_and_is_removed(tmp_path, corrupt):
     assert cache.get(key) is None
     assert not path.exists()
     assert not cache.contains(key)
-    assert list((tmp_path / "tmp").iterdir()) == []
+    assert scratch_left(tmp_path) == []
 
     cache.put(key, sample_entry(4))
     got = Cache(tmp_path).get(key)
@@ -449,15 +454,33 @@ def test_corrupt_entry_is_a_miss_and_is_removed(tmp_path, corrupt):
     assert_same_arrays(got.arrays, sample_entry(4).arrays)
 
 
-def test_put_replaces_a_broken_leftover_directory(tmp_path):
+def test_put_fills_an_empty_leftover_directory(tmp_path):
     key = make_key("leftover")
-    path = entry_dir(tmp_path, key)
-    path.mkdir(parents=True)
-    (path / "audio.npy").write_bytes(b"half")  # no meta.json: never a complete entry
+    entry_dir(tmp_path, key).mkdir(parents=True)
 
     DiskStore(tmp_path).put(key, sample_entry(5))
     got = DiskStore(tmp_path).get(key)
     assert got is not None and got.meta["seed"] == 5
+
+
+def test_a_folder_without_meta_json_in_an_entrys_place_is_left_alone(tmp_path):
+    """Only a folder holding meta.json is an entry the cache made; anything else is a miss
+    that is never removed, and a put there fails with a message naming it."""
+    key = make_key("not-ours")
+    path = entry_dir(tmp_path, key)
+    path.mkdir(parents=True)
+    (path / "audio.npy").write_bytes(b"someone else's")
+    store = DiskStore(tmp_path)
+
+    assert store.get(key) is None
+    assert not store.contains(key)
+    with pytest.raises(FileExistsError, match="not a cache entry") as caught:
+        store.put(key, sample_entry(5))
+    assert caught.value.filename == str(path)
+    assert store.clear() == 0
+    assert store.info()["entries"] == 0
+    assert (path / "audio.npy").read_bytes() == b"someone else's"
+    assert scratch_left(tmp_path) == []
 
 
 # --- several processes ---------------------------------------------------------------------
@@ -526,7 +549,7 @@ def test_two_processes_sharing_a_directory(tmp_path):
     assert sum(s["bad"] for s in stats) == 0
     assert all(s["put"] > 0 and s["hit"] > 0 for s in stats), stats
     assert sum(s["clear"] for s in stats) > 0, stats
-    assert list((tmp_path / "tmp").iterdir()) == []  # no scratch left by clean exits
+    assert scratch_left(tmp_path) == []  # no scratch left by clean exits
     for i in range(4):
         key = hashlib.sha256(b"hammer-%d" % i).hexdigest()
         got = DiskStore(tmp_path).get(key)
@@ -547,8 +570,8 @@ def _dead_pid() -> int:
 
 
 def test_stale_scratch_is_removed_on_init_and_clear(tmp_path):
-    tmp = tmp_path / "tmp"
-    tmp.mkdir()
+    DiskStore(tmp_path).prepare()  # makes the marked scratch folder
+    tmp = tmp_path / cache_mod.SCRATCH_DIR
     dead = _dead_pid()
     dead_dir = tmp / cache_mod._scratch_name(dead)
     dead_dir.mkdir()
@@ -563,14 +586,27 @@ def test_stale_scratch_is_removed_on_init_and_clear(tmp_path):
     live_dir.mkdir()
     foreign_dir = tmp / f"{dead}-0123456789abcdef-some-other-host"  # pid means nothing here
     foreign_dir.mkdir()
+    not_ours = tmp / "notes.txt"  # not a scratch name: never removed, however old
+    not_ours.write_text("mine")
+    os.utime(not_ours, (two_hours_ago, two_hours_ago))
+    kept = sorted([live_dir, foreign_dir, not_ours, tmp / cache_mod._SCRATCH_MARKER])
 
     store = DiskStore(tmp_path)
-    assert sorted(tmp.iterdir()) == sorted([live_dir, foreign_dir])
+    assert sorted(tmp.iterdir()) == kept
 
     later_dead = tmp / cache_mod._scratch_name(dead)
     later_dead.mkdir()
     assert store.clear() == 0
-    assert sorted(tmp.iterdir()) == sorted([live_dir, foreign_dir])
+    assert sorted(tmp.iterdir()) == kept
+
+
+def test_an_unmarked_scratch_folder_is_never_cleaned(tmp_path):
+    tmp = tmp_path / cache_mod.SCRATCH_DIR
+    tmp.mkdir()
+    dead = tmp / cache_mod._scratch_name(_dead_pid())
+    dead.mkdir()
+    DiskStore(tmp_path).clear()
+    assert dead.is_dir()
 
 
 def test_records_round_trip(tmp_path):
