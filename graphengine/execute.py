@@ -32,6 +32,7 @@ from graphengine.plan import (
     Plan,
     Step,
     Unit,
+    file_version,
     group_units,
     make_plan,
     value_hash,
@@ -208,6 +209,11 @@ class Executor:
             status = CACHED
         else:
             outputs, temps = self._compute(node, run.live, valid, run.warnings)
+            try:
+                _check_inputs_unchanged(node, step.key, valid.file)
+            except NodeRunError:
+                sink_outputs.discard(temps)
+                raise
             run.live[node.id] = outputs
             if temps:
                 run.pending_outputs.append((node, temps))
@@ -263,6 +269,13 @@ class Executor:
             if isinstance(error, MemberError):
                 node = valid.nodes[error.node_id]
                 raise _run_error(node, error.error, graph.file) from error.error
+            raise
+        try:
+            for step in unit.steps:
+                _check_inputs_unchanged(valid.nodes[step.node_id], step.key, graph.file)
+        except NodeRunError:
+            for temps in temps_of.values():
+                sink_outputs.discard(temps)
             raise
         for member, step in zip(members, unit.steps, strict=True):
             node = valid.nodes[step.node_id]
@@ -360,6 +373,29 @@ def _run_error(node: ValidNode, error: Exception, file: str | None) -> GraphErro
         return NodeRunError(node.id, where, error.message, node.type, file=file)
     message = f"failed: {type(error).__name__}: {error}"
     return NodeRunError(node.id, None, message, node.type, file=file)
+
+
+def _check_inputs_unchanged(node: ValidNode, key: NodeKey, file: str | None) -> None:
+    """The node read the files its key hashed: none was replaced or rewritten since.
+
+    A file changed in between would put its new content under the old
+    content's key, served from the cache from then on: that is an error, and
+    nothing of the node is stored or written.
+    """
+    for name in node.spec.input_paths:
+        path = node.params.get(name)
+        if path is None or path not in key.files:
+            continue
+        try:
+            now = file_version(path)
+        except OSError:
+            now = None
+        if now != key.files[path]:
+            message = (
+                f"{path} changed while the graph was rendering; nothing was stored or "
+                "written (render again)"
+            )
+            raise NodeRunError(node.id, name, message, node.type, file=file)
 
 
 class _RunState:

@@ -25,6 +25,9 @@ NODE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*(/[A-Za-z_][A-Za-z0-9_-]*)*$")
 """A node id: letters, digits, ``_`` and ``-``, no dots (``id.port`` names a port);
 ``/`` separates a sub-graph's id from its nodes' ids (``fx/lp``)."""
 
+SIDECAR_SUFFIX = ".graph.json"
+"""A sink's output ``x.wav`` has its provenance (the graph as run) in ``x.wav.graph.json``."""
+
 TOP_LEVEL_KEYS = ("format", "name", "sample_rate", "seed", "params", "inputs", "outputs", "nodes")
 
 

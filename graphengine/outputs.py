@@ -29,10 +29,10 @@ from typing import Any
 
 from graphengine.errors import GraphError, NodeRunError
 from graphengine.fsutil import os_error_reason, pid_alive, write_text_atomic
+from graphengine.graph import SIDECAR_SUFFIX
 from graphengine.plan import NodeKey
 from graphengine.validate import ValidGraph, ValidNode
 
-SIDECAR_SUFFIX = ".graph.json"
 TEMP_MARK = ".graphengine-tmp-"
 JOURNAL_PREFIX = ".graphengine-commit-"
 STALE_TEMP_SECONDS = 24 * 3600.0

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from graphengine.errors import ParamError
 from graphengine.validate import ValidGraph, ValidNode
 
 ENGINE_KEY_VERSION = 2
@@ -31,6 +32,8 @@ class NodeKey:
 
     key: str
     material: dict[str, Any]
+    files: dict[str, FileVersion] = field(default_factory=dict, compare=False)
+    """Path -> the version of each input file the key hashed (see :func:`file_version`)."""
 
 
 @dataclass
@@ -56,22 +59,36 @@ class Plan:
         return next(s for s in self.steps if s.node_id == node_id)
 
 
-_FILE_HASHES: dict[tuple[str, int, int, int], str] = {}
+FileVersion = tuple[int, int, int]
+"""A file's (size, modification time in ns, inode): what changes when it is rewritten."""
+
+_FILE_HASHES: dict[tuple[str, FileVersion], str] = {}
 
 
-def file_hash(path: str) -> str:
-    """sha256 of a file's content, memoised on (path, size, mtime, inode)."""
+def file_version(path: str) -> FileVersion:
     stat = os.stat(path)
-    memo_key = (path, stat.st_size, stat.st_mtime_ns, stat.st_ino)
-    digest = _FILE_HASHES.get(memo_key)
-    if digest is None:
+    return stat.st_size, stat.st_mtime_ns, stat.st_ino
+
+
+def file_hash(path: str) -> tuple[str, FileVersion]:
+    """sha256 of a file's content and the version it was read at, memoised on that version.
+
+    A file that changes while it is read is read again (a few times, then an
+    ``OSError``), so the digest always belongs to the version returned.
+    """
+    for _ in range(3):
+        version = file_version(path)
+        digest = _FILE_HASHES.get((path, version))
+        if digest is not None:
+            return digest, version
         hasher = hashlib.sha256()
         with open(path, "rb") as handle:
             for chunk in iter(lambda: handle.read(1 << 20), b""):
                 hasher.update(chunk)
-        digest = hasher.hexdigest()
-        _FILE_HASHES[memo_key] = digest
-    return digest
+        if file_version(path) == version:
+            _FILE_HASHES[(path, version)] = hasher.hexdigest()
+            return _FILE_HASHES[(path, version)], version
+    raise OSError(f"{path} kept changing while it was read")
 
 
 def canonical(value: Any) -> str:
@@ -89,6 +106,15 @@ def value_hash(arrays: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     return hasher.hexdigest()
 
 
+def _hash_input(node: ValidNode, name: str) -> tuple[str, FileVersion]:
+    path = node.params[name]
+    try:
+        return file_hash(path)
+    except OSError as error:
+        reason = error.strerror or str(error)
+        raise ParamError(node.id, name, f"cannot read {path}: {reason}", node.type) from None
+
+
 def node_key(
     node: ValidNode,
     input_keys: Mapping[str, list[str]],
@@ -104,7 +130,9 @@ def node_key(
             "type": spec.type_id,
         }
     else:
-        files = {n: file_hash(node.params[n]) for n in spec.input_paths if node.params.get(n)}
+        hashed = {n: _hash_input(node, n) for n in spec.input_paths if node.params.get(n)}
+        files = {name: digest for name, (digest, _) in hashed.items()}
+        versions = {node.params[name]: version for name, (_, version) in hashed.items()}
         material = {
             "engine": ENGINE_KEY_VERSION,
             "type": spec.type_id,
@@ -115,7 +143,7 @@ def node_key(
             "files": files,
         }
     key = hashlib.sha256(canonical(material).encode()).hexdigest()
-    return NodeKey(key, material)
+    return NodeKey(key, material, versions if provided_hash is None else {})
 
 
 def compute_keys(valid: ValidGraph, provided_hashes: Mapping[str, str]) -> dict[str, NodeKey]:

@@ -29,7 +29,7 @@ from graphengine.errors import (
     PortError,
     raise_collected,
 )
-from graphengine.graph import PortRef, ResolvedGraph
+from graphengine.graph import SIDECAR_SUFFIX, PortRef, ResolvedGraph
 from graphengine.graphfile import did_you_mean
 from graphengine.node import NYQUIST, REQUIRED, NodeContext, NodeSpec, ParamSpec, PortInfo
 from graphengine.pitch import PitchError, to_hz
@@ -633,6 +633,7 @@ def validate(
     broken |= cut | {e.node_id for e in connection_errors if isinstance(e, NodeError)}
     errors.extend(connection_errors)
     errors.extend(_check_output_clashes(nodes))
+    errors.extend(_check_outputs_spare_what_is_read(nodes, graph))
     valid: ValidGraph | None = None
     try:
         valid = ValidGraph(graph, nodes, _topological_order(nodes), provided)
@@ -693,4 +694,53 @@ def _check_output_clashes(nodes: dict[str, ValidNode]) -> list[GraphError]:
             order.setdefault(path, len(order))
             for parent in here.parents:
                 below.setdefault(parent, path)
+    return errors
+
+
+def _real(path: str | os.PathLike) -> str:
+    try:
+        return os.path.realpath(path)
+    except (OSError, ValueError):
+        return os.path.abspath(path)
+
+
+def _check_outputs_spare_what_is_read(
+    nodes: dict[str, ValidNode], graph: ResolvedGraph
+) -> list[GraphError]:
+    """No output, and no output's sidecar, is a file the graph reads, its graph files, or
+    another output (a sink's ``x.wav.graph.json`` would be overwritten by the other's)."""
+    read: dict[str, str] = {}
+    for file in (graph.file, *graph.node_files.values()):
+        if file:
+            read[_real(file)] = "the graph file"
+    for node in nodes.values():
+        for name in node.spec.input_paths:
+            if node.params.get(name) is not None:
+                read.setdefault(_real(node.params[name]), f"{node.id}.{name} reads it")
+    written = {
+        _real(node.params[name]): f"{node.id}.{name}"
+        for node in nodes.values()
+        for name in node.spec.output_paths
+        if node.params.get(name) is not None
+    }
+    own = _real(graph.file) if graph.file else None
+    errors: list[GraphError] = []
+    for node in nodes.values():
+        for name in node.spec.output_paths:
+            path = node.params.get(name)
+            if path is None:
+                continue
+            real, sidecar = _real(path), _real(path + SIDECAR_SUFFIX)
+            if real in read:
+                message = f"would overwrite {path}, which the graph reads ({read[real]})"
+            elif sidecar in read and sidecar != own:  # re-rendering from a sidecar renews it
+                message = (
+                    f"its sidecar {path}{SIDECAR_SUFFIX} would overwrite a file the graph "
+                    f"reads ({read[sidecar]})"
+                )
+            elif sidecar in written:
+                message = f"its sidecar {path}{SIDECAR_SUFFIX} is the output of {written[sidecar]}"
+            else:
+                continue
+            errors.append(ParamError(node.id, name, message, node.type))
     return errors
