@@ -40,7 +40,8 @@ def test_infer_loads_no_scipy_signal_numba_librosa_or_soxr(tmp_path):
             (spec("sink.npy"), {{"in": audio}}, {{"path": "/tmp/x.npy"}}),
         ]
         for node_spec, inputs, params in checks:
-            node_spec.infer(inputs, params, ctx(node_spec.type_id))
+            if node_spec.infer is not None:  # sink.npy has none: validation runs no node code
+                node_spec.infer(inputs, params, ctx(node_spec.type_id))
         heavy = [m for m in ("scipy.signal", "numba", "librosa", "soxr") if m in sys.modules]
         print(",".join(heavy))
         """
