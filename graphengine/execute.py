@@ -23,6 +23,7 @@ from graphengine.cache import Cache
 from graphengine.context import NodeContext
 from graphengine.entries import from_entry, to_entry
 from graphengine.errors import GraphError, NodeRunError
+from graphengine.fsutil import os_error_reason
 from graphengine.plan import (
     COMPUTE,
     LOAD,
@@ -319,7 +320,12 @@ class Executor:
         params = dict(node.params)
         temps: dict[str, Path] = {}  # final path -> temporary path
         for name in sink_outputs.output_params(node):
-            temps[params[name]] = self._temp_path(Path(params[name]))
+            try:
+                temps[params[name]] = self._temp_path(Path(params[name]))
+            except OSError as error:
+                reason = os_error_reason(error.errno, str(error))
+                message = f"cannot write {params[name]}: {reason}"
+                raise NodeRunError(node.id, name, message, node.type, file=valid.file) from None
             params[name] = str(temps[params[name]])
 
         def open_output(path: str) -> str:

@@ -94,7 +94,7 @@ class ResolvedGraph:
 
     def resolve_alias(self, ref: PortRef) -> PortRef:
         """Follow a reference to a sub-graph's output to the node inside that makes it."""
-        for _ in range(64):
+        for _ in range(65):  # graphfile.MAX_SUBGRAPH_DEPTH levels and the top
             outputs = self.aliases.get(ref.node)
             if outputs is None or ref.port not in outputs:
                 return ref

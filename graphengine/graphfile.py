@@ -38,6 +38,8 @@ from graphengine.registry import Registry
 from graphengine.upgrade import TableUpgrade, upgrade_table, warn_upgraded
 
 SUBGRAPH_TYPE = "graph"
+MAX_SUBGRAPH_DEPTH = 64
+"""Sub-graphs may nest this deep (a graph in a graph in ... ); deeper is an error."""
 _WHOLE_REF = re.compile(r"^\$([A-Za-z_][A-Za-z0-9_]*)$")
 _EMBEDDED_REF = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
 _TOML_POSITION = re.compile(r"\(at line (\d+), column (\d+)\)")
@@ -103,7 +105,7 @@ def load_file(path: str | os.PathLike) -> GraphDocument:
     if path.suffix not in (".toml", ".json"):
         raise GraphFileError("a graph file must end in .toml or .json", file=file)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark some editors add
     except FileNotFoundError:
         raise GraphFileError("no such graph file", file=file) from None
     except (OSError, UnicodeDecodeError) as error:
@@ -475,6 +477,10 @@ class _Resolver:
             message = f"not a usable path: {raw_path!r} ({error})"
             self.errors.append(ParamError(node_id, "path", message, "graph"))
             return
+        if len(stack) > MAX_SUBGRAPH_DEPTH:
+            message = f"sub-graphs nest deeper than {MAX_SUBGRAPH_DEPTH} levels here ({path.name})"
+            self.errors.append(ParamError(node_id, "path", message, "graph"))
+            return
         if path in stack:
             chain = " -> ".join(p.name for p in (*stack, path))
             self.errors.append(
@@ -547,7 +553,7 @@ class _Resolver:
                 rewritten = []
                 for ref in refs:
                     seen = 0
-                    while ref.node in self.aliases and seen < 64:
+                    while ref.node in self.aliases and seen <= MAX_SUBGRAPH_DEPTH:
                         outputs = self.aliases[ref.node]
                         target = outputs.get(ref.port)
                         if target is None:

@@ -10,9 +10,11 @@ shape of every output inferred without allocating anything.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -29,6 +31,7 @@ from graphengine.errors import (
     PortError,
     raise_collected,
 )
+from graphengine.fsutil import os_error_reason
 from graphengine.graph import SIDECAR_SUFFIX, PortRef, ResolvedGraph
 from graphengine.graphfile import did_you_mean
 from graphengine.node import NYQUIST, REQUIRED, NodeContext, NodeSpec, ParamSpec, PortInfo
@@ -313,6 +316,22 @@ def _check_writable(path: str) -> str | None:
         return f"cannot write {path}: {error}"
 
 
+def _probe_write(folder: Path) -> str | None:
+    """Why a file cannot be made in ``folder`` (None: it can), found by making one.
+
+    ``os.access`` says yes to root everywhere, also in /proc or on a read-only
+    mount; a real file (removed at once) is the only sure test.
+    """
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".graphengine-probe-", dir=folder)
+    except OSError as error:
+        return os_error_reason(error.errno, str(error))
+    os.close(fd)
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+    return None
+
+
 def _writable_problem(target: Path) -> str | None:
     path = str(target)
     if target.is_dir():
@@ -324,6 +343,9 @@ def _writable_problem(target: Path) -> str | None:
         return f"cannot create {path}: {parent} is not a directory"
     if not os.access(parent, os.W_OK | os.X_OK):
         return f"cannot write to {parent}"
+    problem = _probe_write(parent)
+    if problem:
+        return f"cannot write to {parent}: {problem}"
     name_max = os.pathconf(parent, "PC_NAME_MAX")
     for part in target.relative_to(parent).parts:
         if len(os.fsencode(part)) > name_max:

@@ -100,14 +100,18 @@ def summarize_output(path: Path) -> OutputSummary:
     import numpy as np
     import soundfile as sf
 
-    samples, rate = sf.read(path, dtype="float32", always_2d=True)
-    peak = float(np.abs(samples).max()) if samples.size else 0.0
+    info = sf.info(path)
+    peak, frames = 0.0, 0
+    for block in sf.blocks(path, blocksize=1 << 16, dtype="float32", always_2d=True):
+        if block.size:  # a block at a time: an hour of stereo is not read into memory
+            peak = max(peak, float(np.abs(block).max()))
+        frames += block.shape[0]
     return OutputSummary(
         path,
-        duration_s=samples.shape[0] / rate,
+        duration_s=frames / info.samplerate,
         peak_dbfs=20 * math.log10(peak) if peak > 0 else None,
-        channels=samples.shape[1],
-        sample_rate=int(rate),
+        channels=info.channels,
+        sample_rate=int(info.samplerate),
         bytes=size,
     )
 

@@ -66,8 +66,18 @@ def case(tmp_path: Path) -> Path:
         ("out.path='files/../files/victim.wav'", "which the graph reads (src.path reads it)"),
         ("table.path='out/copy.wav.graph.json'", "its sidecar"),
         ("out.path='files/victim.wav.graph.json'", "does not end in .wav"),
+        ("out.path='/proc/x/y.wav'", "cannot write to /proc"),
+        ("out.path='g.toml/y.wav'", "is not a directory"),
     ],
-    ids=["the-input", "the-graph-file", "the-input-by-another-name", "a-sidecar", "suffix"],
+    ids=[
+        "the-input",
+        "the-graph-file",
+        "the-input-by-another-name",
+        "a-sidecar",
+        "suffix",
+        "a-folder-that-cannot-exist",
+        "under-a-file",
+    ],
 )
 def test_an_output_over_something_the_render_needs_is_refused(
     case: Path, setting: str, fragment: str
