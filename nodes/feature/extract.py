@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NYQUIST, NodeContext, PortInfo, node, param
+from graphengine.node import NYQUIST, InferFn, NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Features, Spectrum, Vector
 from nodes.spectral.stft import (
     MEL_NORMS,
@@ -104,6 +104,18 @@ def infer_one_row(
     return _from_spectrum(inputs, 1)
 
 
+def infer_rows(count_param: str) -> InferFn:
+    """The infer function of a feature with as many rows as parameter ``count_param`` says."""
+
+    def infer(
+        inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
+    ) -> dict[str, PortInfo]:
+        return _from_spectrum(inputs, params[count_param])
+
+    infer.__doc__ = f"(channels, {count_param}, frames) at the spectrum's frame rate."
+    return infer
+
+
 @node("feature.centroid", version=1, infer=infer_one_row)
 def centroid(in_: Spectrum, *, ctx: NodeContext) -> Features:
     """Spectral centroid ("brightness"): the magnitude-weighted mean frequency, in Hz.
@@ -125,14 +137,7 @@ def centroid(in_: Spectrum, *, ctx: NodeContext) -> Features:
     return _out(in_, out, ("centroid",))
 
 
-def infer_bandwidth(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """(channels, 1, frames)."""
-    return _from_spectrum(inputs, 1)
-
-
-@node("feature.bandwidth", version=1, infer=infer_bandwidth)
+@node("feature.bandwidth", version=1, infer=infer_one_row)
 def bandwidth(
     in_: Spectrum,
     *,
@@ -172,14 +177,7 @@ def bandwidth(
 # --------------------------------------------------------------------------- rolloff, flatness
 
 
-def infer_rolloff(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """(channels, 1, frames)."""
-    return _from_spectrum(inputs, 1)
-
-
-@node("feature.rolloff", version=1, infer=infer_rolloff)
+@node("feature.rolloff", version=1, infer=infer_one_row)
 def rolloff(
     in_: Spectrum,
     *,
@@ -214,14 +212,7 @@ def rolloff(
     return _out(in_, out, ("rolloff",))
 
 
-def infer_flatness(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """(channels, 1, frames)."""
-    return _from_spectrum(inputs, 1)
-
-
-@node("feature.flatness", version=1, infer=infer_flatness)
+@node("feature.flatness", version=1, infer=infer_one_row)
 def flatness(
     in_: Spectrum,
     *,
@@ -427,14 +418,7 @@ def zcr(
 # --------------------------------------------------------------------------- mel, mfcc
 
 
-def infer_mfcc(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """(channels, n_mfcc, frames)."""
-    return _from_spectrum(inputs, params["n_mfcc"])
-
-
-@node("feature.mfcc", version=1, infer=infer_mfcc)
+@node("feature.mfcc", version=1, infer=infer_rows("n_mfcc"))
 def mfcc(
     in_: Spectrum,
     *,
@@ -531,14 +515,7 @@ def estimate_tuning(power_values: np.ndarray, sample_rate: float, n_fft: int, n_
         return float(pitch_tuning(pitches[(mags >= threshold) & voiced], bins_per_octave=n_chroma))
 
 
-def infer_chroma(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """(channels, n_chroma, frames)."""
-    return _from_spectrum(inputs, params["n_chroma"])
-
-
-@node("feature.chroma", version=1, infer=infer_chroma)
+@node("feature.chroma", version=1, infer=infer_rows("n_chroma"))
 def chroma(
     in_: Spectrum,
     *,
@@ -617,14 +594,7 @@ def _onset_envelope(
     return out
 
 
-def infer_onset(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """(channels, 1, frames)."""
-    return _from_spectrum(inputs, 1)
-
-
-@node("feature.onset_strength", version=1, infer=infer_onset)
+@node("feature.onset_strength", version=1, infer=infer_one_row)
 def onset_strength(
     in_: Spectrum,
     *,
@@ -652,14 +622,7 @@ def onset_strength(
     return _out(in_, env[:, np.newaxis, :], ("onset_strength",))
 
 
-def infer_tempo(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """(channels, 1, frames)."""
-    return _from_spectrum(inputs, 1)
-
-
-@node("feature.tempo", version=1, infer=infer_tempo)
+@node("feature.tempo", version=1, infer=infer_one_row)
 def tempo(
     in_: Spectrum,
     *,
