@@ -104,3 +104,55 @@ def test_streaming_nodes_are_block_size_invariant(spec, tmp_path: Path) -> None:
             np.testing.assert_allclose(
                 got, reference.samples, atol=1e-6, rtol=0, err_msg=f"{block_size=}"
             )
+
+
+def _defines_kernel(cls: type) -> bool:
+    """Whether a node class (or a node-library base of it) overrides ``BlockNode.kernel``."""
+    from graphengine.blocknode import BlockNode
+
+    return any(
+        "kernel" in vars(base)
+        for base in cls.__mro__
+        if issubclass(base, BlockNode) and base.__module__.startswith("nodes")
+    )
+
+
+KERNELS = [
+    s
+    for s in STREAMING
+    if s.block_class.kind in ("effect", "mixer") and _defines_kernel(s.block_class)
+]
+
+
+@pytest.mark.parametrize("spec", KERNELS, ids=lambda s: s.type_id)
+def test_a_kernel_computes_what_process_does(spec, tmp_path: Path) -> None:
+    """The kernel protocol (``BlockNode.kernel``): ``fn(block, *args)`` is ``process(block)``,
+    block after block, with its state carried in ``args``."""
+    from graphengine.blocknode import StreamSpec
+
+    cls = spec.block_class
+    params = _example_params(spec, tmp_path)
+    widths = (2, 2) if cls.kind == "mixer" else (2,)
+    stream_spec = StreamSpec(SR, 2, 512, 2048, widths, (2048,) * len(widths))
+    if params.get("gains"):
+        params["gains"] = (params["gains"] + [1.0, 1.0])[:2]
+    nodes = []
+    for _ in range(2):
+        node = cls(NodeContext("n", spec.type_id, SR, tmp_path), **params)
+        node.prepare(stream_spec)
+        node.reset()
+        nodes.append(node)
+    by_process, by_kernel = nodes
+    kernel = by_kernel.kernel()
+    assert kernel is not None, f"{spec.type_id} defines kernel() but returns None"
+    fn, args = kernel
+    signals = [_input(2, 2048, seed) for seed in range(len(widths))]
+    for start in range(0, 2048, 512):
+        blocks = [s.samples[:, start : start + 512].copy() for s in signals]
+        if cls.kind == "mixer":
+            want = by_process.process([b.copy() for b in blocks])
+            got = fn(tuple(blocks), *args)
+        else:
+            want = by_process.process(blocks[0].copy())
+            got = fn(blocks[0], *args)
+        np.testing.assert_array_equal(np.asarray(got), np.asarray(want), err_msg=f"{start=}")
