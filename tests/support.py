@@ -30,6 +30,28 @@ gain_db = {gain_db}
 """A sub-graph file: its input ``in`` through one effect.gain; fill in ``.format(gain_db=...)``."""
 
 
+TONE_GRAPH = """
+sample_rate = 8000
+[nodes.osc]
+type = "source.tone"
+frequency = 440.0
+duration_s = {duration}
+amplitude = 0.5
+"""
+"""A graph's first lines: one tone ``osc`` of ``{duration}`` s at 8 kHz; add sinks below."""
+
+
+def dead_pid() -> int:
+    """The pid of a process that has exited (for files named after a killed run)."""
+    done = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return int(done.stdout)
+
+
 def cli_env() -> dict[str, str]:
     """The environment for a CLI subprocess that runs this working tree."""
     env = dict(os.environ)

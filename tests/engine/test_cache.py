@@ -21,6 +21,7 @@ from hypothesis.extra import numpy as hnp
 
 from graphengine import cache as cache_mod
 from graphengine.cache import Cache, CacheEntry, DiskStore, MemoryLRU
+from support import dead_pid
 
 
 def make_key(label: object) -> str:
@@ -559,20 +560,10 @@ def test_two_processes_sharing_a_directory(tmp_path):
 # --- scratch cleanup, records, info and clear --------------------------------------------
 
 
-def _dead_pid() -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(done.stdout)
-
-
 def test_stale_scratch_is_removed_on_init_and_clear(tmp_path):
     DiskStore(tmp_path).prepare()  # makes the marked scratch folder
     tmp = tmp_path / cache_mod.SCRATCH_DIR
-    dead = _dead_pid()
+    dead = dead_pid()
     dead_dir = tmp / cache_mod._scratch_name(dead)
     dead_dir.mkdir()
     (dead_dir / "audio.npy").write_bytes(b"partial")
@@ -603,7 +594,7 @@ def test_stale_scratch_is_removed_on_init_and_clear(tmp_path):
 def test_an_unmarked_scratch_folder_is_never_cleaned(tmp_path):
     tmp = tmp_path / cache_mod.SCRATCH_DIR
     tmp.mkdir()
-    dead = tmp / cache_mod._scratch_name(_dead_pid())
+    dead = tmp / cache_mod._scratch_name(dead_pid())
     dead.mkdir()
     DiskStore(tmp_path).clear()
     assert dead.is_dir()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import hashlib
 import os
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -17,15 +16,11 @@ from graphengine import api
 from graphengine import cache as cache_mod
 from graphengine.cache import CacheEntry, DiskStore, folder_kind
 from graphengine.errors import GraphError
-from support import private_mount_tool, run_cli, run_cli_in_mount
+from support import TONE_GRAPH, dead_pid, private_mount_tool, run_cli, run_cli_in_mount
 
-GRAPH = """
-sample_rate = 8000
-[nodes.osc]
-type = "source.tone"
-frequency = 440.0
-duration_s = {duration}
-amplitude = 0.5
+GRAPH = (
+    TONE_GRAPH
+    + """
 [nodes.gain]
 type = "effect.gain"
 in = "osc"
@@ -35,6 +30,7 @@ type = "sink.wav"
 in = "gain"
 path = "out.wav"
 """
+)
 
 TWO_HOURS_AGO = time.time() - 7200
 
@@ -54,19 +50,9 @@ def _reference_wav(tmp_path: Path, duration: float = 0.25) -> bytes:
     return (folder / "out.wav").read_bytes()
 
 
-def _dead_pid() -> int:
-    done = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return int(done.stdout)
-
-
 def _user_folder(folder: Path) -> None:
     """A folder of a user's own files, with names that look like the cache's, all old."""
-    dead = _dead_pid()
+    dead = dead_pid()
     key_like = "ab" + "0" * 62
     files = {
         "notes.txt": b"my notes",
@@ -185,7 +171,7 @@ def test_a_cache_written_before_the_tag_is_still_used_and_its_old_tmp_left_alone
     for name in ("CACHEDIR.TAG", f"{cache_mod.SCRATCH_DIR}/{cache_mod._SCRATCH_MARKER}"):
         (cache / name).unlink()
     (cache / cache_mod.SCRATCH_DIR).rmdir()
-    old_scratch = cache / "tmp" / f"{_dead_pid()}-0123456789abcdef-{cache_mod._HOST}"
+    old_scratch = cache / "tmp" / f"{dead_pid()}-0123456789abcdef-{cache_mod._HOST}"
     old_scratch.mkdir(parents=True)
     os.utime(old_scratch, (TWO_HOURS_AGO, TWO_HOURS_AGO))
     assert folder_kind(cache) == "cache"

@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 import soundfile as sf
 
-from support import cli_env, run_cli
+from support import cli_env, dead_pid, run_cli
 
 GRAPH = """
 sample_rate = 8000
@@ -78,13 +78,10 @@ def test_a_kill_inside_the_commit_is_rolled_forward_by_the_next_run(tmp_path: Pa
 
 def test_temporary_files_of_a_dead_run_are_removed_and_others_kept(tmp_path: Path) -> None:
     (tmp_path / "g.toml").write_text(GRAPH)
-    dead = subprocess.run(
-        [sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True
-    )
-    dead_pid = int(dead.stdout)
+    pid = dead_pid()
     folder = tmp_path / "one"
     folder.mkdir()
-    stale = folder / f".other.wav.graphengine-tmp-{dead_pid}-0a1b2c3d.wav"
+    stale = folder / f".other.wav.graphengine-tmp-{pid}-0a1b2c3d.wav"
     stale.write_bytes(b"partial")
     mine = folder / ".notes.graphengine-tmp-backup.txt"  # not a name the engine makes
     mine.write_text("keep me")

@@ -7,22 +7,12 @@ from pathlib import Path
 import pytest
 
 from graphengine.graphfile import MAX_SUBGRAPH_DEPTH
-from support import run_cli
-
-LEAF = """
-[inputs]
-in = "g.in"
-[outputs]
-out = "g"
-[nodes.g]
-type = "effect.gain"
-gain_db = -1.0
-"""
+from support import GAIN_SUBGRAPH, run_cli
 
 
 def _nest(folder: Path, depth: int) -> Path:
     """g0.toml holding g1.toml holding ... g{depth}.toml (the leaf: one gain)."""
-    (folder / f"g{depth}.toml").write_text(LEAF)
+    (folder / f"g{depth}.toml").write_text(GAIN_SUBGRAPH.format(gain_db=-1.0))
     for level in range(depth - 1, 0, -1):
         (folder / f"g{level}.toml").write_text(
             '[inputs]\nin = "sub.in"\n[outputs]\nout = "sub"\n'

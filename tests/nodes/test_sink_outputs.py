@@ -3,7 +3,6 @@ disk said in words, repeated names refused, and nothing half-written left behind
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import sys
 import time
@@ -12,16 +11,9 @@ from pathlib import Path
 import pytest
 
 from nodes.sink.audio import WAV_SUBTYPES
-from support import cli_env, run_cli
+from support import TONE_GRAPH, cli_env, private_mount_tool, run_cli
 
-TONE = """
-sample_rate = 8000
-[nodes.osc]
-type = "source.tone"
-frequency = 440.0
-duration_s = {duration}
-amplitude = 0.5
-"""
+TONE = TONE_GRAPH
 
 
 def _wav_sink(node_id: str, path: str, subtype: str) -> str:
@@ -59,18 +51,6 @@ ls -A "$1"
 """
 
 
-def _unshare() -> str | None:
-    """``unshare`` when it can give a private mount namespace with a tmpfs here, else None."""
-    tool = shutil.which("unshare")
-    if tool is None or sys.platform != "linux":
-        return None
-    probe = subprocess.run(
-        [tool, "--map-root-user", "--mount", "sh", "-c", "mount -t tmpfs tmpfs /mnt"],
-        capture_output=True,
-    )
-    return tool if probe.returncode == 0 else None
-
-
 @pytest.mark.parametrize(
     ("duration", "full_at"),
     [(4.0, "take.wav"), (2.0, "take.wav.graph.json")],
@@ -81,7 +61,7 @@ def test_a_full_disk_names_the_output_and_says_the_disk_is_full(
 ) -> None:
     """A real full file system: a 64 KiB tmpfs in a private mount namespace (no root needed
     where user namespaces are allowed; skipped where they are not)."""
-    tool = _unshare()
+    tool = private_mount_tool()
     if tool is None:
         pytest.skip("no private mount namespace with tmpfs here (unshare --map-root-user)")
     small = tmp_path / "small"
