@@ -129,7 +129,7 @@ class Executor:
             hashes = {node_id: f"uncached-{secrets.token_hex(16)}" for node_id in values}
         else:
             hashes = {node_id: value_hash(*value.to_arrays()) for node_id, value in values.items()}
-        return _compute_keys(valid, hashes)
+        return _compute_keys(valid, hashes, read_files=self.cache is not None)
 
     def plan(
         self,

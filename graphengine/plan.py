@@ -106,9 +106,13 @@ def value_hash(arrays: Mapping[str, Any], meta: Mapping[str, Any]) -> str:
     return hasher.hexdigest()
 
 
-def _hash_input(node: ValidNode, name: str) -> tuple[str, FileVersion]:
+def _hash_input(node: ValidNode, name: str, read: bool) -> tuple[str, FileVersion]:
+    """A file parameter's content hash and version (``read=False``: the version stands in)."""
     path = node.params[name]
     try:
+        if not read:
+            version = file_version(path)
+            return "version:" + ":".join(map(str, version)), version
         return file_hash(path)
     except OSError as error:
         reason = error.strerror or str(error)
@@ -120,8 +124,13 @@ def node_key(
     input_keys: Mapping[str, list[str]],
     provided_hash: str | None = None,
     code: dict[str, Any] | None = None,
+    read_files: bool = True,
 ) -> NodeKey:
-    """Hash everything a node's outputs depend on (``code``: ``node.spec.code`` if known)."""
+    """Hash everything a node's outputs depend on (``code``: ``node.spec.code`` if known).
+
+    ``read_files=False`` keys input files by their version instead of their
+    content: for a run without a cache, whose keys are never looked up.
+    """
     spec = node.spec
     if provided_hash is not None:
         material: dict[str, Any] = {
@@ -130,7 +139,9 @@ def node_key(
             "type": spec.type_id,
         }
     else:
-        hashed = {n: _hash_input(node, n) for n in spec.input_paths if node.params.get(n)}
+        hashed = {
+            n: _hash_input(node, n, read_files) for n in spec.input_paths if node.params.get(n)
+        }
         files = {name: digest for name, (digest, _) in hashed.items()}
         versions = {node.params[name]: version for name, (_, version) in hashed.items()}
         material = {
@@ -146,10 +157,13 @@ def node_key(
     return NodeKey(key, material, versions if provided_hash is None else {})
 
 
-def compute_keys(valid: ValidGraph, provided_hashes: Mapping[str, str]) -> dict[str, NodeKey]:
+def compute_keys(
+    valid: ValidGraph, provided_hashes: Mapping[str, str], *, read_files: bool = True
+) -> dict[str, NodeKey]:
     """Keys of every node, in topological order: O(n + e), no recursion at any depth.
 
     A node type's code identity walks its modules, so it is taken once per type.
+    ``read_files``: see :func:`node_key`.
     """
     keys: dict[str, NodeKey] = {}
     codes: dict[int, dict[str, Any]] = {}
@@ -162,7 +176,9 @@ def compute_keys(valid: ValidGraph, provided_hashes: Mapping[str, str]) -> dict[
         if id(node.spec) not in codes:
             codes[id(node.spec)] = node.spec.code
         code = codes[id(node.spec)]
-        keys[node_id] = node_key(node, input_keys, provided_hashes.get(node_id), code)
+        keys[node_id] = node_key(
+            node, input_keys, provided_hashes.get(node_id), code, read_files=read_files
+        )
     return keys
 
 
