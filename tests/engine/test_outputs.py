@@ -1,4 +1,4 @@
-"""graphengine.outputs: the commit of a run's outputs is all or nothing, even when the process is killed inside it.
+"""graphengine.outputs: a run's outputs are committed all or nothing, even through a kill.
 
 The kill is real: a child process renders with ``os.replace`` wrapped so that
 it sends itself SIGKILL right after moving the first output into place, the
