@@ -150,9 +150,6 @@ def infer_voice(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """Audio of unknown length (it depends on the notes' timing) at the graph rate."""
-    if "waveform" in params and params["waveform"] not in WAVEFORMS:
-        message = f"{params['waveform']!r} is not one of {', '.join(WAVEFORMS)}"
-        raise ctx.param_error("waveform", message)
     return {"out": PortInfo("audio", None, sample_rate=ctx.sample_rate, itemsize=4)}
 
 
@@ -427,7 +424,9 @@ def additive(
 def fm(
     in_: Notes,
     *,
-    carrier_ratio: float = param(1.0, range=(0.0, 64.0), description="carrier frequency / note"),
+    carrier_ratio: float = param(
+        1.0, range=(0.0, 64.0), above=0, description="carrier frequency / note"
+    ),
     modulator_ratio: float = param(
         1.0, range=(0.0, 64.0), description="modulator frequency / note"
     ),
@@ -461,8 +460,6 @@ def fm(
     from nodes.synth._kernels import render_fm
 
     check_notes(in_, ctx)
-    if carrier_ratio <= 0:
-        raise ctx.param_error("carrier_ratio", "must be above 0")
     carriers = in_.frequency_hz * carrier_ratio
     if np.any(carriers >= ctx.sample_rate / 2):
         worst = float(np.max(carriers))
