@@ -374,10 +374,10 @@ def echo_cancel(
     filter of ``taps`` coefficients (1024: 23 ms at 44.1 kHz; make it cover
     the echo path's impulse response) learns that path sample by sample and
     subtracts its prediction; the output is what it cannot predict, the
-    near-end sound. ``step`` (mu, in (0, 2)) trades speed of convergence and
-    tracking (larger) against residual echo and misadjustment (smaller);
-    ``regularization`` keeps the update finite when the reference is
-    silent. There is no double-talk detector: loud near-end speech slows or
+    near-end sound. ``step`` (mu; 2 or more diverges) trades speed of
+    convergence and tracking (larger) against residual echo and misadjustment
+    (smaller); ``regularization`` keeps the update finite when the reference
+    is silent. There is no double-talk detector: loud near-end speech slows or
     disturbs the adaptation.
 
     The output has the microphone's length, channels and rate; the reference

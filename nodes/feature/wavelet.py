@@ -100,7 +100,7 @@ def infer_energy(
 def wavelet_energy(
     in_: Audio,
     *,
-    wavelet: str = param("db4", choices=WAVELETS, description="Daubechies wavelet db1 .. db20"),
+    wavelet: str = param("db4", choices=WAVELETS, description="Daubechies wavelet"),
     levels: int = param(5, range=(1, 30), description="decomposition levels"),
     relative: bool = param(True, description="divide by the total so the energies sum to 1"),
     ctx: NodeContext,

@@ -286,7 +286,7 @@ def _item_events(
 
 TEMPO = param(120.0, unit="BPM", range=(1.0, 10_000.0), description="beats per minute")
 LEGATO = param(1.0, range=(0.01, 1.0), description="fraction of its slot each note sounds")
-VELOCITY = param(0.8, range=(0.0, 1.0), description="loudness of every note, 0 to 1")
+VELOCITY = param(0.8, range=(0.0, 1.0), description="loudness of every note")
 START = param(0.0, unit="s", range=(0.0, None), description="onset of the first note")
 A4 = param(DEFAULT_A4_HZ, unit="Hz", range=(1.0, 20_000.0), description="reference pitch A4")
 TIMING = ParamGroup(
@@ -359,13 +359,13 @@ def scale(
 ) -> Notes:
     """A scale from a root: major, minor, church modes, chromatic, quarter tones, a tuning.
 
-    ``mode`` is one of major, minor (natural), the church modes (ionian,
-    dorian, phrygian, lydian, mixolydian, aeolian, locrian), harmonic_minor,
-    melodic_minor (descending as natural minor, as taught), the pentatonics,
-    blues, whole_tone, chromatic (semitones), quarter_tone (24 steps per
-    octave, ratio 2 ** (1/24)), or ``tuning``: the steps of the connected
-    ``tuning`` input that lie within the span (starting at the first step at
-    or above the root going up, at or below it going down).
+    ``mode`` picks the steps: major, minor (natural), the church modes
+    (ionian, dorian, phrygian, lydian, mixolydian, aeolian, locrian),
+    harmonic_minor, melodic_minor (descending as natural minor, as taught),
+    the pentatonics, blues, whole_tone, chromatic (semitones), quarter_tone
+    (24 steps per octave, ratio 2 ** (1/24)), or ``tuning``: the steps of the
+    connected ``tuning`` input that lie within the span (starting at the first
+    step at or above the root going up, at or below it going down).
 
     ``up`` plays from ``root`` to the root ``octaves`` higher, both included
     (A4 major: 8 notes from 440 to 880 Hz); ``down`` from ``root`` down to

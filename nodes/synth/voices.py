@@ -34,7 +34,7 @@ MAX_HARMONICS = TABLE_SIZE // 2 - 1
 AMPLITUDE = param(0.25, range=(0.0, 1.0), description="peak level of a note at velocity 1")
 ATTACK = param(5.0, unit="ms", range=(0.0, 60_000.0), description="rise time to full level")
 DECAY = param(100.0, unit="ms", range=(0.0, 60_000.0), description="fall time to the sustain")
-SUSTAIN = param(0.7, range=(0.0, 1.0), description="level held until the note ends, 0 to 1")
+SUSTAIN = param(0.7, range=(0.0, 1.0), description="level held until the note ends")
 RELEASE = param(100.0, unit="ms", range=(0.0, 60_000.0), description="fade after the note ends")
 CHANNELS = param(1, range=(1, 64), description="number of identical channels")
 VOICE = ParamGroup(
