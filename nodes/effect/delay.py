@@ -40,14 +40,14 @@ class _RingEffect(BlockEffect):
 class Delay(_RingEffect):
     """Feedback delay: the signal repeats every ``time_ms``, each repeat scaled by ``feedback``.
 
-    A delay line of ``time_ms`` (in [0.1, 10000] ms, rounded to whole frames)
-    feeds its output back into its input scaled by ``feedback`` in [-0.99,
-    0.99] (negative values flip the polarity of every other repeat); ``mix`` in
-    [0, 1] blends dry and delayed signal as ``(1 - mix) * dry + mix * wet``, so
-    an impulse comes out as ``1 - mix`` at once and ``mix * feedback**(k-1)``
-    after k delay times. The output is as long as the input plus ``tail_s``
-    seconds (in [0, 600]; default 0, like a pedal: repeats still sounding when
-    the input ends are cut off) during which the repeats ring out.
+    A delay line of ``time_ms`` (rounded to whole frames) feeds its output
+    back into its input scaled by ``feedback`` (negative values flip the
+    polarity of every other repeat); ``mix`` blends dry and delayed signal as
+    ``(1 - mix) * dry + mix * wet``, so an impulse comes out as ``1 - mix`` at
+    once and ``mix * feedback**(k-1)`` after k delay times. The output is as
+    long as the input plus ``tail_s`` seconds (default 0, like a pedal:
+    repeats still sounding when the input ends are cut off) during which the
+    repeats ring out.
 
     Example
     -------
@@ -89,12 +89,12 @@ class Delay(_RingEffect):
 class Echo(_RingEffect):
     """Echo: the signal, then ``repeats`` copies ``time_ms`` apart, each ``decay`` times the last.
 
-    The k-th repeat (k = 1 .. ``repeats``, in [1, 32]) starts k * ``time_ms``
-    after the original (``time_ms`` in [1, 10000] ms, rounded to whole frames)
-    at ``decay ** k`` of its amplitude (``decay`` in [0, 1]): 1000 ms, 0.5 and
-    3 repeats give copies at 1, 2 and 3 s at 0.5, 0.25 and 0.125. Nothing
-    feeds back, so the echo stops after the last repeat: the output is the
-    input plus ``repeats * time_ms`` of tail, and holds the last repeat whole.
+    The k-th repeat (k = 1 .. ``repeats``) starts k * ``time_ms`` after the
+    original (``time_ms`` rounded to whole frames) at ``decay ** k`` of its
+    amplitude: 1000 ms, 0.5 and 3 repeats give copies at 1, 2 and 3 s at 0.5,
+    0.25 and 0.125. Nothing feeds back, so the echo stops after the last
+    repeat: the output is the input plus ``repeats * time_ms`` of tail, and
+    holds the last repeat whole.
 
     Example
     -------

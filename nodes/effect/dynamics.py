@@ -47,14 +47,13 @@ class Compressor(BlockEffect):
     The detector measures each frame across all channels (the channels share
     one gain, so the stereo image holds): ``rms`` averages the squared samples
     over ``rms_window_ms``; ``peak`` takes the largest absolute sample. Above
-    ``threshold_db`` (dBFS, in [-100, 0]) the static curve lets through one dB
-    for every ``ratio`` dB (ratio in [1, 100]; 1 does nothing); ``knee_db`` in
-    [0, 24] rounds the corner over that many dB around the threshold. The gain
-    reduction follows with time constants ``attack_ms`` while it grows and
-    ``release_ms`` while it falls (1 - 1/e of a step; 0 is instant), then
-    ``makeup_db`` in [-24, 48] is added. A steady tone whose detected level is
-    L dB above the threshold comes out at threshold + L / ratio + makeup.
-    Output is as long as the input.
+    ``threshold_db`` (dBFS) the static curve lets through one dB for every
+    ``ratio`` dB (1 does nothing); ``knee_db`` rounds the corner over that
+    many dB around the threshold. The gain reduction follows with time
+    constants ``attack_ms`` while it grows and ``release_ms`` while it falls
+    (1 - 1/e of a step; 0 is instant), then ``makeup_db`` is added. A steady
+    tone whose detected level is L dB above the threshold comes out at
+    threshold + L / ratio + makeup. Output is as long as the input.
 
     Example
     -------
@@ -115,12 +114,13 @@ class Compressor(BlockEffect):
 class Distortion(BlockEffect):
     """Waveshaping distortion: amplify by a drive, then soft-clip (tanh) or hard-clip.
 
-    ``drive_db`` in [0, 60] dB multiplies the signal before the shaper: with
-    ``mode = "tanh"`` the output is ``tanh(drive * x)``, smooth saturation that
-    approaches but never reaches +-1; with ``"hard"`` it is ``drive * x`` cut at
-    +-1, which adds odd harmonics abruptly. At 0 dB drive a quiet signal passes
-    almost unchanged through tanh and exactly through hard clipping. Samples are
-    shaped one by one, so output is as long as the input.
+    ``drive_db`` multiplies the signal before the shaper: with
+    ``mode = "tanh"`` the output is ``tanh(drive * x)``, smooth saturation
+    that approaches but never reaches +-1; with ``"hard"`` it is ``drive * x``
+    cut at +-1, which adds odd harmonics abruptly. At 0 dB drive a quiet
+    signal passes almost unchanged through tanh and exactly through hard
+    clipping. Samples are shaped one by one, so output is as long as the
+    input.
 
     Example
     -------
@@ -150,11 +150,11 @@ class Distortion(BlockEffect):
 class Bitcrush(BlockEffect):
     """Reduce bit depth and sample rate: the sound of fewer bits and a sample-and-hold.
 
-    ``bits`` in [1, 24]: every sample is rounded to the nearest of the 2**bits
-    levels a signed PCM file of that depth stores (steps of 2 / 2**bits, from
+    ``bits``: every sample is rounded to the nearest of the 2**bits levels a
+    signed PCM file of that depth stores (steps of 2 / 2**bits, from
     -1 up to 1 - 2 / 2**bits; 16 bits gives what a 16-bit WAV holds, 1 bit only
     -1 and 0). Each bit removed doubles the step and raises the noise floor by
-    about 6 dB. ``downsample`` in [1, 256] keeps every n-th sample and holds it
+    about 6 dB. ``downsample`` keeps every n-th sample and holds it
     for n frames (sample-and-hold, no anti-alias filter, so high frequencies
     fold down audibly); 1 keeps every sample. Output is as long as the input.
 
@@ -192,11 +192,11 @@ class Bitcrush(BlockEffect):
 class DCBlock(BlockEffect):
     """Remove DC offset with a first-order highpass: y[n] = x[n] - x[n-1] + r * y[n-1].
 
-    ``cutoff_hz`` in [0.1, 1000] Hz sets the pole ``r = exp(-2 pi cutoff_hz /
-    sample_rate)``: near 10 Hz the filter leaves audible bass alone and removes
-    a constant offset with a time constant of about 1 / (2 pi cutoff_hz)
-    seconds. Channels are filtered independently with float64 state; output is
-    as long as the input.
+    ``cutoff_hz`` sets the pole ``r = exp(-2 pi cutoff_hz / sample_rate)``:
+    near 10 Hz the filter leaves audible bass alone and removes a constant
+    offset with a time constant of about 1 / (2 pi cutoff_hz) seconds.
+    Channels are filtered independently with float64 state; output is as long
+    as the input.
 
     Example
     -------

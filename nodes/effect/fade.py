@@ -15,12 +15,12 @@ class Fade(BlockEffect):
     """Fade the start in from silence and the end out to silence.
 
     The first ``fade_in_s`` seconds rise from 0 to full level and the last
-    ``fade_out_s`` seconds fall back to 0 (each in [0, 3600] s, rounded to
-    frames; 0 leaves that end alone). ``curve = "linear"`` ramps the amplitude
-    straight; ``"equal_power"`` follows a quarter sine, which sounds even and
-    sums to constant power with the opposite fade in a crossfade. The fade-in
-    starts at 0 on the first frame; the fade-out is its complement, reaching 0
-    one frame after the last (a fade-in and a fade-out of one length laid over
+    ``fade_out_s`` seconds fall back to 0 (each rounded to frames; 0 leaves
+    that end alone). ``curve = "linear"`` ramps the amplitude straight;
+    ``"equal_power"`` follows a quarter sine, which sounds even and sums to
+    constant power with the opposite fade in a crossfade. The fade-in starts
+    at 0 on the first frame; the fade-out is its complement, reaching 0 one
+    frame after the last (a fade-in and a fade-out of one length laid over
     each other sum to 1, linear, or to constant power, equal_power). Where the
     two overlap (fades longer than the signal) their gains multiply. The
     output is as long as the input.

@@ -16,11 +16,11 @@ from nodes.channels.remix import Remix
 class Pan(Remix):
     """Place a mono signal in the stereo field, or shift the balance of a stereo one.
 
-    ``pan`` in [-1, 1]: -1 is hard left, 0 the centre, 1 hard right. The
-    constant-power law sets the angle ``theta = (pan + 1) * pi / 4`` and the
-    gains ``cos(theta)`` (left) and ``sin(theta)`` (right), so the total power
-    stays the same wherever the sound is placed. A mono input becomes stereo
-    with those gains (each -3 dB at the centre). A stereo input keeps its two
+    ``pan``: -1 is hard left, 0 the centre, 1 hard right. The constant-power
+    law sets the angle ``theta = (pan + 1) * pi / 4`` and the gains
+    ``cos(theta)`` (left) and ``sin(theta)`` (right), so the total power stays
+    the same wherever the sound is placed. A mono input becomes stereo with
+    those gains (each -3 dB at the centre). A stereo input keeps its two
     channels, scaled by ``sqrt(2) * cos(theta)`` and ``sqrt(2) * sin(theta)``:
     unchanged at the centre, one side silent at the extremes while the other
     rises by 3 dB. Inputs with more than two channels are an error. The output

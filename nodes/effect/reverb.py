@@ -65,19 +65,19 @@ class _Reverb(BlockEffect):
 class Reverb(_Reverb):
     """Algorithmic reverberation: Freeverb's room of combs and allpasses.
 
-    Jezar's Freeverb: eight parallel feedback combs with a one-pole lowpass
-    in each loop (the damping), then four series allpasses, per channel,
-    with delay lengths scaled to the sample rate and the second channel's
-    lines 23 samples (at 44.1 kHz) longer for a decorrelated stereo image.
-    ``room_size`` in [0, 1] sets the comb feedback (0.7 to 0.98: a longer
-    decay), ``damping`` in [0, 1] how fast high frequencies die away,
-    ``width`` in [0, 1] how much of each stereo channel's reverb is its own
-    (1) rather than shared (0). The tank is fed the mean of the input
-    channels. ``mix`` in [0, 1] blends dry (0) and wet (1) signals,
-    ``predelay_ms`` delays the wet signal, and ``tail_s`` appends that many
-    seconds so the reverb can ring out (0, the default, keeps the input's
-    length). It streams: a run in blocks gives the same samples as a run on
-    the whole signal. For a measured space use ``effect.convolution_reverb``.
+    Jezar's Freeverb: eight parallel feedback combs with a one-pole lowpass in
+    each loop (the damping), then four series allpasses, per channel, with
+    delay lengths scaled to the sample rate and the second channel's lines 23
+    samples (at 44.1 kHz) longer for a decorrelated stereo image.
+    ``room_size`` sets the comb feedback (0.7 to 0.98: a longer decay),
+    ``damping`` how fast high frequencies die away, ``width`` how much of each
+    stereo channel's reverb is its own (1) rather than shared (0). The tank is
+    fed the mean of the input channels. ``mix`` blends dry (0) and wet (1)
+    signals, ``predelay_ms`` delays the wet signal, and ``tail_s`` appends
+    that many seconds so the reverb can ring out (0, the default, keeps the
+    input's length). It streams: a run in blocks gives the same samples as a
+    run on the whole signal. For a measured space use
+    ``effect.convolution_reverb``.
 
     Example
     -------
@@ -179,12 +179,12 @@ class ConvolutionReverb(_Reverb):
     channel, and a multichannel response on a mono input makes one output
     channel per response channel (mono in, stereo reverb out); other channel
     layouts are an error. With ``normalize_ir = true`` (the default) each
-    response channel is scaled to unit energy, so the wet signal has about
-    the level of the dry one. ``mix`` in [0, 1] blends dry (0) and wet (1),
-    ``predelay_ms`` delays the wet signal and ``tail_s`` appends that many
-    seconds for the reverb to ring out (0 keeps the input's length). It
-    streams, keeping each block's unplayed tail: a run in blocks gives the
-    samples of a run on the whole signal (to float rounding).
+    response channel is scaled to unit energy, so the wet signal has about the
+    level of the dry one. ``mix`` blends dry (0) and wet (1), ``predelay_ms``
+    delays the wet signal and ``tail_s`` appends that many seconds for the
+    reverb to ring out (0 keeps the input's length). It streams, keeping each
+    block's unplayed tail: a run in blocks gives the samples of a run on the
+    whole signal (to float rounding).
 
     Example
     -------

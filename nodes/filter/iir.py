@@ -16,7 +16,7 @@ import math
 import numpy as np
 
 from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
-from graphengine.node import node, param
+from graphengine.node import NYQUIST, node, param
 
 BIQUAD_MODES = ("lowpass", "highpass", "bandpass", "notch", "peak", "lowshelf", "highshelf")
 BUTTERWORTH_MODES = ("lowpass", "highpass", "bandpass")
@@ -180,11 +180,6 @@ class _SosFilter(BlockEffect):
 
         return sosfilt_inplace(block, self._sos, self._zi, self._scratch)
 
-    def _check_below_nyquist(self, name: str, value: float, spec: StreamSpec) -> None:
-        nyquist = spec.sample_rate_hz / 2
-        if value >= nyquist:
-            raise self.param_error(name, f"{value:g} Hz is not below Nyquist ({nyquist:g} Hz)")
-
 
 @node("filter.biquad", version=1)
 class Biquad(_SosFilter):
@@ -195,11 +190,9 @@ class Biquad(_SosFilter):
     ``cutoff_hz``, bandwidth ``cutoff_hz / q``), ``notch`` (silence at
     ``cutoff_hz``), ``peak`` (``gain_db`` at ``cutoff_hz``, width set by
     ``q``), ``lowshelf``/``highshelf`` (``gain_db`` below/above, ``gain_db / 2``
-    at ``cutoff_hz``). ``gain_db`` in [-60, 60] dB matters only for peak and
-    shelves. ``cutoff_hz`` must be below the Nyquist frequency (half the graph's
-    sample rate); ``q`` in [0.05, 50]. Streams block by block in a numba
-    kernel with float64 state; output is as long as the input, channels
-    filtered independently.
+    at ``cutoff_hz``). ``gain_db`` matters only for peak and shelves. Streams
+    block by block in a numba kernel with float64 state; output is as long as
+    the input, channels filtered independently.
 
     Example
     -------
@@ -216,7 +209,8 @@ class Biquad(_SosFilter):
         1000.0,
         unit="Hz",
         range=(1.0, 100_000.0),
-        description="corner, centre or shelf mid-point frequency; below Nyquist",
+        below=NYQUIST,
+        description="corner, centre or shelf mid-point frequency",
     )
     q: float = param(0.7071, range=(0.05, 50.0), description="quality factor (resonance, width)")
     gain_db: float = param(
@@ -224,7 +218,6 @@ class Biquad(_SosFilter):
     )
 
     def prepare(self, spec: StreamSpec) -> None:
-        self._check_below_nyquist("cutoff_hz", self.cutoff_hz, spec)
         sos = rbj_sos(self.mode, self.cutoff_hz, self.q, self.gain_db, spec.sample_rate_hz)
         self._allocate(sos, spec)
 
@@ -233,12 +226,11 @@ class Biquad(_SosFilter):
 class Butterworth(_SosFilter):
     """Butterworth lowpass, highpass or bandpass of order 1 to 8, maximally flat.
 
-    ``order`` in [1, 8] sets the slope: 6 dB/octave per order beyond the
-    cutoff (a bandpass of order n has n poles on each side). ``cutoff_hz`` is
-    the -3 dB corner of a lowpass or highpass and the lower -3 dB edge of a
-    bandpass, whose upper edge is ``high_cutoff_hz`` (required for bandpass,
-    ignored otherwise). Edges must be below the Nyquist frequency (half the
-    graph's sample rate). The filter is designed by the bilinear transform
+    ``order`` sets the slope: 6 dB/octave per order beyond the cutoff (a
+    bandpass of order n has n poles on each side). ``cutoff_hz`` is the -3 dB
+    corner of a lowpass or highpass and the lower -3 dB edge of a bandpass,
+    whose upper edge is ``high_cutoff_hz`` (required for bandpass, ignored
+    otherwise). The filter is designed by the bilinear transform
     (same response as ``scipy.signal.butter(..., output="sos")``) and runs as
     cascaded second-order sections with float64 state, block by block.
 
@@ -259,6 +251,7 @@ class Butterworth(_SosFilter):
         1000.0,
         unit="Hz",
         range=(1.0, 100_000.0),
+        below=NYQUIST,
         description="-3 dB corner (lowpass, highpass) or lower band edge (bandpass)",
     )
     high_cutoff_hz: float | None = param(
@@ -269,7 +262,6 @@ class Butterworth(_SosFilter):
     )
 
     def prepare(self, spec: StreamSpec) -> None:
-        self._check_below_nyquist("cutoff_hz", self.cutoff_hz, spec)
         edges: tuple[float, ...] = (self.cutoff_hz,)
         if self.mode == "bandpass":
             high = self.high_cutoff_hz
@@ -278,11 +270,18 @@ class Butterworth(_SosFilter):
                     "high_cutoff_hz",
                     "a bandpass needs its upper edge: set high_cutoff_hz above cutoff_hz",
                 )
+            # Not declared as above/below: outside bandpass mode the upper edge is ignored.
             if high <= self.cutoff_hz:
                 raise self.param_error(
-                    "high_cutoff_hz", f"{high:g} Hz must be above cutoff_hz ({self.cutoff_hz:g} Hz)"
+                    "high_cutoff_hz",
+                    f"{high:g} Hz is not above cutoff_hz ({self.cutoff_hz:g} Hz)",
                 )
-            self._check_below_nyquist("high_cutoff_hz", high, spec)
+            rate = spec.sample_rate_hz
+            if high >= rate / 2:
+                raise self.param_error(
+                    "high_cutoff_hz",
+                    f"{high:g} Hz is not below Nyquist ({rate / 2:g} Hz at {rate:g} Hz)",
+                )
             edges = (self.cutoff_hz, high)
         sos = butterworth_sos(self.mode, int(self.order), edges, spec.sample_rate_hz)
         self._allocate(sos, spec)

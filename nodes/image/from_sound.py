@@ -8,28 +8,23 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import NYQUIST, NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Image
 from nodes.image.mapping import (
     SCALES,
     TO_IMAGE_CHANNELS,
     amplitude_to_brightness,
-    check_choice,
     interp,
     row_frequencies,
 )
-from nodes.image.to_sound import check_band
 
 
 def infer_to_image(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(rows, columns), or (rows, columns, 3) for channels = "colours"; checks the band."""
-    check_choice("scale", params["scale"], SCALES, ctx)
-    check_choice("channels", params["channels"], TO_IMAGE_CHANNELS, ctx)
+    """(rows, columns), or (rows, columns, 3) for channels = "colours"."""
     source = inputs.get("in")
     rate = getattr(source, "sample_rate", None) or ctx.sample_rate
-    check_band(params, rate, ctx)
     shape = getattr(source, "shape", None)
     if shape is not None and shape[1] < 1:
         raise ctx.port_error("in", "the sound has no samples to draw")
@@ -42,9 +37,10 @@ def infer_to_image(
     columns = params["columns"]
     pps = params["pixels_per_s"]
     if pps is not None:
-        if not 0 < pps <= rate:
+        if pps > rate:
             raise ctx.param_error(
-                "pixels_per_s", f"{pps:g} columns per second is not in (0, {rate:g}]"
+                "pixels_per_s",
+                f"{pps:g} columns per second is more than one per sample ({rate:g} Hz)",
             )
         columns = None if shape is None else max(1, round(shape[1] / rate * pps))
     out_shape = None
@@ -121,10 +117,14 @@ def to_image(
     rows: int = param(256, range=(1, 16384), description="image height: frequency rows"),
     columns: int = param(512, range=(1, 65536), description="image width: time columns"),
     pixels_per_s: float | None = param(
-        None, description="columns per second; when set, overrides columns"
+        None, above=0, description="columns per second; when set, overrides columns"
     ),
-    fmin_hz: float = param(50.0, unit="Hz", range=(0, None), description="bottom row's frequency"),
-    fmax_hz: float = param(12000.0, unit="Hz", range=(0, None), description="top row's frequency"),
+    fmin_hz: float = param(
+        50.0, unit="Hz", above=0, below="fmax_hz", description="bottom row's frequency"
+    ),
+    fmax_hz: float = param(
+        12000.0, unit="Hz", range=(0, None), below=NYQUIST, description="top row's frequency"
+    ),
     scale: str = param("log", choices=SCALES, description="row spacing: log, mel (HTK) or linear"),
     range_db: float = param(60.0, unit="dB", range=(1, 200), description="levels shown below peak"),
     channels: str = param("mix", choices=TO_IMAGE_CHANNELS, description="mix or colours"),

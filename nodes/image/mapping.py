@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphengine.node import NodeContext
-
 SCALES = ("log", "mel", "linear")
 METHODS = ("additive", "spectral")
 PHASES = ("griffin_lim", "random")
@@ -38,11 +36,6 @@ MAX_DURATION_S = 86400.0
 
 GRIFFIN_LIM_MOMENTUM = 0.99
 """Momentum of the fast Griffin-Lim iteration (Perraudin, Balazs and Søndergaard 2013)."""
-
-
-def check_choice(name: str, value: str, choices: tuple[str, ...], ctx: NodeContext) -> None:
-    if value not in choices:
-        raise ctx.param_error(name, f"{value!r} is not one of {', '.join(choices)}")
 
 
 # --------------------------------------------------------------------------- axes

@@ -228,21 +228,12 @@ def scale_steps(mode: str, octaves: int, direction: str) -> list[float]:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _beat_s(tempo_bpm: float, ctx: NodeContext) -> float:
-    if not tempo_bpm > 0:
-        raise ctx.param_error("tempo_bpm", "must be above 0 BPM")
-    return 60.0 / tempo_bpm
-
-
 def _beats_per_item(beats: Sequence[float], count: int, ctx: NodeContext) -> np.ndarray:
     if len(beats) not in (1, count):
         raise ctx.param_error(
             "beats", f"{len(beats)} values for {count} items: give one for all, or one per item"
         )
-    values = np.broadcast_to(np.asarray(beats, dtype=np.float64), (count,))
-    if not np.all(values > 0):
-        raise ctx.param_error("beats", "every value must be above 0")
-    return values
+    return np.broadcast_to(np.asarray(beats, dtype=np.float64), (count,))
 
 
 def _events(
@@ -255,7 +246,7 @@ def _events(
 
     ``timing`` holds the :data:`TIMING` parameters; without ``legato`` notes fill their slots.
     """
-    beat_s = _beat_s(timing["tempo_bpm"], ctx)
+    beat_s = 60.0 / timing["tempo_bpm"]
     legato = timing.get("legato", 1.0)
     starts = timing["start_s"] + beat_s * np.concatenate([[0.0], np.cumsum(beats)[:-1]])
     onset, duration, hz = [], [], []
@@ -275,9 +266,8 @@ def _notes_info(count: int | None) -> dict[str, PortInfo]:
 def _slots_info(
     slots: Sequence[Sequence[Any]], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(notes,) of parsed slots, once their ``beats`` and the tempo are checked."""
+    """(notes,) of parsed slots, once the count of their ``beats`` is checked."""
     _beats_per_item(params["beats"], len(slots), ctx)
-    _beat_s(params["tempo_bpm"], ctx)
     return _notes_info(sum(len(s) for s in slots))
 
 
@@ -296,7 +286,7 @@ def _item_events(
 
 TEMPO = param(120.0, unit="BPM", range=(1.0, 10_000.0), description="beats per minute")
 LEGATO = param(1.0, range=(0.01, 1.0), description="fraction of its slot each note sounds")
-VELOCITY = param(0.8, range=(0.0, 1.0), description="loudness of every note, 0 to 1")
+VELOCITY = param(0.8, range=(0.0, 1.0), description="loudness of every note")
 START = param(0.0, unit="s", range=(0.0, None), description="onset of the first note")
 A4 = param(DEFAULT_A4_HZ, unit="Hz", range=(1.0, 20_000.0), description="reference pitch A4")
 TIMING = ParamGroup(
@@ -307,7 +297,7 @@ TIMING = ParamGroup(
     a4_hz=(float, A4),
 )
 """Tempo, articulation, loudness, start and tuning reference of the note generators."""
-ITEM_BEATS = param([1.0], description="beats per item: one for all or one each")
+ITEM_BEATS = param([1.0], above=0, description="beats per item: one for all or one each")
 
 
 # ----------------------------------------------------------------------------- scale
@@ -317,12 +307,6 @@ def _scale_check(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> int | None:
     mode = params["mode"]
-    if mode not in SCALE_MODES:
-        message = f"{mode!r} is not a mode; known: {', '.join(SCALE_MODES)}"
-        raise ctx.param_error("mode", message)
-    if params["direction"] not in DIRECTIONS:
-        message = f"{params['direction']!r} is not one of {', '.join(DIRECTIONS)}"
-        raise ctx.param_error("direction", message)
     has_tuning = inputs.get("tuning") is not None
     if mode == "tuning" and not has_tuning:
         message = "mode 'tuning' needs a tuning connected to the 'tuning' input"
@@ -331,7 +315,6 @@ def _scale_check(
         message = f"a tuning is connected but mode is {mode!r}: set mode = 'tuning' to use it"
         raise ctx.port_error("tuning", message)
     pitch_param(params["root"], "root", params["a4_hz"], ctx)
-    _beat_s(params["tempo_bpm"], ctx)
     if mode == "tuning":
         return None
     return len(scale_steps(mode, params["octaves"], params["direction"]))
@@ -370,19 +353,19 @@ def scale(
     mode: str = param("major", choices=SCALE_MODES, description="the scale's steps"),
     direction: str = param("up", choices=DIRECTIONS, description="up, down or up_down"),
     octaves: int = param(1, range=(1, 10), description="span in octaves"),
-    beats: float = param(1.0, range=(0.0, None), description="beats per note"),
+    beats: float = param(1.0, above=0, description="beats per note"),
     ctx: NodeContext,
     **timing: Any,
 ) -> Notes:
     """A scale from a root: major, minor, church modes, chromatic, quarter tones, a tuning.
 
-    ``mode`` is one of major, minor (natural), the church modes (ionian,
-    dorian, phrygian, lydian, mixolydian, aeolian, locrian), harmonic_minor,
-    melodic_minor (descending as natural minor, as taught), the pentatonics,
-    blues, whole_tone, chromatic (semitones), quarter_tone (24 steps per
-    octave, ratio 2 ** (1/24)), or ``tuning``: the steps of the connected
-    ``tuning`` input that lie within the span (starting at the first step at
-    or above the root going up, at or below it going down).
+    ``mode`` picks the steps: major, minor (natural), the church modes
+    (ionian, dorian, phrygian, lydian, mixolydian, aeolian, locrian),
+    harmonic_minor, melodic_minor (descending as natural minor, as taught),
+    the pentatonics, blues, whole_tone, chromatic (semitones), quarter_tone
+    (24 steps per octave, ratio 2 ** (1/24)), or ``tuning``: the steps of the
+    connected ``tuning`` input that lie within the span (starting at the first
+    step at or above the root going up, at or below it going down).
 
     ``up`` plays from ``root`` to the root ``octaves`` higher, both included
     (A4 major: 8 notes from 440 to 880 Hz); ``down`` from ``root`` down to
@@ -407,8 +390,6 @@ def scale(
     }
     inputs = {"tuning": None if tuning is None else PortInfo("frequencies", tuning.hz.shape)}
     _scale_check(inputs, params, ctx)
-    if not beats > 0:
-        raise ctx.param_error("beats", "must be above 0")
     root_hz = pitch_param(root, "root", timing["a4_hz"], ctx)
     if tuning is None:
         hz = [root_hz * 2.0 ** (s / 12.0) for s in scale_steps(mode, octaves, direction)]
@@ -424,21 +405,14 @@ def scale(
 def _chord_midi(params: Mapping[str, Any], ctx: NodeContext) -> tuple[float, ...]:
     a4_hz = params["a4_hz"]
     if params["numeral"].strip():
-        if params["key_mode"] not in KEY_MODES:
-            message = f"{params['key_mode']!r} is not one of {', '.join(KEY_MODES)}"
-            raise ctx.param_error("key_mode", message)
         tonic = hz_to_midi(pitch_param(params["key"], "key", a4_hz, ctx), a4_hz)
         try:
             return roman_chord(params["numeral"], tonic, params["key_mode"]).midi
         except NumeralError as error:
             raise ctx.param_error("numeral", str(error)) from None
-    quality = params["quality"]
-    if quality not in CHORDS:
-        message = f"{quality!r} is not a chord quality; known: {', '.join(CHORDS)}"
-        raise ctx.param_error("quality", message)
     root = hz_to_midi(pitch_param(params["root"], "root", a4_hz, ctx), a4_hz)
     try:
-        return quality_chord(root, quality, params["inversion"]).midi
+        return quality_chord(root, params["quality"], params["inversion"]).midi
     except ValueError as error:
         raise ctx.param_error("inversion", str(error)) from None
 
@@ -446,8 +420,7 @@ def _chord_midi(params: Mapping[str, Any], ctx: NodeContext) -> tuple[float, ...
 def infer_chord(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(notes in the chord,); the numeral or quality is checked here."""
-    _beat_s(params["tempo_bpm"], ctx)
+    """(notes in the chord,); the numeral is parsed here."""
     return _notes_info(len(_chord_midi(params, ctx)))
 
 
@@ -461,7 +434,7 @@ def chord(
     numeral: str = param("", description="a Roman numeral in the key ('V6', 'ii7'); replaces root"),
     key: str = param("C4", description="tonic of the key, for numerals"),
     key_mode: str = param("major", choices=KEY_MODES, description="major or minor, for numerals"),
-    beats: float = param(4.0, range=(0.0, None), description="length in beats"),
+    beats: float = param(4.0, above=0, description="length in beats"),
     ctx: NodeContext,
     **timing: Any,
 ) -> Notes:
@@ -500,8 +473,6 @@ def chord(
         "key_mode": key_mode,
         "a4_hz": timing["a4_hz"],
     }
-    if not beats > 0:
-        raise ctx.param_error("beats", "must be above 0")
     hz = [midi_to_hz(m, timing["a4_hz"]) for m in _chord_midi(params, ctx)]
     return _events([hz], np.array([beats]), timing, ctx)
 
@@ -513,9 +484,6 @@ def _progression(params: Mapping[str, Any], ctx: NodeContext) -> list[list[float
     tokens = params["chords"].replace("|", " ").split()
     if not tokens:
         raise ctx.param_error("chords", "is empty: write numerals like 'I IV V I'")
-    if params["key_mode"] not in KEY_MODES:
-        message = f"{params['key_mode']!r} is not one of {', '.join(KEY_MODES)}"
-        raise ctx.param_error("key_mode", message)
     a4_hz = params["a4_hz"]
     tonic = hz_to_midi(pitch_param(params["key"], "key", a4_hz, ctx), a4_hz)
     slots = []
@@ -546,7 +514,9 @@ def progression(
     chords: str = param("I IV V I", description="Roman numerals separated by spaces ('r' rests)"),
     key: str = param("C4", description="tonic of the key: pitch name or Hz"),
     key_mode: str = param("major", choices=KEY_MODES, description="major or minor"),
-    beats: list[float] = param([4.0], description="beats per chord: one for all or one each"),
+    beats: list[float] = param(
+        [4.0], above=0, description="beats per chord: one for all or one each"
+    ),
     ctx: NodeContext,
     **timing: Any,
 ) -> Notes:

@@ -7,7 +7,6 @@ import os
 import struct
 import sys
 import tempfile
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -17,9 +16,8 @@ import numpy as np
 
 from graphengine.blocknode import BlockSource, StreamSpec
 from graphengine.errors import ParamError
-from graphengine.node import InputPath, NodeContext, PortInfo, node, param
+from graphengine.node import InputPath, NodeContext, node, param
 from nodes.signal.resample import resampled_frames
-from nodes.source.generators import _audio_info
 
 # --------------------------------------------------------------------------- file
 
@@ -236,17 +234,6 @@ def file_length(path: str, ctx: NodeContext) -> FileLength:
         raise _unreadable(path, error, ctx) from error
 
 
-def infer_file(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
-    """Channels from the header, frames as decoded (see :func:`file_length`) at the graph rate."""
-    info = _file_info(params["path"], ctx)
-    channels = 1 if params["mono"] else info.channels
-    length = file_length(params["path"], ctx)
-    frames = resampled_frames(length.frames, info.samplerate, ctx.sample_rate)
-    return _audio_info(channels, frames, ctx)
-
-
 def _length_warning(path: str, length: FileLength) -> str | None:
     """The warning for a file whose decoded length is not what its header says, or None."""
     if length.frames == length.header:
@@ -258,7 +245,7 @@ def _length_warning(path: str, length: FileLength) -> str | None:
     )
 
 
-@node("source.file", version=1, infer=infer_file)
+@node("source.file", version=1)
 class AudioFile(BlockSource):
     """Read an audio file and convert it to the graph's sample rate.
 

@@ -12,7 +12,7 @@ import numpy as np
 from graphengine.errors import ParamError
 from graphengine.node import InputPath, NodeContext, PortInfo, node, param
 from graphengine.types import Image
-from nodes.image.mapping import IMAGE_FORMATS, IMAGE_MODES, LUMA, check_choice
+from nodes.image.mapping import IMAGE_FORMATS, IMAGE_MODES, LUMA
 
 DECODE_LIMIT_BYTES = 512 << 20
 """Most bytes the decoded pixels of one file may take in Pillow: 512 MiB.
@@ -113,7 +113,6 @@ def infer_source_image(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """(rows, columns) or (rows, columns, 3) from the file's header and the resize parameters."""
-    check_choice("mode", params["mode"], IMAGE_MODES, ctx)
     with _open_image(params["path"], ctx) as picture:
         shape = _image_shape(picture.height, picture.width, params)
         _plan_decoding(picture, shape, params["path"], ctx)

@@ -34,7 +34,7 @@ MAX_HARMONICS = TABLE_SIZE // 2 - 1
 AMPLITUDE = param(0.25, range=(0.0, 1.0), description="peak level of a note at velocity 1")
 ATTACK = param(5.0, unit="ms", range=(0.0, 60_000.0), description="rise time to full level")
 DECAY = param(100.0, unit="ms", range=(0.0, 60_000.0), description="fall time to the sustain")
-SUSTAIN = param(0.7, range=(0.0, 1.0), description="level held until the note ends, 0 to 1")
+SUSTAIN = param(0.7, range=(0.0, 1.0), description="level held until the note ends")
 RELEASE = param(100.0, unit="ms", range=(0.0, 60_000.0), description="fade after the note ends")
 CHANNELS = param(1, range=(1, 64), description="number of identical channels")
 VOICE = ParamGroup(
@@ -150,9 +150,6 @@ def infer_voice(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
     """Audio of unknown length (it depends on the notes' timing) at the graph rate."""
-    if "waveform" in params and params["waveform"] not in WAVEFORMS:
-        message = f"{params['waveform']!r} is not one of {', '.join(WAVEFORMS)}"
-        raise ctx.param_error("waveform", message)
     return {"out": PortInfo("audio", None, sample_rate=ctx.sample_rate, itemsize=4)}
 
 
@@ -427,7 +424,9 @@ def additive(
 def fm(
     in_: Notes,
     *,
-    carrier_ratio: float = param(1.0, range=(0.0, 64.0), description="carrier frequency / note"),
+    carrier_ratio: float = param(
+        1.0, range=(0.0, 64.0), above=0, description="carrier frequency / note"
+    ),
     modulator_ratio: float = param(
         1.0, range=(0.0, 64.0), description="modulator frequency / note"
     ),
@@ -461,8 +460,6 @@ def fm(
     from nodes.synth._kernels import render_fm
 
     check_notes(in_, ctx)
-    if carrier_ratio <= 0:
-        raise ctx.param_error("carrier_ratio", "must be above 0")
     carriers = in_.frequency_hz * carrier_ratio
     if np.any(carriers >= ctx.sample_rate / 2):
         worst = float(np.max(carriers))

@@ -70,9 +70,6 @@ def _finite(hz: np.ndarray, name: str, ctx: NodeContext) -> np.ndarray:
 
 
 def _equal(params: Mapping[str, Any], ctx: NodeContext) -> np.ndarray:
-    if params["period_ratio"] <= 1.0:
-        message = f"must be above 1 (2 is the octave), got {params['period_ratio']:g}"
-        raise ctx.param_error("period_ratio", message)
     reference = pitch_param(params["reference"], "reference", params["a4_hz"], ctx)
     index = np.arange(params["first"], params["first"] + params["count"], dtype=np.float64)
     with np.errstate(over="ignore", under="ignore"):
@@ -93,7 +90,7 @@ def equal(
     *,
     divisions: int = param(12, range=(1, 10_000), description="equal steps per period"),
     period_ratio: float = param(
-        2.0, range=(1.0, None), description="the divided interval (2 = octave, 3 = tritave)"
+        2.0, above=1, description="the divided interval (2 = octave, 3 = tritave)"
     ),
     reference: str = param("C-1", description="pitch of step 0: a pitch name or Hz"),
     first: int = param(0, description="index of the first step output (0 = reference)"),
@@ -207,9 +204,7 @@ def just(
 def infer_harmonic(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
 ) -> dict[str, PortInfo]:
-    """(partials,) frequencies; the fundamental must be positive."""
-    if not params["frequency"] > 0:
-        raise ctx.param_error("frequency", "must be above 0 Hz")
+    """(partials,) frequencies."""
     return _info(params["partials"])
 
 

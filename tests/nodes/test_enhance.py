@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from node_harness import infer_node, make_ctx, run_node
+from node_harness import infer_node, make_ctx, run_node, validation_error
 from scipy.ndimage import uniform_filter1d
 
-from graphengine.errors import PortError
+from graphengine.errors import ParamError, PortError
 from graphengine.node import PortInfo
 from graphengine.types import Audio
 from nodes.denoise.enhance import echo_cancel, spectral_subtraction, wiener
@@ -116,3 +116,28 @@ def test_echo_cancel_names_both_ports_on_a_mismatch():
             Audio(np.zeros((2, 100)), SR),
             Audio(np.zeros((3, 100)), SR),
         )
+
+
+@pytest.mark.parametrize(
+    ("type_id", "params", "name", "fragment"),
+    [
+        ("denoise.wiener", {"in_": "src", "n_fft": 1000}, "n_fft", "1000 is not one of 256, 512"),
+        (
+            "denoise.spectral_subtraction",
+            {"in_": "src", "n_fft": 300},
+            "n_fft",
+            "300 is not one of 256, 512",
+        ),
+        (
+            "denoise.echo_cancel",
+            {"mic": "src", "reference": "src", "step": 2.0},
+            "step",
+            "2.0 is out of range [0.0001, 1.999]",
+        ),
+    ],
+)
+def test_declared_rules_are_checked_by_the_engine(type_id, params, name, fragment):
+    tone = {"src": {"type": "source.tone", "duration_s": 0.1}}
+    error = validation_error(type_id, upstream=tone, **params)
+    assert isinstance(error, ParamError) and fragment in error.message, error
+    assert error.node_id == "n" and error.port_or_param == name and error.node_type == type_id

@@ -208,6 +208,12 @@ def test_bad_feature_parameters_name_the_parameter():
     assert error.port_or_param == "n_mfcc" and "200 is above n_mels (128)" in error.message
     error = validation_error("feature.mfcc", upstream=upstream, in_="spec", lifter=-1.0)
     assert error.port_or_param == "lifter" and "-1.0 is out of range [0, inf]" in error.message
+    tone = {"src": upstream["src"]}
+    error = validation_error("feature.wavelet_energy", upstream=tone, in_="src", wavelet="db21")
+    assert error.port_or_param == "wavelet" and error.node_id == "n"
+    assert "'db21' is not one of db1, db2" in error.message
+    error = validation_error("feature.wavelet_energy", upstream=tone, in_="src", levels=0)
+    assert error.port_or_param == "levels" and "0 is out of range [1, 30]" in error.message
 
 
 def test_five_features_share_one_stft():

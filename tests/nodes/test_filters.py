@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.signal as sps
+from node_harness import validation_error
 from stream_harness import SR, assert_block_invariant, ctx_for, noise, params_for, whole
 
 from graphengine.blocknode import StreamSpec
@@ -128,14 +129,13 @@ def test_biquad_measured_spectrum_follows_its_response():
     np.testing.assert_allclose(measured, expected, atol=0.3)
 
 
-def test_biquad_cutoff_at_or_above_nyquist_is_a_param_error():
-    infer = Biquad.spec.infer
-    with pytest.raises(ParamError, match=r"cutoff_hz.*22050 Hz is not below Nyquist \(22050 Hz\)"):
-        infer(
-            {"in": PortInfo("audio", (2, 100), SR)},
-            params_for(Biquad, cutoff_hz=22050.0),
-            ctx_for(Biquad),
-        )
+@pytest.mark.parametrize("type_id", ["filter.biquad", "filter.butterworth"])
+def test_cutoff_at_or_above_nyquist_is_a_declared_rule_the_engine_checks(type_id):
+    tone = {"src": {"type": "source.tone", "duration_s": 0.1}}
+    error = validation_error(type_id, sample_rate=SR, upstream=tone, in_="src", cutoff_hz=22050.0)
+    assert isinstance(error, ParamError) and error.node_id == "n", error
+    assert error.port_or_param == "cutoff_hz" and error.node_type == type_id
+    assert "22050 Hz is not below Nyquist (22050 Hz at 44100 Hz)" in error.message
 
 
 def test_biquad_kernel_processes_like_process():
@@ -202,18 +202,27 @@ def test_butterworth_bandpass_edges_are_checked():
     infer, port = Butterworth.spec.infer, {"in": PortInfo("audio", (1, 100), SR)}
     with pytest.raises(ParamError, match=r"high_cutoff_hz.*needs its upper edge"):
         infer(port, params_for(Butterworth, mode="bandpass"), ctx_for(Butterworth))
-    with pytest.raises(ParamError, match=r"high_cutoff_hz.*500 Hz must be above cutoff_hz \(1000"):
+    with pytest.raises(ParamError, match=r"high_cutoff_hz.*500 Hz is not above cutoff_hz \(1000"):
         infer(
             port,
             params_for(Butterworth, mode="bandpass", high_cutoff_hz=500.0),
             ctx_for(Butterworth),
         )
-    with pytest.raises(ParamError, match=r"high_cutoff_hz.*not below Nyquist"):
+    with pytest.raises(ParamError, match=r"high_cutoff_hz.*30000 Hz is not below Nyquist \(22050"):
         infer(
             port,
             params_for(Butterworth, mode="bandpass", high_cutoff_hz=30000.0),
             ctx_for(Butterworth),
         )
+
+
+def test_butterworth_upper_edge_is_ignored_outside_bandpass():
+    import graphengine as ge
+
+    graph = ge.Graph(sample_rate=SR)
+    graph.add("src", "source.tone", duration_s=0.1)
+    graph.add("lp", "filter.butterworth", in_="src", cutoff_hz=1000.0, high_cutoff_hz=30000.0)
+    graph.validate()
 
 
 # --------------------------------------------------------------------------- imports

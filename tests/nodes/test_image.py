@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from node_harness import infer_node, make_ctx, run_node
+from node_harness import infer_node, make_ctx, run_node, validation_error
 from PIL import Image as PILImage
 from PIL import ImageDraw
 
@@ -311,21 +311,6 @@ def _image_info(shape):
 @pytest.mark.parametrize(
     ("inputs", "params", "error", "where", "fragment"),
     [
-        (
-            _image_info((8, 8)),
-            {"fmin_hz": 500.0, "fmax_hz": 400.0},
-            ParamError,
-            "fmin_hz",
-            "not below fmax_hz",
-        ),
-        (
-            _image_info((8, 8)),
-            {"fmin_hz": 300.0, "fmax_hz": 300.0},
-            ParamError,
-            "fmin_hz",
-            "not below",
-        ),
-        (_image_info((8, 8)), {"fmax_hz": 30000.0}, ParamError, "fmax_hz", "Nyquist"),
         (_image_info((8, 8)), {"pixels_per_s": 50000.0}, ParamError, "pixels_per_s", "absurd"),
         (_image_info((8, 8)), {"pixels_per_s": 1e-9}, ParamError, "pixels_per_s", "limit"),
         (_image_info((8, 100)), {"duration_s": 0.001}, ParamError, "duration_s", "too short"),
@@ -355,6 +340,70 @@ def test_to_sound_rejects_bad_settings(inputs, params, error, where, fragment):
         infer_node(to_sound, ctx, inputs, **params)
     assert caught.value.node_id == "snd" and caught.value.port_or_param == where
     assert "image.to_sound" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("type_id", "params", "name", "message"),
+    [
+        (
+            "image.to_sound",
+            {"fmin_hz": 500.0, "fmax_hz": 400.0},
+            "fmin_hz",
+            "500 Hz is not below fmax_hz (400 Hz)",
+        ),
+        (
+            "image.to_sound",
+            {"fmin_hz": 300.0, "fmax_hz": 300.0},
+            "fmin_hz",
+            "300 Hz is not below fmax_hz (300 Hz)",
+        ),
+        ("image.to_sound", {"fmin_hz": 0.0}, "fmin_hz", "0 Hz is not above 0 Hz"),
+        (
+            "image.to_sound",
+            {"fmax_hz": 30000.0},
+            "fmax_hz",
+            "30000 Hz is not below Nyquist (22050 Hz at 44100 Hz)",
+        ),
+        ("image.to_sound", {"pixels_per_s": 0.0}, "pixels_per_s", "0 is not above 0"),
+        ("image.to_sound", {"method": "spectrall"}, "method", "is not one of additive, spectral"),
+        ("image.to_sound", {"n_fft": 8}, "n_fft", "8 is out of range [16, 65536]"),
+        (
+            "image.from_sound",
+            {"fmin_hz": 900.0, "fmax_hz": 800.0},
+            "fmin_hz",
+            "900 Hz is not below fmax_hz (800 Hz)",
+        ),
+        ("image.from_sound", {"scale": "bark"}, "scale", "'bark' is not one of log, mel, linear"),
+        ("image.from_sound", {"pixels_per_s": -1.0}, "pixels_per_s", "-1 is not above 0"),
+        ("source.image", {"mode": "cmyk"}, "mode", "'cmyk' is not one of gray, rgb"),
+    ],
+)
+def test_image_rules_are_declared_and_checked_by_the_engine(
+    tmp_path, type_id, params, name, message
+):
+    picture = str(tmp_path / "picture.png")
+    PILImage.new("L", (8, 8)).save(picture)
+    upstream = {}
+    if type_id == "image.to_sound":
+        upstream = {"src": {"type": "source.image", "path": picture}}
+        params = {"in_": "src", **params}
+    elif type_id == "image.from_sound":
+        upstream = {"src": {"type": "source.tone", "duration_s": 0.1}}
+        params = {"in_": "src", **params}
+    else:
+        params = {"path": picture, **params}
+    error = validation_error(type_id, sample_rate=SR, upstream=upstream, **params)
+    assert isinstance(error, ParamError) and message in error.message, error
+    assert error.node_id == "n" and error.port_or_param == name and error.node_type == type_id
+
+
+def test_from_sound_checks_nyquist_at_its_input_rate():
+    tone = {"src": {"type": "source.tone", "duration_s": 0.1}}
+    error = validation_error(
+        "image.from_sound", sample_rate=16000.0, upstream=tone, in_="src", fmax_hz=9000.0
+    )
+    assert error.port_or_param == "fmax_hz" and error.node_id == "n"
+    assert "9000 Hz is not below Nyquist (8000 Hz at 16000 Hz)" in error.message
 
 
 def test_validation_names_the_node_for_a_file_that_is_not_an_image(tmp_path):
@@ -413,7 +462,8 @@ def test_to_image_infer_shapes_and_errors():
     assert infer_node(to_image, ctx, audio, rows=10, columns=7)["out"].shape == (10, 7)
     shape = infer_node(to_image, ctx, audio, rows=10, pixels_per_s=25.0, channels="colours")
     assert shape["out"].shape == (10, 25, 3)
-    with pytest.raises(ParamError, match="Nyquist"):
-        infer_node(to_image, ctx, audio, fmax_hz=23000.0)
+    with pytest.raises(ParamError, match="more than one per sample") as caught:
+        infer_node(to_image, ctx, audio, pixels_per_s=50000.0)
+    assert caught.value.port_or_param == "pixels_per_s" and caught.value.node_id == "pic"
     with pytest.raises(PortError, match="no samples"):
         infer_node(to_image, ctx, {"in": PortInfo("audio", (1, 0), sample_rate=SR)})

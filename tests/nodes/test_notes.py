@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from node_harness import infer_node, make_ctx, run_node
+from node_harness import infer_node, make_ctx, run_node, validation_error
 
 from graphengine.errors import ParamError, PortError
 from graphengine.node import PortInfo
@@ -168,11 +168,9 @@ def test_from_tuning_and_merge():
 @pytest.mark.parametrize(
     ("fn", "params", "name", "fragment"),
     [
-        (scale, {"mode": "hypermixolydian"}, "mode", "'hypermixolydian' is not a mode"),
         (scale, {"root": "H4"}, "root", "'H4' is not a pitch name"),
         (chord, {"numeral": "VIII"}, "numeral", "'VIII' is not a Roman numeral"),
         (chord, {"numeral": "V63"}, "numeral", "not a Roman numeral"),
-        (chord, {"quality": "mega"}, "quality", "not a chord quality"),
         (chord, {"quality": "major", "inversion": 3}, "inversion", "no inversion 3"),
         (progression, {"chords": "I IV X I"}, "chords", "chord 3: 'X' is not a Roman numeral"),
         (progression, {"chords": "  "}, "chords", "is empty"),
@@ -187,6 +185,32 @@ def test_bad_parameters_name_node_and_parameter(fn, params, name, fragment):
     with pytest.raises(ParamError, match=fragment) as error:
         infer_node(fn, ctx, **({"notes": ["C4"]} if fn is sequence else {}) | params)
     assert (error.value.node_id, error.value.port_or_param) == ("bad", name)
+
+
+@pytest.mark.parametrize(
+    ("type_id", "params", "name", "fragment"),
+    [
+        ("notes.scale", {"mode": "hypermixolydian"}, "mode", "'hypermixolydian' is not one of"),
+        ("notes.scale", {"direction": "sideways"}, "direction", "is not one of up, down, up_down"),
+        ("notes.scale", {"beats": 0.0}, "beats", "0 is not above 0"),
+        ("notes.chord", {"quality": "mega"}, "quality", "'mega' is not one of major, minor"),
+        ("notes.chord", {"key_mode": "dorian"}, "key_mode", "'dorian' is not one of major, minor"),
+        ("notes.chord", {"beats": -1.0}, "beats", "-1 is not above 0"),
+        ("notes.progression", {"key_mode": "lydian"}, "key_mode", "is not one of major, minor"),
+        ("notes.progression", {"beats": [1.0, 0.0]}, "beats", "0 is not above 0"),
+        ("notes.sequence", {"beats": [0.0]}, "beats", "0 is not above 0"),
+        (
+            "notes.scale",
+            {"tempo_bpm": 0.0},
+            "tempo_bpm",
+            "0 BPM is out of range [1.0, 10000.0] BPM",
+        ),
+    ],
+)
+def test_declared_rules_are_checked_by_the_engine(type_id, params, name, fragment):
+    error = validation_error(type_id, **params)
+    assert isinstance(error, ParamError) and fragment in error.message, error
+    assert error.node_id == "n" and error.port_or_param == name and error.node_type == type_id
 
 
 def test_tuning_errors():

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 import soundfile
-from node_harness import infer_node, make_ctx, run_node
+from node_harness import infer_node, make_ctx, run_node, validation_error
 from scipy.signal import chirp as scipy_chirp
 from scipy.signal.windows import blackmanharris
 from scipy.special import jv
@@ -224,9 +224,19 @@ def test_bad_notes_name_the_node_and_port(fn):
         run_node(fn, ctx, Notes([], [], []))
 
 
-def test_unknown_waveform_fails_inference():
-    with pytest.raises(ParamError, match="'ramp' is not one of"):
-        infer_node(osc, make_ctx("synth.osc"), waveform="ramp")
+@pytest.mark.parametrize(
+    ("type_id", "params", "name", "fragment"),
+    [
+        ("synth.osc", {"waveform": "ramp"}, "waveform", "'ramp' is not one of"),
+        ("synth.fm", {"carrier_ratio": 0.0}, "carrier_ratio", "0 is not above 0"),
+        ("synth.fm", {"carrier_ratio": 65.0}, "carrier_ratio", "65.0 is out of range [0.0, 64.0]"),
+    ],
+)
+def test_declared_voice_rules_are_checked_by_the_engine(type_id, params, name, fragment):
+    melody = {"seq": {"type": "notes.sequence"}}
+    error = validation_error(type_id, upstream=melody, in_="seq", **params)
+    assert isinstance(error, ParamError) and fragment in error.message, error
+    assert error.node_id == "n" and error.port_or_param == name and error.node_type == type_id
 
 
 @pytest.mark.parametrize("sweep", ["linear", "log"])

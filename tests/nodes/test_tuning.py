@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from node_harness import infer_node, make_ctx, run_node
+from node_harness import infer_node, make_ctx, run_node, validation_error
 
 import graphengine as ge
 from graphengine.errors import GraphError, ParamError
@@ -147,7 +147,6 @@ def test_bad_scl_fails_graph_validation(tmp_path):
     ("fn", "params", "param_name", "fragment"),
     [
         (equal, {"reference": "H4"}, "reference", "'H4' is not a pitch name"),
-        (equal, {"period_ratio": 1.0}, "period_ratio", "must be above 1"),
         (equal, {"first": 10**6, "count": 10}, "count", "too high or too low"),
         (just, {"ratios": []}, "ratios", "is empty"),
         (just, {"ratios": ["1/1", "5/0"]}, "ratios", "not a positive ratio"),
@@ -160,3 +159,16 @@ def test_bad_parameters_name_node_and_parameter(fn, params, param_name, fragment
     with pytest.raises(ParamError, match=fragment) as error:
         infer_node(fn, ctx, **params)
     assert error.value.port_or_param == param_name and error.value.node_type == fn.spec.type_id
+
+
+@pytest.mark.parametrize(
+    ("type_id", "params", "name", "fragment"),
+    [
+        ("tuning.equal", {"period_ratio": 1.0}, "period_ratio", "1 is not above 1"),
+        ("tuning.harmonic", {"frequency": 0.0}, "frequency", "must be a positive number of Hz"),
+    ],
+)
+def test_declared_rules_are_checked_by_the_engine(type_id, params, name, fragment):
+    error = validation_error(type_id, **params)
+    assert isinstance(error, ParamError) and fragment in error.message, error
+    assert error.node_id == "n" and error.port_or_param == name and error.node_type == type_id
