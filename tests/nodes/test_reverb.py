@@ -168,7 +168,7 @@ def expected(x: np.ndarray, ir: np.ndarray, frames: int, mix: float, predelay: i
     return (1.0 - mix) * dry + mix * wet
 
 
-@pytest.mark.parametrize("block", [64, 1024, 16384])
+@pytest.mark.parametrize("block", [64, 1024, 16384, 20_000])  # 20000: partitions of 16384
 @pytest.mark.parametrize("ir_frames", [40, 3000, 40_000])
 def test_convolution_equals_fftconvolve_at_every_block_and_response_length(
     tmp_path, block, ir_frames
