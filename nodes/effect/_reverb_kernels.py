@@ -1,4 +1,4 @@
-"""Numba kernels of ``effect.reverb``: the Freeverb tank, block by block.
+"""Numba kernels of the reverbs: the Freeverb tank, and the spectral sum of partitioned convolution.
 
 Every kernel takes arrays and scalars only, allocates nothing and updates its
 state arrays in place, so a signal processed in blocks of any size gives the
@@ -97,3 +97,29 @@ def freeverb_block(
             t = c % tanks
             u = partner % tanks
             out[c, i] = dry * x[c, i] + wet_direct * tank_out[t] + wet_cross * tank_out[u]
+
+
+@njit(cache=True, nogil=True)
+def fdl_mac(fdl, newest, spectra, first, out):
+    """Multiply-accumulate a frequency-domain delay line with partition spectra.
+
+    fdl : complex128 (slots, cx, bins) ring of input spectra, ``newest`` its latest slot
+    spectra : complex128 (partitions, ch, bins), one spectrum per response partition
+    out : complex128 (channels, bins), set to the sum over k >= ``first`` of
+    ``fdl[newest - (k - first)] * spectra[k]`` (slots modulo their count); a
+    one-channel fdl or spectra is used for every output channel.
+    One pass without temporaries: about twice numpy's ``out += a * b`` loop.
+    """
+    slots = fdl.shape[0]
+    cx = fdl.shape[1]
+    ch = spectra.shape[1]
+    channels, bins = out.shape
+    for c in range(channels):
+        a = c if cx > 1 else 0
+        b = c if ch > 1 else 0
+        for f in range(bins):
+            out[c, f] = 0.0
+        for k in range(first, spectra.shape[0]):
+            slot = (newest - (k - first)) % slots
+            for f in range(bins):
+                out[c, f] += fdl[slot, a, f] * spectra[k, b, f]
