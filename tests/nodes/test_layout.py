@@ -44,3 +44,18 @@ def test_cli_prints_where_a_node_is_defined() -> None:
     renamed = run_cli("nodes", "mix")
     assert renamed.returncode == 0 and renamed.stdout.startswith("signal.mix")
     assert "formerly: mix" in renamed.stdout
+
+
+def test_the_tests_mirror_the_node_packages() -> None:
+    """Every node family ``nodes/<prefix>/`` has its tests in ``tests/nodes/<prefix>/``."""
+    families = {s.type_id.split(".")[0] for s in SPECS}
+    tested = {
+        folder.name
+        for folder in (REPO_ROOT / "tests" / "nodes").iterdir()
+        if folder.is_dir() and any(folder.glob("test_*.py"))
+    }
+    assert families <= tested, f"no tests/nodes/<family>/ for {sorted(families - tested)}"
+    on_top = {p.name for p in (REPO_ROOT / "tests" / "nodes").glob("test_*.py")}
+    assert on_top == {"test_contract.py", "test_layout.py", "test_node_imports.py"}, (
+        "family tests go in their family's folder; only the library-wide checks sit on top"
+    )

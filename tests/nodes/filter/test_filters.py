@@ -19,7 +19,7 @@ from graphengine.errors import ParamError
 from graphengine.node import PortInfo
 from nodes.filter.iir import BIQUAD_MODES, Biquad, Butterworth
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def prepared(cls: type, channels: int = 2, **given):

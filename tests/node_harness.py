@@ -1,6 +1,7 @@
 """Helpers for calling node functions directly, outside a graph.
 
-Plain functions rather than fixtures: a ``conftest.py`` here would take the
+Plain functions rather than fixtures, shared by every family folder under
+``tests/nodes/``: a ``conftest.py`` there would take the
 module name ``conftest`` from ``tests/conftest.py``, which other tests import.
 """
 

@@ -14,7 +14,7 @@ from graphengine.types import Frequencies
 from nodes.tuning.scala import ScalaError, parse_scl, read_scl
 from nodes.tuning.systems import equal, harmonic, just, scala
 
-SCL = Path(__file__).resolve().parents[1] / "graphs" / "scl"
+SCL = Path(__file__).resolve().parents[2] / "graphs" / "scl"
 
 
 def test_twelve_tone_system_from_c_minus_1():

@@ -1,4 +1,4 @@
-"""sink.csv, sink.json, sink.image and metric.*: files people and models can use."""
+"""sink.csv, sink.json, sink.image: files people and models can use."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ from graphengine.errors import PortError
 from graphengine.node import PortInfo
 from graphengine.types import Audio, Image, Vector
 from nodes.feature import extract as F
-from nodes.metric import compare as metrics
 from nodes.sink import image as plots
 from nodes.sink import tables
 from nodes.spectral import stft as spectral
@@ -100,27 +99,3 @@ def test_drawn_pictures_have_the_size_asked_and_are_not_blank(tmp_path, what):
     pixels = np.asarray(png.convert("RGB")).astype(int)
     assert pixels.std() > 20  # axes, labels and data, not a flat field
     assert len(np.unique(pixels.reshape(-1, 3), axis=0)) > 50
-
-
-def test_metrics_against_direct_formulas():
-    rng = np.random.default_rng(3)
-    ref = Audio(rng.standard_normal((2, 5000)).astype(np.float32) * 0.3, SR)
-    noise = rng.standard_normal((2, 5000)).astype(np.float32) * 0.03
-    test = Audio(ref.samples + noise, SR)
-    r, t = ref.samples.astype(np.float64), test.samples.astype(np.float64)
-    ctx = make_ctx("metric.mse", SR)
-    assert run_node(metrics.mse, ctx, ref, test).values[0] == pytest.approx(np.mean((t - r) ** 2))
-    corr = run_node(metrics.correlation, ctx, ref, test)
-    assert corr.names == ("correlation",)
-    assert corr.values[0] == pytest.approx(np.corrcoef(r.ravel(), t.ravel())[0, 1], rel=1e-6)
-    snr = run_node(metrics.snr, ctx, ref, test).values[0]
-    assert snr == pytest.approx(10 * np.log10(np.sum(r**2) / np.sum((t - r) ** 2)), rel=1e-5)
-    assert 19 < snr < 21
-    assert run_node(metrics.lsd, ctx, ref, ref).values[0] == 0.0
-    assert run_node(metrics.lsd, ctx, ref, test).values[0] > 0.1
-    with pytest.raises(PortError, match="differs"):
-        infer_node(
-            metrics.mse,
-            ctx,
-            {"ref": PortInfo("audio", (1, 10)), "test": PortInfo("audio", (1, 11))},
-        )
