@@ -26,6 +26,10 @@ class NodeContext:
         The graph's audio rate in Hz.
     graph_dir : Path
         Folder of the graph file (the working folder for graphs built in Python).
+    memory_budget : int or None
+        During validation, the most bytes one value may take (``--memory-budget``);
+        a node that would need more working memory than this says so. None when
+        running.
     """
 
     node_id: str
@@ -35,6 +39,7 @@ class NodeContext:
     emit: Callable[[str, dict], None] | None = None
     open_output: Callable[[str], str] | None = None
     finals: dict[str, str] = field(default_factory=dict)
+    memory_budget: int | None = None
 
     def final_path(self, path: str) -> str:
         """The final path of an ``OutputPath`` parameter (the node receives a temporary one)."""

@@ -578,7 +578,9 @@ def _infer(
             continue
         if node.spec.infer is None:
             continue
-        ctx = NodeContext(node_id, node.type, graph.sample_rate, graph.base_dir)
+        ctx = NodeContext(
+            node_id, node.type, graph.sample_rate, graph.base_dir, memory_budget=budget
+        )
         try:
             node.info = dict(node.spec.infer(inputs, node.params, ctx))
         except GraphError as error:

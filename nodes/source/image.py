@@ -15,11 +15,9 @@ from graphengine.types import Image
 from nodes.image.mapping import IMAGE_FORMATS, IMAGE_MODES, LUMA
 
 DECODE_LIMIT_BYTES = 512 << 20
-"""Most bytes the decoded pixels of one file may take in Pillow: 512 MiB.
-
-A fixed limit: nodes do not see the graph's ``--memory-budget``, which counts
-outputs only. 134 megapixels of RGB (4 bytes each as Pillow stores them),
-536 of 8-bit grey (one byte).
+"""Most bytes the decoded pixels of one file may take in Pillow: 512 MiB, or the
+graph's ``--memory-budget`` when that is smaller. 134 megapixels of RGB (4 bytes
+each as Pillow stores them), 536 of 8-bit grey (one byte).
 """
 
 _BYTES_PER_PIXEL = {"1": 1, "L": 1, "P": 1, "I;16": 2, "I;16L": 2, "I;16B": 2, "I;16N": 2}
@@ -49,11 +47,12 @@ def _plan_decoding(picture: Any, shape: tuple[int, ...], path: str, ctx: NodeCon
         picture.draft(picture.mode, (columns, rows))
     width, height = picture.size
     needed = width * height * _BYTES_PER_PIXEL.get(picture.mode, 4)
-    if needed > DECODE_LIMIT_BYTES:
+    limit = min(DECODE_LIMIT_BYTES, ctx.memory_budget or DECODE_LIMIT_BYTES)
+    if needed > limit:
+        within = "the memory budget" if limit < DECODE_LIMIT_BYTES else "what source.image decodes"
         reason = (
             f"its {width}x{height} pixels would take {_format_bytes(needed)} to decode, more "
-            f"than the {_format_bytes(DECODE_LIMIT_BYTES)} source.image decodes; "
-            "scale the file down first"
+            f"than the {_format_bytes(limit)} of {within}; scale the file down first"
         )
         raise _unreadable(path, reason, ctx)
 
@@ -216,9 +215,9 @@ def source_image(
     to a power (> 1 darkens the mid-tones, quietening faint strokes).
 
     Memory: a file whose decoded pixels would take more than 512 MiB in
-    Pillow (``DECODE_LIMIT_BYTES``: 134 megapixels of RGB, 536 of grey) is
-    refused at validation, before anything is decoded; the graph's memory
-    budget, which counts outputs, is not visible to nodes. A JPEG asked for a
+    Pillow (``DECODE_LIMIT_BYTES``: 134 megapixels of RGB, 536 of grey), or
+    more than the graph's ``--memory-budget`` when that is smaller, is
+    refused at validation, before anything is decoded. A JPEG asked for a
     smaller size is decoded at 1/2, 1/4 or 1/8 scale, and a picture many times
     the size asked for is box-averaged to about 3 times it before the Lanczos
     resize. Pillow's decompression-bomb warning is a warning of the node.

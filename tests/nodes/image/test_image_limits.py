@@ -15,7 +15,7 @@ from node_harness import make_ctx, run_node
 
 from nodes.image.mapping import LUMA
 from nodes.source.image import source_image
-from support import cli_env
+from support import cli_env, run_cli
 
 PIL = pytest.importorskip("PIL.Image")
 
@@ -87,6 +87,18 @@ def test_a_png_too_big_to_decode_is_refused_before_decoding(tmp_path: Path) -> N
     assert peak < 400 * 2**20, f"{peak / 2**20:.0f} MiB: the pixels were decoded"
     assert not (tmp_path / "out.npy").exists()
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_the_memory_budget_also_bounds_decoding(tmp_path: Path) -> None:
+    """3000 x 3000 grey takes 8.6 MiB to decode: refused under --memory-budget 4M."""
+    _big_png(tmp_path / "big.png", 3000, 3000, 1)
+    (tmp_path / "g.toml").write_text(GRAPH.format(name="big.png"))
+    done = run_cli("render", "g.toml", "--memory-budget", "4M", "--no-cache", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "img.path [source.image]" in done.stderr and "3000x3000" in done.stderr
+    assert "4 MiB of the memory budget" in done.stderr
+    assert not (tmp_path / "out.npy").exists()
+    assert run_cli("render", "g.toml", "--no-cache", cwd=tmp_path).returncode == 0
 
 
 def test_a_large_png_asked_small_decodes_in_little_memory_and_warns_by_the_node(
