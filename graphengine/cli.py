@@ -178,17 +178,41 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _node_events(bar: ProgressBar) -> Callable[[Any], None]:
-    """Feed the executor's events to a bar counting nodes."""
+    """Feed the executor's events to a bar counting nodes.
+
+    Within a node, the info column moves too: a streaming region's share of
+    frames done with its rate and time left, a long node's own progress.
+    """
+    stream = {"started": 0.0}
 
     def event(event: Any) -> None:
         if event.kind == "run_start":
             bar.start(event.data["nodes"])
         elif event.kind == "node_start":
-            bar.update(label=event.node_id)
+            bar.update(label=event.node_id, info="")
+            stream["started"] = 0.0
         elif event.kind == "node_end":
-            bar.update(advance=1)
+            bar.update(advance=1, info="")
+        elif event.kind == "block":
+            bar.update(info=_stream_info(event.data["frames"], event.data["total"], stream))
+        elif event.kind == "node_progress":
+            bar.update(info=f"{event.data['fraction']:.0%}")
 
     return event
+
+
+def _stream_info(done: int, total: int, stream: dict[str, float]) -> str:
+    """``42% 3.1M frames/s 2 s left`` for a streaming region ``done`` of ``total`` frames in."""
+    now = time.perf_counter()
+    if not stream["started"]:
+        stream["started"], stream["done"] = now, done
+    elapsed = now - stream["started"]
+    share = f"{done / total:.0%}" if total else ""
+    if elapsed <= 0 or done <= stream["done"]:
+        return share
+    rate = (done - stream["done"]) / elapsed
+    left = (total - done) / rate
+    return f"{share} {rate / 1e6:.1f}M frames/s {left:.0f} s left"
 
 
 def _summary(result: Any, seconds: float) -> str:

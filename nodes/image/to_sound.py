@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -206,22 +206,30 @@ def spectral_magnitudes(
 
 
 def griffin_lim(
-    magnitudes: np.ndarray, frames: int, sft: Any, iterations: int, seed: int
+    magnitudes: np.ndarray,
+    frames: int,
+    sft: Any,
+    iterations: int,
+    seed: int,
+    progress: Callable[[float], None] | None = None,
 ) -> np.ndarray:
     """A signal whose STFT magnitude approaches ``magnitudes``: fast Griffin-Lim from random phase.
 
     ``iterations = 0`` is plain random phase. Returns float64 (frames,).
+    ``progress`` is told the share of iterations done, in [0, 1], after each.
     """
     rng = np.random.default_rng(seed)
     angles = np.exp(2j * np.pi * rng.random(magnitudes.shape))
     rebuilt = np.zeros_like(angles)
     alpha = GRIFFIN_LIM_MOMENTUM / (1.0 + GRIFFIN_LIM_MOMENTUM)
-    for _ in range(iterations):
+    for done in range(1, iterations + 1):
         previous = rebuilt
         signal = sft.istft(magnitudes * angles, k1=frames)
         rebuilt = sft.stft(signal)
         angles = rebuilt - alpha * previous
         angles /= np.abs(angles) + 1e-16
+        if progress is not None:
+            progress(done / iterations)
     return sft.istft(magnitudes * angles, k1=frames)
 
 
@@ -331,7 +339,11 @@ def to_sound(
                 plane, frames, ctx.sample_rate, sft, fmin_hz, fmax_hz, scale, range_db
             )
             count = iterations if phase == "griffin_lim" else 0
-            out[k] = griffin_lim(magnitudes, frames, sft, count, channel_seed)
+
+            def share(fraction: float, k: int = k) -> None:  # this channel's share of the node
+                ctx.progress((k + fraction) / channels)
+
+            out[k] = griffin_lim(magnitudes, frames, sft, count, channel_seed, share)
         ctx.progress((k + 1) / channels)
     peak = float(np.max(np.abs(out))) if out.size else 0.0
     if peak_dbfs is not None and peak > 0.0:

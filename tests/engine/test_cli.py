@@ -13,6 +13,7 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import numpy as np
@@ -636,3 +637,31 @@ def test_version_and_usage_errors(tmp_path):
     assert done.returncode == 0 and done.stdout.strip() == f"graphengine {ge.__version__}"
     done = run_process("render", cwd=tmp_path)
     assert done.returncode == 2 and "usage:" in done.stderr
+
+
+def test_the_render_bar_moves_inside_a_streaming_region_and_a_long_node() -> None:
+    from graphengine.cli import _node_events
+    from graphengine.execute import Event
+    from graphengine.progress import ProgressBar
+
+    class Recording(ProgressBar):
+        def __init__(self) -> None:
+            super().__init__("render", "nodes", enabled=False)
+            self.infos: list[str] = []
+
+        def update(self, **fields) -> None:
+            if fields.get("info"):
+                self.infos.append(fields["info"])
+
+    bar = Recording()
+    feed = _node_events(bar)
+    feed(Event("run_start", None, {"nodes": 3}))
+    feed(Event("node_start", "src", {}))
+    for frames in (0, 44100, 88200):
+        feed(Event("block", None, {"frames": frames, "total": 441000}))
+        time.sleep(0.01)
+    feed(Event("node_progress", "stretch", {"fraction": 0.25}))
+    assert bar.infos[0] == "0%"
+    assert bar.infos[1].startswith("10% ") and "frames/s" in bar.infos[1]
+    assert bar.infos[2].startswith("20% ") and bar.infos[2].endswith(" s left")
+    assert bar.infos[-1] == "25%"

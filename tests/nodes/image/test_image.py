@@ -276,6 +276,31 @@ def test_spectral_griffin_lim_is_more_consistent_than_random_phase():
     assert results["griffin_lim"] < 0.5 * results["random"], results
 
 
+def test_griffin_lim_reports_its_iterations_as_progress():
+    from pathlib import Path
+
+    from graphengine.node import NodeContext
+
+    seen: list[float] = []
+
+    def emit(kind: str, data: dict) -> None:
+        if kind == "node_progress":
+            seen.append(data["fraction"])
+
+    ctx = NodeContext("n", "image.to_sound", SR, Path("."), emit)
+    run_node(
+        to_sound,
+        ctx,
+        Image(drawing(32, 16)),
+        method="spectral",
+        phase="griffin_lim",
+        iterations=8,
+        duration_s=0.25,
+        n_fft=512,
+    )
+    assert seen[:8] == [i / 8 for i in range(1, 9)] and seen == sorted(seen)
+
+
 def test_stereo_from_colours_and_from_two_images():
     red = np.zeros((16, 8, 3), dtype=np.float32)
     red[4, :, 0] = 1.0  # a red row: left only
