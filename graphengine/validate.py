@@ -21,8 +21,6 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-import networkx as nx
-
 from graphengine.errors import (
     CycleError,
     GraphError,
@@ -501,6 +499,8 @@ def _insert_converter(nodes: dict[str, ValidNode], spec: NodeSpec, source: PortR
 
 
 def _topological_order(nodes: dict[str, ValidNode]) -> list[str]:
+    import networkx as nx  # here: commands that validate nothing need not load it
+
     graph = nx.DiGraph()
     graph.add_nodes_from(nodes)
     for node in nodes.values():
