@@ -184,12 +184,16 @@ def generate(
     """Python source of the run's function ``fused`` (kernels are globals ``k0``, ``k1``, ...)."""
     params = ["start", "n"] + [f"o{i}" for i in range(outside)] + [f"s{i}" for i in range(values)]
     body: list[str] = []
-    for i in range(values):
+    for k in range(values):
+        # explicit loops: numba's 2-D slice assignment takes twice as long as this
         body += [
-            f"v{i} = np.zeros((s{i}.shape[0], n), np.float32)",
-            f"stop = min(s{i}.shape[1], start + n)",
-            "if stop > start:",
-            f"    v{i}[:, : stop - start] = s{i}[:, start:stop]",
+            f"v{k} = np.empty((s{k}.shape[0], n), np.float32)",
+            f"have = max(0, min(s{k}.shape[1], start + n) - start)",
+            f"for c in range(s{k}.shape[0]):",
+            "    for i in range(have):",
+            f"        v{k}[c, i] = s{k}[c, start + i]",
+            "    for i in range(have, n):",
+            f"        v{k}[c, i] = 0.0",
         ]
     for j, m in enumerate(members):
         params.append(f"f{j}")
@@ -206,7 +210,11 @@ def generate(
             f"    b{j}[:, valid:] = 0.0",
         ]
         if m.tap is not None:
-            body += ["if valid > 0:", f"    t{j}[:, start : start + valid] = b{j}[:, :valid]"]
+            body += [
+                f"for c in range(t{j}.shape[0]):",
+                "    for i in range(valid):",
+                f"        t{j}[c, start + i] = b{j}[c, i]",
+            ]
     body.append("return (" + "".join(f"b{j}, " for j in returned) + ")")
     lines = ["import numpy as np", "from numba import njit", ""]
     lines += [f"k{j} = None" for j in range(len(members))]
