@@ -237,11 +237,16 @@ def hand_fused(x: np.ndarray) -> np.ndarray:
     )
 
 
-def engine_fused(audio: ge.Audio, fuse: bool) -> tuple[np.ndarray, str]:
+def engine_fused(
+    audio: ge.Audio, fuse: bool, block_size: int = DEFAULT_BLOCK_SIZE
+) -> tuple[np.ndarray, str]:
     """The chain through the engine with fusion on or off; the output and the fused run."""
     os.environ["GRAPHENGINE_FUSE"] = "1" if fuse else "0"
     try:
-        result = chain_graph().run(outputs=["hp"], inputs={"src": audio}, cache=False)
+        graph = chain_graph()
+        result = graph.run(
+            outputs=["hp"], inputs={"src": audio}, cache=False, block_size=block_size
+        )
     finally:
         del os.environ["GRAPHENGINE_FUSE"]
     return result["hp"].samples, next(s.fused for s in result.stats if s.node == "hp")
@@ -292,13 +297,20 @@ def fusion_section(x: np.ndarray) -> None:
     same = np.array_equal(fused_out, engine_fused(audio, False)[0])
     hand_same = np.array_equal(fused_out, hand_fused(x))
     rows = [
-        ("engine, fused (default)", best(lambda: engine_fused(audio, True), REPEATS + 2)),
+        (
+            "engine, fused (GRAPHENGINE_FUSE=1)",
+            best(lambda: engine_fused(audio, True), REPEATS + 2),
+        ),
         (
             "engine, per node (GRAPHENGINE_FUSE=0)",
             best(lambda: engine_fused(audio, False), REPEATS + 2),
         ),
         ("hand-fused numba kernel (the limit)", best(lambda: hand_fused(x), REPEATS + 2)),
     ]
+    for fuse, label in ((True, "fused"), (False, "per node")):  # where fusion pays: small blocks
+        rows.append(
+            (f"engine, block 256, {label}", best(lambda f=fuse: engine_fused(audio, f, 256), 2))
+        )
     try:
         pedalboard_chain(x[:, :SR])
         rows.append(("pedalboard", best(lambda: pedalboard_chain(x), REPEATS + 2)))

@@ -22,7 +22,15 @@ import numpy as np
 
 from graphengine.blocknode import DEFAULT_BLOCK_SIZE, BlockNode, StreamSpec
 from graphengine.context import NodeContext
-from graphengine.fusion import MIN_RUN, Edge, FusedRun, RunMember, fusion_enabled, member_kernel
+from graphengine.fusion import (
+    AUTO_MIN_CALLS,
+    MIN_RUN,
+    Edge,
+    FusedRun,
+    RunMember,
+    fusion_mode,
+    member_kernel,
+)
 from graphengine.types import Audio
 
 
@@ -63,7 +71,8 @@ class Region:
     sample_rate: float = 44100.0
     on_block: Callable[[int, int], None] | None = field(default=None, repr=False)
     fuse: bool | None = None
-    """Compile runs of kernel members into one call; None: unless ``GRAPHENGINE_FUSE=0``."""
+    """Compile runs of kernel members into one call: always, never, or None for
+    ``GRAPHENGINE_FUSE`` (see :mod:`graphengine.fusion`; unset: when it pays)."""
 
 
 def _copy_flags(region: Region) -> dict[str, list[bool]]:
@@ -107,9 +116,10 @@ def run_region(region: Region) -> dict[str, np.ndarray]:
             member.node.start()
         taps = {m.node_id: np.zeros((m.channels, m.frames), np.float32) for m in members if m.tap}
         copies = _copy_flags(region)
-        fuse = fusion_enabled() if region.fuse is None else region.fuse
-        steps = _schedule(region, taps, copies) if fuse else list(members)
         total = max((m.frames for m in members), default=0)
+        mode = fusion_mode() if region.fuse is None else ("on" if region.fuse else "off")
+        blocks = -(-total // region.block_size)
+        steps = list(members) if mode == "off" else _schedule(region, taps, copies, mode, blocks)
         by_id = {m.node_id: m for m in members}
         for start in range(0, total, region.block_size):
             n = min(region.block_size, total - start)
@@ -192,9 +202,17 @@ def _unfuse(run: FusedRun, by_id: dict[str, Member]) -> list[Member]:
 
 
 def _schedule(
-    region: Region, taps: dict[str, np.ndarray], copies: dict[str, list[bool]]
+    region: Region,
+    taps: dict[str, np.ndarray],
+    copies: dict[str, list[bool]],
+    mode: str,
+    blocks: int,
 ) -> list[Member | FusedRun]:
-    """The members in order, consecutive kernel members of at least MIN_RUN grouped as runs."""
+    """The members in order, consecutive kernel members of at least MIN_RUN grouped as runs.
+
+    In ``mode`` ``"auto"`` a run is kept only if its shape is compiled already
+    or it saves at least AUTO_MIN_CALLS kernel calls over ``blocks`` blocks.
+    """
     steps: list[Member | FusedRun] = []
     pending: list[tuple[Member, Any]] = []
     members = region.members
@@ -203,8 +221,15 @@ def _schedule(
         if kernel is not None:
             pending.append((member, kernel))
             continue
-        if len(pending) >= MIN_RUN:
-            steps.append(_fused_run(pending, members[index:], taps, copies))
+        run = (
+            _fused_run(pending, members[index:], taps, copies) if len(pending) >= MIN_RUN else None
+        )
+        pays = mode == "on" or blocks * (len(pending) - 1) >= AUTO_MIN_CALLS
+        if run is not None and (pays or run.known()):
+            run.compile()
+            for fused, _ in pending:
+                fused.fused = run.label
+            steps.append(run)
         else:
             steps.extend(m for m, _ in pending)
         pending = []
@@ -239,9 +264,6 @@ def _fused_run(
         )
     read_after = {s for m in after for kind, s in m.sources if kind == "node"}
     run.outputs = [m.node_id for m, _ in pending if m.node_id in read_after]
-    run.compile()
-    for member, _ in pending:
-        member.fused = run.label
     return run
 
 

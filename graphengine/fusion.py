@@ -21,7 +21,12 @@ file name hashes the source and the kernels' source files (name, size,
 mtime), since numba's cache does not notice a change in a called function.
 Kernels defined outside a file (exec'd code) compile in memory only.
 
-``GRAPHENGINE_FUSE=0`` in the environment runs every region per node.
+Compiling a new shape takes seconds (about 3 s for four kernels, once per
+machine thanks to the disk cache) while it saves microseconds per block and
+member, so by default (``auto``) a run is fused when its shape is already
+compiled (in this process or on disk) or when it saves at least
+:data:`AUTO_MIN_CALLS` Python calls. ``GRAPHENGINE_FUSE=1`` fuses every run,
+``GRAPHENGINE_FUSE=0`` none.
 """
 
 from __future__ import annotations
@@ -44,14 +49,23 @@ from graphengine.types import Audio
 MIN_RUN = 2
 """Fewest kernel members worth one compiled call (a single kernel gains nothing)."""
 
+AUTO_MIN_CALLS = 100_000
+"""Kernel calls a run must save (blocks x (members - 1)) to be compiled anew in ``auto``."""
+
 _OFF = ("0", "false", "no", "off")
+_ON = ("1", "true", "yes", "on")
+AUTO_MIN_CALLS = 100_000
+"""Kernel calls a run must save (blocks x (members - 1)) to be compiled anew in ``auto``."""
+
 _OFF = ("0", "false", "no", "off")
+_ON = ("1", "true", "yes", "on")
 _COMPILED: dict[Any, Callable[..., Any]] = {}
 
 
-def fusion_enabled() -> bool:
-    """Whether regions fuse kernels: unless ``GRAPHENGINE_FUSE`` is 0, false, no or off."""
-    return os.environ.get("GRAPHENGINE_FUSE", "1").strip().lower() not in _OFF
+def fusion_mode() -> str:
+    """``"on"``, ``"off"`` or ``"auto"`` (unset or anything else) from ``GRAPHENGINE_FUSE``."""
+    value = os.environ.get("GRAPHENGINE_FUSE", "").strip().lower()
+    return "on" if value in _ON else "off" if value in _OFF else "auto"
 
 
 def member_kernel(node: Any) -> tuple[Callable[..., Any], tuple[Any, ...]] | None:
@@ -121,11 +135,24 @@ class FusedRun:
         """The members' ids joined by ``>``, as stats and events show the run."""
         return ">".join(m.node_id for m in self.members)
 
+    @property
+    def returned(self) -> list[int]:
+        """Indices of the members whose blocks the compiled function returns."""
+        ids = [m.node_id for m in self.members]
+        return [ids.index(node_id) for node_id in self.outputs]
+
+    def known(self) -> bool:
+        """Whether this shape is compiled already, in this process or in the disk cache."""
+        shape = _shape(self.members, len(self.values), len(self.outside), self.returned)
+        if shape in _COMPILED:
+            return True
+        source = generate(self.members, len(self.values), len(self.outside), self.returned)
+        name = _file_name(source, [m.fn for m in self.members])
+        return name is not None and (cache_folder() / name).exists()
+
     def compile(self) -> None:
         """Find or build the compiled function of this run's shape (see :func:`compiled`)."""
-        ids = [m.node_id for m in self.members]
-        returned = [ids.index(node_id) for node_id in self.outputs]
-        self.fn = compiled(self.members, len(self.values), len(self.outside), returned)
+        self.fn = compiled(self.members, len(self.values), len(self.outside), self.returned)
         static: list[Any] = [v.samples for v in self.values]
         for m in self.members:
             static.append(m.frames)
@@ -164,13 +191,19 @@ def compiled(
     samples, then per member its frames, its tap array if tapped, its kernel
     args. Compilation itself happens at the first call (numba is lazy).
     """
-    shape = (values, outside, tuple(returned), tuple(_member_shape(m) for m in members))
+    shape = _shape(members, values, outside, returned)
     found = _COMPILED.get(shape)
     if found is None:
         source = generate(members, values, outside, returned)
         found = _load(source, [m.fn for m in members])
         _COMPILED[shape] = found
     return found
+
+
+def _shape(
+    members: Sequence[RunMember], values: int, outside: int, returned: Sequence[int]
+) -> tuple[Any, ...]:
+    return (values, outside, tuple(returned), tuple(_member_shape(m) for m in members))
 
 
 def _member_shape(m: RunMember) -> tuple[Any, ...]:
@@ -234,11 +267,8 @@ def _load(source: str, kernels: Sequence[Callable[..., Any]]) -> Callable[..., A
     Falls back to an in-memory module, compiled in every process, when a
     kernel has no source file or the folder cannot be written.
     """
-    stamps = [_stamp(k) for k in kernels]
-    path = None
-    if all(stamps):
-        digest = hashlib.sha256("\n".join([source, *stamps]).encode()).hexdigest()[:24]
-        path = _write(source, f"fused_{digest}.py")
+    name = _file_name(source, kernels)
+    path = _write(source, name) if name is not None else None
     if path is None:
         namespace: dict[str, Any] = {}
         exec(compile(source.replace("cache=True", "cache=False"), "<fused>", "exec"), namespace)
@@ -254,6 +284,15 @@ def _load(source: str, kernels: Sequence[Callable[..., Any]]) -> Callable[..., A
     for j, kernel in enumerate(kernels):
         module_dict[f"k{j}"] = kernel  # numba reads globals when it compiles, at the first call
     return module_dict["fused"]
+
+
+def _file_name(source: str, kernels: Sequence[Callable[..., Any]]) -> str | None:
+    """The cache file name of ``source`` calling ``kernels`` (hashes both); None without files."""
+    stamps = [_stamp(k) for k in kernels]
+    if not all(stamps):
+        return None
+    digest = hashlib.sha256("\n".join([source, *stamps]).encode()).hexdigest()[:24]
+    return f"fused_{digest}.py"
 
 
 def _stamp(kernel: Callable[..., Any]) -> str:

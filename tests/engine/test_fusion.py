@@ -164,7 +164,8 @@ def test_mixed_chains_fused_equal_unfused_at_every_block_size(
             np.testing.assert_allclose(got, want, rtol=0, atol=1e-6, err_msg=f"{block_size=}")
 
 
-def test_stats_and_events_name_the_fused_run() -> None:
+def test_stats_and_events_name_the_fused_run(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GRAPHENGINE_FUSE", "1")
     events = []
     g = ge.Graph(sample_rate=SR)
     g.add("src", "source.file", path="fed.wav")
@@ -218,3 +219,33 @@ def test_generated_sources_are_cached_on_disk(
 
     assert "_gain_kernels" in fusion._stamp(scale_inplace)
     assert fusion._stamp(lambda x: x) == ""
+
+
+def test_auto_fuses_a_new_shape_only_when_it_saves_enough_calls(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from graphengine import blocks
+
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("GRAPHENGINE_FUSE", raising=False)
+    src = _noise(2, 1500, 9)
+
+    def build() -> list[Member]:
+        shapes: dict = {}
+        return [
+            _member("effect.dcblock", "a", [("value", src)], shapes, cutoff_hz=20.0),
+            _member("effect.distortion", "b", [("node", "a")], shapes, drive_db=6.0),
+            _member("effect.fade", "c", [("node", "b")], shapes, fade_in_s=0.01),
+        ]
+
+    members = build()
+    run_region(Region(members, 64, SR))
+    assert [m.fused for m in members] == ["", "", ""]  # 24 blocks: compiling would not pay
+    monkeypatch.setattr(blocks, "AUTO_MIN_CALLS", 10)
+    members = build()
+    run_region(Region(members, 64, SR))
+    assert {m.fused for m in members} == {"a>b>c"}
+    monkeypatch.setattr(blocks, "AUTO_MIN_CALLS", 10**9)
+    members = build()
+    run_region(Region(members, 64, SR))  # the shape is compiled now: fused at once
+    assert {m.fused for m in members} == {"a>b>c"}
