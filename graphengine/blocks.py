@@ -129,7 +129,7 @@ def run_region(region: Region) -> dict[str, np.ndarray]:
                 step = steps[index]
                 if isinstance(step, FusedRun):
                     failing = step.members[0].node_id
-                    if not _run_fused(step, by_id, current, start, n):
+                    if not _run_fused(step, by_id, taps, current, start, n):
                         steps[index : index + 1] = _unfuse(step, by_id)
                         continue
                 else:
@@ -173,7 +173,12 @@ def _run_member(
 
 
 def _run_fused(
-    run: FusedRun, by_id: dict[str, Member], current: dict[str, np.ndarray], start: int, n: int
+    run: FusedRun,
+    by_id: dict[str, Member],
+    taps: dict[str, np.ndarray],
+    current: dict[str, np.ndarray],
+    start: int,
+    n: int,
 ) -> bool:
     """One block of a fused run; False (nothing run) when numba cannot compile its shape.
 
@@ -187,6 +192,11 @@ def _run_fused(
     outs = run(blocks, start, n)
     for node_id, block in zip(run.outputs, outs, strict=True):
         current[node_id] = block
+        if node_id in run.caller_taps:
+            member = by_id[node_id]
+            valid = max(0, min(n, member.frames - start))
+            if valid:
+                taps[node_id][:, start : start + valid] = block[:, :valid]
     share = (time.perf_counter() - began) / len(run.members)
     for m in run.members:
         by_id[m.node_id].seconds += share
@@ -258,12 +268,18 @@ def _fused_run(
             else:
                 edges.append(Edge("outside", len(run.outside)))
                 run.outside.append((source, copy))
-        tap = taps.get(member.node_id)
         run.members.append(
-            RunMember(member.node_id, member.node.kind, fn, args, edges, member.frames, tap)
+            RunMember(member.node_id, member.node.kind, fn, args, edges, member.frames)
         )
+    changed = {e.index for m in run.members for e in m.edges if e.kind == "inside" and not e.copy}
+    for index, (member, _) in enumerate(pending):
+        if member.tap and index in changed:  # overwritten later in the call: tapped in it
+            run.members[index].tap = taps[member.node_id]
+        elif member.tap:
+            run.caller_taps.add(member.node_id)
     read_after = {s for m in after for kind, s in m.sources if kind == "node"}
-    run.outputs = [m.node_id for m, _ in pending if m.node_id in read_after]
+    wanted = read_after | run.caller_taps
+    run.outputs = [m.node_id for m, _ in pending if m.node_id in wanted]
     return run
 
 

@@ -5,8 +5,11 @@ for every block. Members whose node exposes a kernel (``BlockNode.kernel``)
 and that follow each other in the region's order form a *run*; a run of two
 or more is generated as the source of one numba function that, per block,
 slices its outside inputs, calls each kernel, copies a block read twice
-(exactly where the per-node loop copies), zeroes frames past a member's end
-and writes tapped members into their whole arrays. So a chain of N effects
+(exactly where the per-node loop copies) and zeroes frames past a member's
+end. A tapped member's block is written into its whole array inside the
+call when a later member of the run changes it in place, otherwise returned
+and copied by numpy (whose memcpy beats a numba loop); the call also returns
+the blocks read after the run. So a chain of N effects
 costs one Python dispatch per block instead of N, and the samples are those
 of the per-node loop, bit for bit (same kernels, same order, same data).
 
@@ -103,7 +106,7 @@ class Edge:
 
 @dataclass
 class RunMember:
-    """A member of a run: its kernel, its inputs, frames and tap array."""
+    """A member of a run: its kernel, its inputs, its frames, the tap array written in the call."""
 
     node_id: str
     kind: str
@@ -111,7 +114,7 @@ class RunMember:
     args: tuple[Any, ...]
     edges: list[Edge]
     frames: int
-    tap: np.ndarray | None
+    tap: np.ndarray | None = None
 
 
 @dataclass
@@ -119,7 +122,8 @@ class FusedRun:
     """Consecutive kernel members run as one compiled call per block.
 
     ``outside`` lists ``(member_id, copy)`` per block the run reads from
-    earlier members; ``outputs`` the run members read after the run.
+    earlier members; ``outputs`` the run members read after the run or
+    tapped by the caller (those whose ``tap`` is None).
     """
 
     members: list[RunMember]
@@ -129,6 +133,7 @@ class FusedRun:
     fn: Callable[..., Any] | None = None
     static: tuple[Any, ...] = field(default=())
     called: bool = False
+    caller_taps: set[str] = field(default_factory=set)
 
     @property
     def label(self) -> str:
@@ -188,8 +193,8 @@ def compiled(
     """The numba function of a run's shape, from the process memo, the disk cache or compiled.
 
     Its arguments: ``start, n``, the outside blocks, then per value its
-    samples, then per member its frames, its tap array if tapped, its kernel
-    args. Compilation itself happens at the first call (numba is lazy).
+    samples, then per member its frames, its tap array if any, its kernel args. Compilation
+    itself happens at the first call (numba is lazy).
     """
     shape = _shape(members, values, outside, returned)
     found = _COMPILED.get(shape)
