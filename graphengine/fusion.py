@@ -9,9 +9,9 @@ slices its outside inputs, calls each kernel, copies a block read twice
 end. A tapped member's block is written into its whole array inside the
 call when a later member of the run changes it in place, otherwise returned
 and copied by numpy (whose memcpy beats a numba loop); the call also returns
-the blocks read after the run. So a chain of N effects
-costs one Python dispatch per block instead of N, and the samples are those
-of the per-node loop, bit for bit (same kernels, same order, same data).
+the blocks read after the run. So a chain of N effects costs one Python
+dispatch per block instead of N, and the samples are those of the per-node
+loop, bit for bit (same kernels, same order, same data).
 
 Runs are contiguous slices of the region's topological order, so any shape
 (splits, mixers, taps, members without kernels around them) keeps its
@@ -24,10 +24,10 @@ file name hashes the source and the kernels' source files (name, size,
 mtime), since numba's cache does not notice a change in a called function.
 Kernels defined outside a file (exec'd code) compile in memory only.
 
-Compiling a new shape takes seconds (about 3 s for four kernels, once per
-machine thanks to the disk cache) while it saves microseconds per block and
-member, so by default (``auto``) a run is fused when its shape is already
-compiled (in this process or on disk) or when it saves at least
+Compiling a new shape takes 0.5 to 3 s (four kernels; once per machine
+thanks to the disk cache) while it saves microseconds per block and member,
+so by default (``auto``) a run is fused when its shape is already compiled
+(in this process or on disk) or when it saves at least
 :data:`AUTO_MIN_CALLS` Python calls. ``GRAPHENGINE_FUSE=1`` fuses every run,
 ``GRAPHENGINE_FUSE=0`` none.
 """
@@ -52,11 +52,6 @@ from graphengine.types import Audio
 MIN_RUN = 2
 """Fewest kernel members worth one compiled call (a single kernel gains nothing)."""
 
-AUTO_MIN_CALLS = 100_000
-"""Kernel calls a run must save (blocks x (members - 1)) to be compiled anew in ``auto``."""
-
-_OFF = ("0", "false", "no", "off")
-_ON = ("1", "true", "yes", "on")
 AUTO_MIN_CALLS = 100_000
 """Kernel calls a run must save (blocks x (members - 1)) to be compiled anew in ``auto``."""
 
@@ -193,8 +188,8 @@ def compiled(
     """The numba function of a run's shape, from the process memo, the disk cache or compiled.
 
     Its arguments: ``start, n``, the outside blocks, then per value its
-    samples, then per member its frames, its tap array if any, its kernel args. Compilation
-    itself happens at the first call (numba is lazy).
+    samples, then per member its frames, its tap array if any, its kernel
+    args. Compilation itself happens at the first call (numba is lazy).
     """
     shape = _shape(members, values, outside, returned)
     found = _COMPILED.get(shape)

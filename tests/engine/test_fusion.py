@@ -16,6 +16,7 @@ from graphengine.node import NodeContext
 from graphengine.registry import default_registry
 from graphengine.types import Audio
 from graphengine.validate import convert_param
+from support import REPO_ROOT
 
 SR = 44100.0
 BLOCKS = (1, 7, 64, 4096)
@@ -249,3 +250,36 @@ def test_auto_fuses_a_new_shape_only_when_it_saves_enough_calls(
     members = build()
     run_region(Region(members, 64, SR))  # the shape is compiled now: fused at once
     assert {m.fused for m in members} == {"a>b>c"}
+
+
+CACHED_RUN = """
+import numpy as np
+import graphengine as ge
+from graphengine import fusion
+g = ge.Graph(sample_rate=44100)
+g.add("src", "source.file", path="fed.wav")
+g.add("a", "effect.gain", in_="src", gain_db=-6.0)
+g.add("b", "filter.biquad", in_="a", cutoff_hz=3000.0)
+x = ge.Audio(np.linspace(-1, 1, 2000, dtype=np.float32).reshape(2, 1000), 44100)
+out = g.run(outputs=["b"], inputs={"src": x}, cache=False)["b"].samples
+(fn,) = fusion._COMPILED.values()
+print(sum(fn.stats.cache_hits.values()), float(np.abs(out).sum()))
+"""
+
+
+def test_a_fused_shape_is_loaded_from_numba_disk_cache_in_a_new_process(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    env = dict(os.environ, NUMBA_CACHE_DIR=str(tmp_path), GRAPHENGINE_FUSE="1")
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), env.get("PYTHONPATH", "")])
+    runs = []
+    for _ in range(2):
+        done = subprocess.run(
+            [sys.executable, "-c", CACHED_RUN], env=env, capture_output=True, text=True, check=True
+        )
+        runs.append(done.stdout.split())
+    assert runs[0][0] == "0" and runs[1][0] != "0", runs  # compiled, then loaded
+    assert runs[0][1] == runs[1][1]
+    assert list((tmp_path / "graphengine_fused").glob("fused_*.py"))
