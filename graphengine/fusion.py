@@ -148,7 +148,8 @@ class FusedRun:
             return True
         source = generate(self.members, len(self.values), len(self.outside), self.returned)
         name = _file_name(source, [m.fn for m in self.members])
-        return name is not None and (cache_folder() / name).exists()
+        folder = cache_folder()
+        return name is not None and folder is not None and (folder / name).exists()
 
     def compile(self) -> None:
         """Find or build the compiled function of this run's shape (see :func:`compiled`)."""
@@ -309,27 +310,39 @@ def _stamp(kernel: Callable[..., Any]) -> str:
     return f"{name} {file} {info.st_size} {info.st_mtime_ns}"
 
 
-def cache_folder() -> Path:
-    """Where generated sources go: ``$NUMBA_CACHE_DIR/graphengine_fused`` or the user cache."""
+def cache_folder() -> Path | None:
+    """Where generated sources go: ``$NUMBA_CACHE_DIR/graphengine_fused`` or the user cache.
+
+    None when there is no home folder to find the user cache in.
+    """
     numba_dir = os.environ.get("NUMBA_CACHE_DIR")
     if numba_dir:
         return Path(numba_dir) / "graphengine_fused"
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except (RuntimeError, KeyError):
+        return None
     return Path(base) / "graphengine" / "fused"
 
 
 def _write(source: str, name: str) -> Path | None:
     """``source`` at ``cache_folder() / name`` (written atomically once), or None if unwritable."""
     folder = cache_folder()
+    if folder is None:
+        return None
     path = folder / name
     try:
         if path.exists() and path.read_text() == source:
             return path
         folder.mkdir(parents=True, exist_ok=True)
         fd, temp = tempfile.mkstemp(dir=folder, prefix=".fused-", suffix=".tmp")
+    except (OSError, ValueError):  # ValueError: a file that is not text
+        return None
+    try:
         with os.fdopen(fd, "w") as handle:
             handle.write(source)
         os.replace(temp, path)
     except OSError:
+        Path(temp).unlink(missing_ok=True)
         return None
     return path

@@ -283,3 +283,20 @@ def test_a_fused_shape_is_loaded_from_numba_disk_cache_in_a_new_process(tmp_path
     assert runs[0][0] == "0" and runs[1][0] != "0", runs  # compiled, then loaded
     assert runs[0][1] == runs[1][1]
     assert list((tmp_path / "graphengine_fused").glob("fused_*.py"))
+
+
+def test_an_unwritable_cache_folder_compiles_in_memory(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "file").write_text("not a folder")
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "file"))
+    assert fusion._write("x = 1\n", "fused_test.py") is None
+    from nodes.effect._gain_kernels import scale_inplace
+
+    fn = fusion._load(
+        "import numpy as np\nfrom numba import njit\nk0 = None\n"
+        "@njit(cache=True)\ndef fused(x, f):\n    return k0(x, f)\n",
+        [scale_inplace],
+    )
+    x = np.ones((1, 4), np.float32)
+    assert fn(x, np.float32(2.0))[0, 0] == 2.0
