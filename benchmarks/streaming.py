@@ -20,7 +20,7 @@ loop: the limit) and pedalboard; and the compile cost of the fused shape in a
 fresh process, then from numba's disk cache.
 
 Run: ``python benchmarks/streaming.py`` (``python benchmarks/streaming.py fusion``:
-that section only)
+that section only; ``BENCH_MINUTES=1`` for a shorter signal)
 """
 
 from __future__ import annotations
