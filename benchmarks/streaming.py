@@ -13,11 +13,19 @@ engine's speed relative to it. Then: numba start-up in a first and a second
 process, the gain kernel's memory bandwidth, and the peak RSS of rendering one
 hour of stereo through tone -> biquad -> delay -> sink.wav.
 
-Run: ``python benchmarks/streaming.py``
+Compiled chains: the same chain with the region's kernels fused into one
+numba call per block (the default), run per node (``GRAPHENGINE_FUSE=0``),
+against a hand-fused numba kernel of the chain written here (one per-sample
+loop: the limit) and pedalboard; and the compile cost of the fused shape in a
+fresh process, then from numba's disk cache.
+
+Run: ``python benchmarks/streaming.py`` (``python benchmarks/streaming.py fusion``:
+that section only; ``BENCH_MINUTES=1`` for a shorter signal)
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -33,7 +41,7 @@ import graphengine as ge
 from graphengine.blocks import DEFAULT_BLOCK_SIZE
 
 SR = 44100
-MINUTES = 10
+MINUTES = int(os.environ.get("BENCH_MINUTES", "10"))
 REPEATS = 3
 
 
@@ -171,12 +179,165 @@ def gain_bandwidth() -> float:
     return 2 * x.nbytes / seconds / 1e9
 
 
+@functools.cache
+def hand_fused_kernel():
+    """The chain as one per-sample numba loop, rounding to float32 between stages as nodes do."""
+    from numba import njit
+
+    @njit(cache=True, nogil=True)
+    def chain(x, g, s1, z1, line, position, feedback, wet, dry, s2, z2):
+        channels, frames = x.shape
+        length = line.shape[1]
+        b10, b11, b12, a11, a12 = s1[0, 0], s1[0, 1], s1[0, 2], s1[0, 4], s1[0, 5]
+        b20, b21, b22, a21, a22 = s2[0, 0], s2[0, 1], s2[0, 2], s2[0, 4], s2[0, 5]
+        for c in range(channels):
+            p = position[0]
+            u0, u1, w0, w1 = z1[c, 0, 0], z1[c, 0, 1], z2[c, 0, 0], z2[c, 0, 1]
+            for i in range(frames):
+                v = np.float64(x[c, i] * g)
+                y = b10 * v + u0
+                u0 = b11 * v - a11 * y + u1
+                u1 = b12 * v - a12 * y
+                v = np.float64(np.float32(y))
+                delayed = line[c, p]
+                line[c, p] = v + feedback * delayed
+                v = np.float64(np.float32(dry * v + wet * delayed))
+                p += 1
+                if p == length:
+                    p = 0
+                y = b20 * v + w0
+                w0 = b21 * v - a21 * y + w1
+                w1 = b22 * v - a22 * y
+                x[c, i] = y
+            z1[c, 0, 0], z1[c, 0, 1], z2[c, 0, 0], z2[c, 0, 1] = u0, u1, w0, w1
+        position[0] = (position[0] + frames) % length
+        return x
+
+    return chain
+
+
+def hand_fused(x: np.ndarray) -> np.ndarray:
+    """The chain over ``x`` in one call of :func:`hand_fused_kernel`; returns a new array."""
+    from nodes.filter.iir import rbj_sos
+
+    chain = hand_fused_kernel()
+    channels = x.shape[0]
+    return chain(
+        x.copy(),
+        np.float32(10 ** (-6 / 20)),
+        rbj_sos("lowpass", 2000.0, 0.7071, 0.0, SR),
+        np.zeros((channels, 1, 2)),
+        np.zeros((channels, round(0.25 * SR))),
+        np.zeros(1, np.int64),
+        0.5,
+        0.5,
+        0.5,
+        rbj_sos("highpass", 100.0, 0.7071, 0.0, SR),
+        np.zeros((channels, 1, 2)),
+    )
+
+
+def engine_fused(
+    audio: ge.Audio, fuse: bool, block_size: int = DEFAULT_BLOCK_SIZE
+) -> tuple[np.ndarray, str]:
+    """The chain through the engine with fusion on or off; the output and the fused run."""
+    os.environ["GRAPHENGINE_FUSE"] = "1" if fuse else "0"
+    try:
+        graph = chain_graph()
+        result = graph.run(
+            outputs=["hp"], inputs={"src": audio}, cache=False, block_size=block_size
+        )
+    finally:
+        del os.environ["GRAPHENGINE_FUSE"]
+    return result["hp"].samples, next(s.fused for s in result.stats if s.node == "hp")
+
+
+COMPILE = """
+import os, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import graphengine as ge
+from streaming import chain_graph
+x = ge.Audio(np.zeros((2, 4410), np.float32), 44100)
+started = time.perf_counter()
+chain_graph().run(outputs=["hp"], inputs={"src": x}, cache=False)
+print(time.perf_counter() - started)
+"""
+
+
+def compile_times() -> dict[str, tuple[float, float]]:
+    """Seconds of a tiny chain render in a new process, fused and not: first (empty numba
+    cache, everything compiled) and second (loaded from the disk cache)."""
+    times = {}
+    for fuse in ("1", "0"):
+        with tempfile.TemporaryDirectory() as cache:
+            env = dict(os.environ, NUMBA_CACHE_DIR=cache, GRAPHENGINE_FUSE=fuse)
+            env["PYTHONPATH"] = os.pathsep.join([str(Path.cwd()), env.get("PYTHONPATH", "")])
+            runs = []
+            for _ in range(2):
+                done = subprocess.run(
+                    [sys.executable, "-c", COMPILE, str(Path(__file__).parent)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    check=True,
+                )
+                runs.append(float(done.stdout))
+        times[fuse] = (runs[0], runs[1])
+    return times
+
+
+def fusion_section(x: np.ndarray) -> None:
+    """Fused, per node, hand-fused, pedalboard on the chain; the fused shape's compile cost."""
+    seconds_of_audio = x.shape[1] / SR
+    audio = ge.Audio(x, SR)
+    warm = ge.Audio(x[:, :SR], SR)
+    engine_fused(warm, True), engine_fused(warm, False), hand_fused(x[:, :SR])
+    fused_out, run = engine_fused(audio, True)
+    same = np.array_equal(fused_out, engine_fused(audio, False)[0])
+    hand_same = np.array_equal(fused_out, hand_fused(x))
+    rows = [
+        (
+            "engine, fused (GRAPHENGINE_FUSE=1)",
+            best(lambda: engine_fused(audio, True), REPEATS + 2),
+        ),
+        (
+            "engine, per node (GRAPHENGINE_FUSE=0)",
+            best(lambda: engine_fused(audio, False), REPEATS + 2),
+        ),
+        ("hand-fused numba kernel (the limit)", best(lambda: hand_fused(x), REPEATS + 2)),
+    ]
+    for fuse, label in ((True, "fused"), (False, "per node")):  # where fusion pays: small blocks
+        rows.append(
+            (f"engine, block 256, {label}", best(lambda f=fuse: engine_fused(audio, f, 256), 2))
+        )
+    try:
+        pedalboard_chain(x[:, :SR])
+        rows.append(("pedalboard", best(lambda: pedalboard_chain(x), REPEATS + 2)))
+    except ImportError:
+        rows.append(("pedalboard (not installed)", float("nan")))
+    fused_s = rows[0][1]
+    print(f"\ncompiled chains: fused run {run!r}, block {DEFAULT_BLOCK_SIZE}, {MINUTES} min stereo")
+    print(f"fused == per node, bit for bit: {same}; fused == hand-fused kernel: {hand_same}")
+    print(f"{'implementation':<40} {'seconds':>8} {'x realtime':>11} {'fused / this':>13}")
+    for name, t in rows:
+        print(f"{name:<40} {t:>8.3f} {seconds_of_audio / t:>11.0f} {t / fused_s:>13.2f}")
+    print("(fused / this: the fused engine's speed relative to the row; targets >= 0.9 against")
+    print(" the hand-fused kernel, >= 3 against pedalboard)")
+    times = compile_times()
+    for fuse, label in (("1", "fused"), ("0", "per node")):
+        first, second = times[fuse]
+        print(
+            f"tiny chain render in a new process, {label}: empty numba cache {first:.2f} s,", end=""
+        )
+        print(f" disk cache {second:.2f} s")
+
+
 def main() -> None:
     import soundfile as sf
 
     seconds_of_audio = MINUTES * 60
-    rng = np.random.default_rng(0)
-    x = (0.25 * rng.standard_normal((2, seconds_of_audio * SR))).astype(np.float32)
+    x = noise()
     audio = ge.Audio(x, SR)
     engine(ge.Audio(x[:, :SR], SR), 4096)  # compile / load the kernels first
 
@@ -222,7 +383,16 @@ def main() -> None:
         f"({3600 / seconds:.0f}x realtime)"
     )
     print("targets: engine >= 2x pedalboard (aim 3x); hour render peak RSS < 250 MB (aim 200 MB)")
+    fusion_section(x)
+
+
+def noise() -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return (0.25 * rng.standard_normal((2, MINUTES * 60 * SR))).astype(np.float32)
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] == ["fusion"]:
+        fusion_section(noise())
+    else:
+        main()

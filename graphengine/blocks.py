@@ -6,6 +6,9 @@ computed by whole-signal nodes, or loaded from the cache) are sliced into
 blocks; its sinks write as the blocks pass; the outputs the rest of the graph
 or the cache needs ("taps") are gathered into whole arrays. Everything else
 lives only for one block, so a region of any length runs in bounded memory.
+
+Consecutive members with kernels run as one compiled call per block
+(:mod:`graphengine.fusion`), with the same samples as one call per member.
 """
 
 from __future__ import annotations
@@ -19,6 +22,15 @@ import numpy as np
 
 from graphengine.blocknode import DEFAULT_BLOCK_SIZE, BlockNode, StreamSpec
 from graphengine.context import NodeContext
+from graphengine.fusion import (
+    AUTO_MIN_CALLS,
+    MIN_RUN,
+    Edge,
+    FusedRun,
+    RunMember,
+    fusion_mode,
+    member_kernel,
+)
 from graphengine.types import Audio
 
 
@@ -37,6 +49,8 @@ class Member:
     frames: int
     tap: bool = False
     seconds: float = 0.0
+    fused: str = ""
+    """The run this member was compiled into (its members' ids joined by ``>``), or ""."""
 
 
 class MemberError(Exception):
@@ -56,15 +70,23 @@ class Region:
     block_size: int = DEFAULT_BLOCK_SIZE
     sample_rate: float = 44100.0
     on_block: Callable[[int, int], None] | None = field(default=None, repr=False)
+    fuse: bool | None = None
+    """Compile runs of kernel members into one call: always, never, or None for
+    ``GRAPHENGINE_FUSE`` (see :mod:`graphengine.fusion`; unset: when it pays)."""
 
 
-def _consumer_counts(region: Region) -> dict[str, int]:
-    counts = {m.node_id: 0 for m in region.members}
-    for member in region.members:
-        for kind, source in member.sources:
+def _copy_flags(region: Region) -> dict[str, list[bool]]:
+    """Per member, per source: whether it reads a copy (the block is read again later). O(e)."""
+    flags: dict[str, list[bool]] = {}
+    seen: set[str] = set()
+    for member in reversed(region.members):
+        member_flags = []
+        for kind, source in reversed(member.sources):
+            member_flags.append(kind == "node" and source in seen)
             if kind == "node":
-                counts[source] += 1
-    return counts
+                seen.add(source)
+        flags[member.node_id] = member_flags[::-1]
+    return flags
 
 
 def _block_of(value: Audio, start: int, n: int) -> np.ndarray:
@@ -78,8 +100,9 @@ def _block_of(value: Audio, start: int, n: int) -> np.ndarray:
 def run_region(region: Region) -> dict[str, np.ndarray]:
     """Run every member block by block; returns the whole output of each tapped member.
 
-    A member's exception is raised as :class:`MemberError` naming it; sinks
-    are then aborted (deleting their temporary files is the caller's job).
+    A member's exception is raised as :class:`MemberError` naming it (a fused
+    run's failure names its first member); sinks are then aborted (deleting
+    their temporary files is the caller's job).
     """
     members = region.members
     failing = members[0].node_id if members else ""
@@ -92,23 +115,27 @@ def run_region(region: Region) -> dict[str, np.ndarray]:
             failing = member.node_id
             member.node.start()
         taps = {m.node_id: np.zeros((m.channels, m.frames), np.float32) for m in members if m.tap}
+        copies = _copy_flags(region)
         total = max((m.frames for m in members), default=0)
-        uses = _consumer_counts(region)
-        clock = time.perf_counter
+        mode = fusion_mode() if region.fuse is None else ("on" if region.fuse else "off")
+        blocks = -(-total // region.block_size)
+        steps = list(members) if mode == "off" else _schedule(region, taps, copies, mode, blocks)
+        by_id = {m.node_id: m for m in members}
         for start in range(0, total, region.block_size):
             n = min(region.block_size, total - start)
             current: dict[str, np.ndarray] = {}
-            remaining = dict(uses)
-            for member in members:
-                failing = member.node_id
-                began = clock()
-                out = _process(member, current, remaining, start, n)
-                if out is not None:
-                    current[member.node_id] = out
-                    valid = max(0, min(n, member.frames - start))
-                    if member.tap and valid:
-                        taps[member.node_id][:, start : start + valid] = out[:, :valid]
-                member.seconds += clock() - began
+            index = 0
+            while index < len(steps):
+                step = steps[index]
+                if isinstance(step, FusedRun):
+                    failing = step.members[0].node_id
+                    if not _run_fused(step, by_id, taps, current, start, n):
+                        steps[index : index + 1] = _unfuse(step, by_id)
+                        continue
+                else:
+                    failing = step.node_id
+                    _run_member(step, taps, copies, current, start, n)
+                index += 1
             if region.on_block is not None:
                 region.on_block(start + n, total)
         for member in members:
@@ -124,6 +151,136 @@ def run_region(region: Region) -> dict[str, np.ndarray]:
         for member in members:
             member.node.close()
     return taps
+
+
+def _run_member(
+    member: Member,
+    taps: dict[str, np.ndarray],
+    copies: dict[str, list[bool]],
+    current: dict[str, np.ndarray],
+    start: int,
+    n: int,
+) -> None:
+    """One block of one member by its Python ``process``, its output kept and tapped."""
+    began = time.perf_counter()
+    out = _process(member, copies[member.node_id], current, start, n)
+    if out is not None:
+        current[member.node_id] = out
+        valid = max(0, min(n, member.frames - start))
+        if member.tap and valid:
+            taps[member.node_id][:, start : start + valid] = out[:, :valid]
+    member.seconds += time.perf_counter() - began
+
+
+def _run_fused(
+    run: FusedRun,
+    by_id: dict[str, Member],
+    taps: dict[str, np.ndarray],
+    current: dict[str, np.ndarray],
+    start: int,
+    n: int,
+) -> bool:
+    """One block of a fused run; False (nothing run) when numba cannot compile its shape.
+
+    The run's time is shared equally by its members.
+    """
+    began = time.perf_counter()
+    blocks = [current[s].copy() if copy else current[s] for s, copy in run.outside]
+    if not run.called and not run.compiles(blocks, start, n):
+        return False
+    run.called = True
+    outs = run(blocks, start, n)
+    for node_id, block in zip(run.outputs, outs, strict=True):
+        current[node_id] = block
+        if node_id in run.caller_taps:
+            member = by_id[node_id]
+            valid = max(0, min(n, member.frames - start))
+            if valid:
+                taps[node_id][:, start : start + valid] = block[:, :valid]
+    share = (time.perf_counter() - began) / len(run.members)
+    for m in run.members:
+        by_id[m.node_id].seconds += share
+    return True
+
+
+def _unfuse(run: FusedRun, by_id: dict[str, Member]) -> list[Member]:
+    """The members of a run that could not be compiled, to run one by one."""
+    members = [by_id[m.node_id] for m in run.members]
+    for member in members:
+        member.fused = ""
+    return members
+
+
+def _schedule(
+    region: Region,
+    taps: dict[str, np.ndarray],
+    copies: dict[str, list[bool]],
+    mode: str,
+    blocks: int,
+) -> list[Member | FusedRun]:
+    """The members in order, consecutive kernel members of at least MIN_RUN grouped as runs.
+
+    In ``mode`` ``"auto"`` a run is kept only if its shape is compiled already
+    or it saves at least AUTO_MIN_CALLS kernel calls over ``blocks`` blocks.
+    """
+    steps: list[Member | FusedRun] = []
+    pending: list[tuple[Member, Any]] = []
+    members = region.members
+    for index, member in enumerate([*members, None]):
+        kernel = member_kernel(member.node) if member is not None else None
+        if kernel is not None:
+            pending.append((member, kernel))
+            continue
+        run = (
+            _fused_run(pending, members[index:], taps, copies) if len(pending) >= MIN_RUN else None
+        )
+        pays = mode == "on" or blocks * (len(pending) - 1) >= AUTO_MIN_CALLS
+        if run is not None and (pays or run.known()):
+            run.compile()
+            for fused, _ in pending:
+                fused.fused = run.label
+            steps.append(run)
+        else:
+            steps.extend(m for m, _ in pending)
+        pending = []
+        if member is not None:
+            steps.append(member)
+    return steps
+
+
+def _fused_run(
+    pending: list[tuple[Member, Any]],
+    after: list[Member],
+    taps: dict[str, np.ndarray],
+    copies: dict[str, list[bool]],
+) -> FusedRun:
+    """The run of ``pending`` members (with their kernels); ``after`` follows it in the region."""
+    inside = {m.node_id: i for i, (m, _) in enumerate(pending)}
+    run = FusedRun([], [], [], [])
+    for member, (fn, args) in pending:
+        edges = []
+        for (kind, source), copy in zip(member.sources, copies[member.node_id], strict=True):
+            if kind == "value":
+                edges.append(Edge("value", len(run.values)))
+                run.values.append(source)
+            elif source in inside:
+                edges.append(Edge("inside", inside[source], copy))
+            else:
+                edges.append(Edge("outside", len(run.outside)))
+                run.outside.append((source, copy))
+        run.members.append(
+            RunMember(member.node_id, member.node.kind, fn, args, edges, member.frames)
+        )
+    changed = {e.index for m in run.members for e in m.edges if e.kind == "inside" and not e.copy}
+    for index, (member, _) in enumerate(pending):
+        if member.tap and index in changed:  # overwritten later in the call: tapped in it
+            run.members[index].tap = taps[member.node_id]
+        elif member.tap:
+            run.caller_taps.add(member.node_id)
+    read_after = {s for m in after for kind, s in m.sources if kind == "node"}
+    wanted = read_after | run.caller_taps
+    run.outputs = [m.node_id for m, _ in pending if m.node_id in wanted]
+    return run
 
 
 def _prepare_member(region: Region, member: Member, shapes: dict[str, tuple[int, int]]) -> None:
@@ -146,20 +303,22 @@ def _prepare_member(region: Region, member: Member, shapes: dict[str, tuple[int,
 
 def _process(
     member: Member,
+    copies: list[bool],
     current: dict[str, np.ndarray],
-    remaining: dict[str, int],
     start: int,
     n: int,
 ) -> np.ndarray | None:
-    """One block of one member: gather its input blocks, process, zero past its end."""
+    """One block of one member: gather its input blocks, process, zero past its end.
+
+    ``copies`` says per source whether this member reads a copy of the block.
+    """
     blocks = []
-    for kind, source in member.sources:
+    for (kind, source), copy in zip(member.sources, copies, strict=True):
         if kind == "value":
             blocks.append(_block_of(source, start, n))
             continue
         block = current[source]
-        remaining[source] -= 1
-        blocks.append(block if remaining[source] == 0 else block.copy())
+        blocks.append(block.copy() if copy else block)
     valid = max(0, min(n, member.frames - start))
     node = member.node
     if node.kind == "sink":

@@ -69,9 +69,11 @@ class NodeStats:
     bytes: int
     key: str
     reason: str
+    fused: str = ""
+    """The compiled run of a streaming region this node ran in (ids joined by ``>``), or ""."""
 
     def as_dict(self) -> dict[str, Any]:
-        return {
+        data = {
             "node": self.node,
             "type": self.type,
             "status": self.status,
@@ -80,6 +82,7 @@ class NodeStats:
             "key": self.key,
             "reason": self.reason,
         }
+        return data | ({"fused": self.fused} if self.fused else {})
 
 
 @dataclass
@@ -289,8 +292,10 @@ class Executor:
                 run.live[node.id] = outputs
                 self._store(node, step, outputs)
             run.finish(node, step, COMPUTED, member.seconds)
+            run.stats[-1].fused = member.fused
+            end = {"status": COMPUTED, "seconds": member.seconds}
             self.on_event(
-                Event("node_end", node.id, {"status": COMPUTED, "seconds": member.seconds})
+                Event("node_end", node.id, end | ({"fused": member.fused} if member.fused else {}))
             )
 
     def _flush_cache(self, warnings: list[str]) -> None:
