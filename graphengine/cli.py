@@ -238,7 +238,8 @@ def _explain_table(result: Any) -> str:
     lines = []
     for s in result.stats:
         timing = f"{s.status:<8}  {s.seconds:8.3f} s"
-        lines.append(f"{s.node:<{width}}  {s.type:<{type_width}}  {timing}  {s.reason}")
+        reason = s.reason + (f" (ran fused: {s.fused})" if getattr(s, "fused", None) else "")
+        lines.append(f"{s.node:<{width}}  {s.type:<{type_width}}  {timing}  {reason}")
     return "\n".join(lines) + "\n"
 
 

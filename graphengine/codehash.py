@@ -30,7 +30,12 @@ from typing import Any
 ENGINE_COMPUTE = ("graphengine.types", "graphengine.pitch")
 """Engine modules whose code shapes node values (the port value classes, pitch parsing)."""
 
-ENGINE_STREAMING = ("graphengine.blocknode", "graphengine.blocks", "graphengine.execute")
+ENGINE_STREAMING = (
+    "graphengine.blocknode",
+    "graphengine.blocks",
+    "graphengine.execute",
+    "graphengine.fusion",
+)
 """The streaming runtime: what runs a block node's blocks (and its whole-signal form)."""
 
 _IMPORT_NAMES = {"PIL": "pillow", "sklearn": "scikit-learn", "yaml": "pyyaml"}
