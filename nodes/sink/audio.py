@@ -109,7 +109,9 @@ class Wav(BlockSink):
     written as RF64 (a WAV with 64-bit sizes). Files are written without a
     PEAK chunk (its timestamp would differ on every render), so the same
     samples give the same bytes; a failed write (a full disk) is an error
-    on ``path`` naming the file.
+    on ``path`` naming the file. Blocks are made ready for the file (NaN
+    check, clipping, interleaving) by one numba pass
+    (``nodes/sink/_kernels.py``), which beats numpy's four.
 
     With ``chunk_s`` set, the audio is also written as numbered files of
     ``round(chunk_s * rate)`` frames beside ``path`` (``take.wav`` gives
@@ -165,15 +167,14 @@ class Wav(BlockSink):
 
     def _write(self, block: np.ndarray) -> None:
         """Convert and write one block (channels, n), and its share of the chunk files."""
+        from nodes.sink._kernels import interleave_for_file
+
         for start in range(0, block.shape[1], _CHUNK):
-            frames = np.array(block[:, start : start + _CHUNK].T, order="C")
-            bad = ~np.isfinite(frames)
-            if bad.any():
-                self._nonfinite += int(np.count_nonzero(bad))
-                frames[bad] = 0.0
-            if self.subtype != "FLOAT":
-                self._clipped += int(np.count_nonzero(np.abs(frames) > 1.0))
-                np.clip(frames, -1.0, 1.0, out=frames)
+            part = block[:, start : start + _CHUNK]
+            frames = np.empty((part.shape[1], part.shape[0]), dtype=np.float32)
+            nonfinite, clipped = interleave_for_file(part, frames, self.subtype != "FLOAT")
+            self._nonfinite += nonfinite
+            self._clipped += clipped
             self._file.write(frames)
             if self._chunk is not None:
                 self._write_chunks(frames)
