@@ -39,7 +39,6 @@ import importlib.util
 import inspect
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -47,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from graphengine.fsutil import write_text_atomic
 from graphengine.types import Audio
 
 MIN_RUN = 2
@@ -326,23 +326,18 @@ def cache_folder() -> Path | None:
 
 
 def _write(source: str, name: str) -> Path | None:
-    """``source`` at ``cache_folder() / name`` (written atomically once), or None if unwritable."""
+    """``source`` at ``cache_folder() / name`` (written atomically once), or None if unwritable.
+
+    An existing file is used only when it holds exactly ``source``: what is
+    imported is always the code generated here.
+    """
     folder = cache_folder()
     if folder is None:
         return None
     path = folder / name
     try:
-        if path.exists() and path.read_text() == source:
-            return path
-        folder.mkdir(parents=True, exist_ok=True)
-        fd, temp = tempfile.mkstemp(dir=folder, prefix=".fused-", suffix=".tmp")
+        if not (path.exists() and path.read_text() == source):
+            write_text_atomic(path, source)
     except (OSError, ValueError):  # ValueError: a file that is not text
-        return None
-    try:
-        with os.fdopen(fd, "w") as handle:
-            handle.write(source)
-        os.replace(temp, path)
-    except OSError:
-        Path(temp).unlink(missing_ok=True)
         return None
     return path
