@@ -288,9 +288,11 @@ def time_stretch(
     ``method = "signalsmith"`` (default): Signalsmith Stretch (python-stretch,
     MIT), a multi-resolution phase vocoder that picks each output bin's phase
     from its spectral neighbours. Stereo pairs are processed linked, with a
-    fixed seed (the output is deterministic). Cost: about 35× realtime for
-    20 s of stereo at 44.1 kHz on one core; the mean log-mel difference of a
-    round trip (stretch by r, then 1/r) is about a quarter of ``hpss``'s.
+    fixed seed (the output is deterministic). Cost, 20 s of stereo music at
+    44.1 kHz on one core: about 40× realtime at rate 0.5, 70× at 0.8, 170×
+    at 2 (time grows with the output's length); a round trip (stretch by r,
+    then 1/r) comes back within 1.6-3.7 dB mean log-mel difference, against
+    6.3-7.0 dB for ``hpss`` (``benchmarks/stretch.py``).
 
     ``method = "hpss"``: a harmonic/percussive split, then a phase vocoder for
     the tonal part and overlap-add for the transients (Driedger, Müller and
@@ -300,7 +302,7 @@ def time_stretch(
     1999), the percussive part through plain overlap-add of 5.8 ms Hann
     frames, which moves each transient whole. It keeps clicks tighter (all
     of a click's energy within ±10 ms, against 99.9 % for signalsmith) but
-    smears and colours tonal music more; about 3.5× realtime, stereo.
+    smears and colours tonal music more; 4.5-7× realtime on the same music.
     Channels are processed independently.
 
     Example
@@ -359,12 +361,12 @@ def pitch_shift(
 
     Method: ``effect.time_stretch`` by ``1 / ratio`` with ``method``
     (Signalsmith Stretch by default, or hpss), then soxr resampling at very
-    high quality from ``rate * ratio`` back to ``rate``, so every partial
+    high quality from ``ratio`` times the sample rate back to it, so every partial
     lands on its exact target frequency. (Signalsmith's own transposition
     at time factor 1 is slightly faster but misses the target by up to 9
     cents on a held tone.) Cost: about 50-110× realtime for 20 s of stereo at
     44.1 kHz with signalsmith (slower for shifts up, which stretch longer),
-    about 3× with hpss.
+    and as slow as its stretch (4.5-7×) with hpss.
 
     Example
     -------
