@@ -80,11 +80,14 @@ def click_spread(y: np.ndarray, stretch: float) -> float:
 
 
 def engine_stretch(x: np.ndarray) -> np.ndarray:
-    return time_stretch(Audio(x, SR), rate=RATE).samples[0]
+    return time_stretch(Audio(x, SR), rate=RATE, method="signalsmith").samples[0]
 
 
 def engine_shift(x: np.ndarray) -> np.ndarray:
-    return pitch_shift(Audio(x, SR), shift_semitones=SEMITONES, shift_cents=0.0).samples[0]
+    engine = pitch_shift(
+        Audio(x, SR), shift_semitones=SEMITONES, shift_cents=0.0, method="signalsmith"
+    )
+    return engine.samples[0]
 
 
 def sox(x: np.ndarray, *effect: str) -> np.ndarray:
