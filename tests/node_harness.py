@@ -96,3 +96,27 @@ def noise_audio(channels: int, frames: int, seed: int = 0, rate: float = 44100.0
 def info(audio: Audio) -> PortInfo:
     """What validation knows of ``audio``: its shape and rate."""
     return PortInfo("audio", audio.samples.shape, sample_rate=audio.sample_rate)
+
+
+def defines_kernel(cls: type) -> bool:
+    """Whether a node class (or a node-library base of it) overrides ``BlockNode.kernel``."""
+    from graphengine.blocknode import BlockNode
+
+    return any(
+        "kernel" in vars(base)
+        for base in cls.__mro__
+        if issubclass(base, BlockNode) and base.__module__.startswith("nodes")
+    )
+
+
+def kernel_specs() -> list:
+    """The registered streaming effects and mixers that offer a kernel."""
+    from graphengine.registry import default_registry
+
+    return [
+        s
+        for s in default_registry()
+        if s.streaming
+        and s.block_class.kind in ("effect", "mixer")
+        and defines_kernel(s.block_class)
+    ]

@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from node_harness import kernel_specs
 
 import graphengine as ge
 from graphengine import fusion
-from graphengine.blocknode import BlockNode
 from graphengine.blocks import Member, Region, run_region
 from graphengine.node import NodeContext
 from graphengine.registry import default_registry
@@ -23,19 +23,7 @@ BLOCKS = (1, 7, 64, 4096)
 REGISTRY = default_registry()
 
 
-def _defines_kernel(cls: type) -> bool:
-    return any(
-        "kernel" in vars(base)
-        for base in cls.__mro__
-        if issubclass(base, BlockNode) and base.__module__.startswith("nodes")
-    )
-
-
-KERNELS = [
-    s
-    for s in REGISTRY
-    if s.streaming and s.block_class.kind in ("effect", "mixer") and _defines_kernel(s.block_class)
-]
+KERNELS = kernel_specs()
 
 
 def _example_params(spec) -> dict:

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
+from node_harness import kernel_specs
 
 from graphengine.blocks import stream
 from graphengine.node import REQUIRED, UNIT_SUFFIXES, UNIT_WITHOUT_SUFFIX, NodeContext
@@ -106,22 +107,7 @@ def test_streaming_nodes_are_block_size_invariant(spec, tmp_path: Path) -> None:
             )
 
 
-def _defines_kernel(cls: type) -> bool:
-    """Whether a node class (or a node-library base of it) overrides ``BlockNode.kernel``."""
-    from graphengine.blocknode import BlockNode
-
-    return any(
-        "kernel" in vars(base)
-        for base in cls.__mro__
-        if issubclass(base, BlockNode) and base.__module__.startswith("nodes")
-    )
-
-
-KERNELS = [
-    s
-    for s in STREAMING
-    if s.block_class.kind in ("effect", "mixer") and _defines_kernel(s.block_class)
-]
+KERNELS = kernel_specs()
 
 
 @pytest.mark.parametrize("spec", KERNELS, ids=lambda s: s.type_id)
