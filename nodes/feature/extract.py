@@ -28,6 +28,8 @@ import numpy as np
 from graphengine.node import NYQUIST, InferFn, NodeContext, PortInfo, node, param
 from graphengine.types import Audio, Features, Spectrum, Vector
 from nodes.spectral.stft import (
+    MEL_FMAX,
+    MEL_FMIN,
     MEL_NORMS,
     MEL_SCALES,
     check_spectrum,
@@ -426,20 +428,8 @@ def mfcc(
         20, range=(1, 4096), at_most="n_mels", description="number of coefficients"
     ),
     n_mels: int = param(128, range=(1, 4096), description="mel bands before the DCT"),
-    fmin_hz: float = param(
-        0.0,
-        unit="Hz",
-        range=(0, None),
-        below=("fmax_hz", NYQUIST),
-        description="lowest mel band edge",
-    ),
-    fmax_hz: float | None = param(
-        None,
-        unit="Hz",
-        range=(0, None),
-        at_most=NYQUIST,
-        description="highest band edge (None: Nyquist)",
-    ),
+    fmin_hz: float = MEL_FMIN,
+    fmax_hz: float | None = MEL_FMAX,
     scale: str = param("slaney", choices=MEL_SCALES, description="mel formula"),
     mel_norm: str = param("slaney", choices=MEL_NORMS, description="mel band normalisation"),
     lifter: float = param(0.0, range=(0, None), description="cepstral liftering (0: none)"),

@@ -370,6 +370,22 @@ def mel_basis(
 MEL_SCALES = ("slaney", "htk")
 MEL_NORMS = ("slaney", "none")
 
+MEL_FMIN = param(
+    0.0,
+    unit="Hz",
+    range=(0, None),
+    below=("fmax_hz", NYQUIST),
+    description="lowest mel band edge",
+)
+"""The mel band edges of every node that builds a mel filter bank, declared once."""
+MEL_FMAX = param(
+    None,
+    unit="Hz",
+    range=(0, None),
+    at_most=NYQUIST,
+    description="highest mel band edge (None: Nyquist)",
+)
+
 
 def infer_mel(
     inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
@@ -425,20 +441,8 @@ def mel(
     in_: Spectrum,
     *,
     n_mels: int = param(128, range=(1, 4096), description="number of mel bands"),
-    fmin_hz: float = param(
-        0.0,
-        unit="Hz",
-        range=(0, None),
-        below=("fmax_hz", NYQUIST),
-        description="lowest band edge",
-    ),
-    fmax_hz: float | None = param(
-        None,
-        unit="Hz",
-        range=(0, None),
-        at_most=NYQUIST,
-        description="highest band edge (None: Nyquist)",
-    ),
+    fmin_hz: float = MEL_FMIN,
+    fmax_hz: float | None = MEL_FMAX,
     scale: str = param("slaney", choices=MEL_SCALES, description="mel formula: Slaney or HTK"),
     norm: str = param("slaney", choices=MEL_NORMS, description="band area normalisation"),
     db: bool = param(False, description="convert to dB (power_to_db, ref 1, top_db 80)"),
