@@ -64,6 +64,7 @@ class Change:
     error: str | None = None
     seconds: float = 0.0
     changed: list[Path] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
     def lines(self, base: Path | None = None) -> list[str]:
         """The lines watch mode prints for this render."""
@@ -76,7 +77,8 @@ class Change:
             f"recomputed {done} ({len(self.computed)} of {self.nodes} nodes) "
             f"in {self.seconds:.2f} s"
         )
-        return [head, *(f"  {o.line(base)}" for o in self.outputs)]
+        warned = [f"warning: {message}" for message in self.warnings]
+        return [*warned, head, *(f"  {o.line(base)}" for o in self.outputs)]
 
     def error_lines(self) -> list[str]:
         return (self.error or "").splitlines() or [""]
@@ -223,6 +225,7 @@ class Watcher:
             outputs=outputs,
             seconds=seconds,
             changed=list(changed or []),
+            warnings=list(result.warnings),
         )
         self._report(change)
         if self.play is not None:

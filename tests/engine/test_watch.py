@@ -132,3 +132,15 @@ def test_watch_command_renders_and_stops(tmp_path: Path) -> None:
     assert "recomputed osc, fx/g, master, out (4 of 4 nodes)" in done.stdout
     assert "out/watched.wav  0.500 s  peak -9.0 dBFS  1 ch 22050 Hz" in done.stdout
     assert "--play:" in done.stdout or "playing watched.wav" in done.stdout  # either, plainly
+
+
+def test_watch_says_the_warnings_of_a_render(tmp_path: Path) -> None:
+    """A warning of the run (here: a cache folder that is a file's child) is printed, not lost."""
+    graph = tmp_path / "watched.toml"
+    graph.write_text(watched_graph(-3))
+    (tmp_path / "fx.toml").write_text(sub_graph(0))
+    (tmp_path / "blocker").write_text("a file where the cache folder's parent would be")
+    lines: list[str] = []
+    watcher = Watcher(graph, cache=tmp_path / "blocker" / "cache", echo=lines.append)
+    assert watcher.render().ok
+    assert any(line.startswith("warning: ") and "cache" in line for line in lines), lines
