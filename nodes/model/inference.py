@@ -155,9 +155,11 @@ def _classify_fn(arch: str):
     def apply(model: Any, x: Any, lengths: Any = None) -> Any:
         import jax
 
-        from nodes.model._nets import logits_of
+        # The module, not its function: the engine's code hash imports ``a.b`` to look up
+        # ``a.b.c``, and importing _nets is importing JAX, which validation must not do.
+        from nodes.model import _nets
 
-        logits, embedding = logits_of(model, arch, x, lengths)
+        logits, embedding = _nets.logits_of(model, arch, x, lengths)
         return jax.nn.softmax(logits, axis=-1), embedding
 
     return apply
