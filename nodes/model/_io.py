@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from nodes.model import modelspec
+import nodes.model.modelspec as modelspec
 from nodes.model.folder import MARKER, MARKER_TEXT, MODEL_FILE, WEIGHTS_FILE, check_out
 from nodes.model.modelspec import FORMAT, ModelFileError
 
@@ -216,7 +216,7 @@ def restore(spec: dict[str, Any], tree: dict[str, Any] | None = None) -> Any:
     """
     from flax import nnx
 
-    from nodes.model import _nets
+    import nodes.model._nets as _nets
 
     jax_module()
     model = nnx.eval_shape(lambda: _nets.build(spec["arch"], spec["config"], seed=0))
