@@ -37,7 +37,7 @@ from typing import Any
 
 import numpy as np
 
-from nodes.model import modelspec
+import nodes.model.modelspec as modelspec
 from nodes.model.folder import MARKER, MARKER_TEXT, MODEL_FILE, WEIGHTS_FILE, check_out
 from nodes.model.modelspec import FORMAT, ModelFileError
 
@@ -207,15 +207,22 @@ def load(path: str | os.PathLike) -> Loaded:
 
 
 def restore(spec: dict[str, Any], tree: dict[str, Any] | None = None) -> Any:
-    """Build the architecture from ``spec`` and put the saved weights (``tree``, or read) in it."""
+    """Build the architecture from ``spec`` and put the saved weights (``tree``, or read) in it.
+
+    The model is built abstractly (``nnx.eval_shape``: shapes only, no random
+    initialisers run, which would cost a compile each), then every parameter
+    is the saved array. The few variables that are not saved (the dropout's
+    random key and counter, unused in eval mode) get zeros.
+    """
     from flax import nnx
 
-    from nodes.model import _nets
+    import nodes.model._nets as _nets
 
-    model = _nets.build(spec["arch"], spec["config"], seed=0)
+    jax_module()
+    model = nnx.eval_shape(lambda: _nets.build(spec["arch"], spec["config"], seed=0))
     if tree is None:
         tree = read_weights(spec)
-    state = nnx.state(model, nnx.Param)
+    graphdef, state, rest = nnx.split(model, nnx.Param, ...)
     try:
         params = _match(nnx.to_pure_dict(state), tree.get("params", {}))
     except (KeyError, ValueError, TypeError, AttributeError):
@@ -223,9 +230,22 @@ def restore(spec: dict[str, Any], tree: dict[str, Any] | None = None) -> Any:
             f"{spec['file']}: the weights do not fit the {spec['arch']} architecture in its config"
         ) from None
     nnx.replace_by_pure_dict(state, params)
-    nnx.update(model, state)
+    model = nnx.merge(graphdef, state, _zeros(rest))
     model.eval()
     return model
+
+
+def _zeros(abstract: Any) -> Any:
+    """Concrete zeros (zero keys for key arrays) for a tree of shapes, without running XLA."""
+    import jax
+
+    def zeros(leaf: Any) -> Any:
+        if jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key):
+            data = jax.eval_shape(jax.random.key_data, leaf)
+            return jax.random.wrap_key_data(np.zeros(data.shape, data.dtype))  # default impl
+        return np.zeros(leaf.shape, leaf.dtype)
+
+    return jax.tree.map(zeros, abstract)
 
 
 def _match(expected: Any, saved: Any) -> Any:
@@ -246,7 +266,7 @@ def compiled(loaded: Loaded, name: str, fn: Callable, *args: Any) -> Any:
     ``fn`` must be a pure function of the model and array arguments; the
     compiled executable is kept in the :class:`Loaded` entry.
     """
-    import jax
+    jax = jax_module()
     from flax import nnx
 
     signature = (name, *(tuple(np.shape(a)) for a in args))
@@ -263,3 +283,59 @@ def compiled(loaded: Loaded, name: str, fn: Callable, *args: Any) -> Any:
         loaded.compiled[signature] = executable
         COMPILES.append((loaded.key, signature))
     return executable(state, *args)
+
+
+CACHE_ENV = "GRAPHENGINE_JAX_CACHE"
+"""Environment variable naming the persistent compilation cache folder ("" or "0": none)."""
+
+
+def jax_cache_folder() -> Path | None:
+    """Where compiled XLA executables are kept across processes, or None for no disk cache.
+
+    ``$GRAPHENGINE_JAX_CACHE`` if set (empty or ``0``: none), else
+    ``$XDG_CACHE_HOME/graphengine/jax`` or ``~/.cache/graphengine/jax``.
+    """
+    chosen = os.environ.get(CACHE_ENV)
+    if chosen is not None:
+        return Path(chosen) if chosen not in ("", "0") else None
+    try:
+        base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    except (RuntimeError, KeyError):
+        return None
+    return Path(base) / "graphengine" / "jax"
+
+
+def _writable(folder: Path) -> bool:
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError:
+        return False
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+_CONFIGURED: list[Path | None] = []
+
+
+def jax_module() -> Any:
+    """``jax``, with the persistent compilation cache on (once per process, where possible).
+
+    Every compile is cached (no minimum time or size: the models' are
+    small but cost 0.1-1 s each, which is the start-up of a graph). A folder
+    set through JAX's own ``JAX_COMPILATION_CACHE_DIR`` or ``jax.config`` is
+    left as it is; a folder that cannot be created or written turns the disk
+    cache off, silently.
+    """
+    import jax
+
+    if not _CONFIGURED:
+        folder = None
+        if not jax.config.jax_compilation_cache_dir:
+            folder = jax_cache_folder()
+            if folder is not None and _writable(folder):
+                jax.config.update("jax_compilation_cache_dir", str(folder))
+                jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.0)
+                jax.config.update("jax_persistent_cache_min_entry_size_bytes", 0)
+            else:
+                folder = None
+        _CONFIGURED.append(folder)
+    return jax

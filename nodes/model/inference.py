@@ -24,7 +24,7 @@ MODEL = param(description="the model.json of a folder written by graphengine tra
 
 
 def _spec(params: Mapping[str, Any], ctx: NodeContext, task: str) -> dict[str, Any]:
-    from nodes.model import _io
+    import nodes.model._io as _io
 
     try:
         spec = _io.read_spec(params["model"])
@@ -41,7 +41,7 @@ def _spec(params: Mapping[str, Any], ctx: NodeContext, task: str) -> dict[str, A
 
 def _load(spec: dict[str, Any], ctx: NodeContext) -> Any:
     """The model of ``spec`` (loaded once per process); a bad folder is a ``model`` error."""
-    from nodes.model import _io
+    import nodes.model._io as _io
 
     try:
         return _io.load(spec["file"])
@@ -141,7 +141,7 @@ def _prepared(spec: dict[str, Any], value: Value) -> tuple[np.ndarray, np.ndarra
 
 def _apply(spec: dict[str, Any], value: Value, ctx: NodeContext) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities and embedding of one input, through the cached compiled function."""
-    from nodes.model import _io
+    import nodes.model._io as _io
 
     _check_value(spec, value, ctx)
     loaded = _load(spec, ctx)
@@ -155,9 +155,12 @@ def _classify_fn(arch: str):
     def apply(model: Any, x: Any, lengths: Any = None) -> Any:
         import jax
 
-        from nodes.model._nets import logits_of
+        # ``import a.b as b`` throughout: the engine's code hash imports ``a.b`` to look up a
+        # name ``a.b.c`` and walks the package ``__init__`` that ``from a import b`` names (here
+        # it reaches training code importing _nets, i.e. JAX, when only keys are computed).
+        import nodes.model._nets as _nets
 
-        logits, embedding = logits_of(model, arch, x, lengths)
+        logits, embedding = _nets.logits_of(model, arch, x, lengths)
         return jax.nn.softmax(logits, axis=-1), embedding
 
     return apply
@@ -278,7 +281,7 @@ def generate(
         duration_s = 1.0
         temperature = 0.0
     """
-    from nodes.model import _io
+    import nodes.model._io as _io
 
     spec = _spec({"model": model}, ctx, "generate")
     loaded = _load(spec, ctx)
