@@ -140,3 +140,16 @@ def test_n_fft_must_be_an_integer_in_a_graph():
     g.add("spec", "spectral.stft", in_="src", n_fft=1000.5)
     with pytest.raises(GraphError, match=r"spec\.n_fft"):
         g.validate()
+
+
+@pytest.mark.parametrize(
+    "name", ["hann", "hamming", "blackman", "blackmanharris", "bartlett", "boxcar"]
+)
+def test_windows_are_scipys_bit_for_bit(name):
+    from scipy.signal import get_window
+
+    from nodes.spectral.stft import WINDOWS, periodic_window
+
+    assert name in WINDOWS
+    for n in (1, 2, 3, 16, 255, 256, 1024, 2048, 4096):
+        np.testing.assert_array_equal(periodic_window(name, n), get_window(name, n, fftbins=True))
