@@ -59,3 +59,9 @@ def test_the_tests_mirror_the_node_packages() -> None:
     assert on_top == {"test_contract.py", "test_layout.py", "test_node_imports.py"}, (
         "family tests go in their family's folder; only the library-wide checks sit on top"
     )
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest imports test modules by file name: two ``test_x.py`` anywhere would clash."""
+    names = [p.name for p in (REPO_ROOT / "tests").rglob("test_*.py")]
+    assert sorted(names) == sorted(set(names)), sorted({n for n in names if names.count(n) > 1})
