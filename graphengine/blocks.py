@@ -73,6 +73,8 @@ class Region:
     fuse: bool | None = None
     """Compile runs of kernel members into one call: always, never, or None for
     ``GRAPHENGINE_FUSE`` (see :mod:`graphengine.fusion`; unset: when it pays)."""
+    on_warning: Callable[[str], None] | None = field(default=None, repr=False)
+    """Told, in words, when a run meant to be fused had to run member by member."""
 
 
 def _copy_flags(region: Region) -> dict[str, list[bool]]:
@@ -131,6 +133,12 @@ def run_region(region: Region) -> dict[str, np.ndarray]:
                     failing = step.members[0].node_id
                     if not _run_fused(step, by_id, taps, current, start, n):
                         steps[index : index + 1] = _unfuse(step, by_id)
+                        if region.on_warning is not None:
+                            label = ">".join(m.node_id for m in step.members)
+                            region.on_warning(
+                                f"the chain {label} could not be compiled as one; it ran node "
+                                "by node (the same samples, slower)"
+                            )
                         continue
                 else:
                     failing = step.node_id

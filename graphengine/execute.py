@@ -264,7 +264,11 @@ class Executor:
         def progress(done: int, total: int) -> None:
             self.on_event(Event("block", None, {"frames": done, "total": total}))
 
-        region = Region(members, self.block_size, graph.sample_rate, progress)
+        def warn(message: str) -> None:
+            run.warnings.append(message)
+            self.on_event(Event("warning", None, {"message": message}))
+
+        region = Region(members, self.block_size, graph.sample_rate, progress, on_warning=warn)
         try:
             taps = run_region(region)
         except BaseException as error:

@@ -183,6 +183,11 @@ def test_a_run_that_does_not_compile_runs_per_node(monkeypatch: pytest.MonkeyPat
         ]
 
     _assert_fused_equals_unfused(build, expect_fused=False)
+    said: list[str] = []
+    run_region(Region(build(), 256, SR, fuse=True, on_warning=said.append))
+    assert said == [
+        "the chain a>b could not be compiled as one; it ran node by node (the same samples, slower)"
+    ]
 
 
 def test_a_plain_python_kernel_is_not_fused() -> None:
