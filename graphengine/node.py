@@ -265,9 +265,31 @@ class NodeSpec:
 
     @property
     def example(self) -> str:
-        """The example node table from the docstring's Example section."""
+        """The docstring's example as a graph-file node table (``[nodes.ID]``, type first).
+
+        The docstring states it as one line, ``ID = {in = "src", gain_db = -6}``,
+        without the type, which the decorator already declares; a docstring
+        written as a full ``[nodes.ID]`` table is shown as it stands.
+        """
+        import tomllib
+
         match = re.search(r"^Example\s*\n-+\s*\n(.*?)(?:\n\S|\Z)", self.doc, re.S | re.M)
-        return textwrap.dedent(match.group(1)).strip() if match else ""
+        if not match:
+            return ""
+        body = textwrap.dedent(match.group(1)).strip()
+        tree = tomllib.loads(body)
+        if "nodes" in tree:  # the full form, [nodes.ID] with its type: kept for plug-ins
+            return body
+        lines: list[str] = []
+        for node_id, table in tree.items():
+            if not isinstance(table, dict) or "type" in table:
+                raise TypeError(
+                    f"{self.type_id}: the Example section holds 'ID = {{param = value, ...}}' "
+                    "lines without 'type'"
+                )
+            lines += ["", f"[nodes.{node_id}]", f'type = "{self.type_id}"']
+            lines += [f"{key} = {_toml_value(value)}" for key, value in table.items()]
+        return "\n".join(lines[1:])
 
     @property
     def is_sink(self) -> bool:
@@ -638,6 +660,19 @@ def _outputs(type_id: str, annotation: Any) -> tuple[tuple[PortSpec, ...], type 
 
 
 _TYPE_ID = re.compile(r"^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*$")
+
+
+def _toml_value(value: Any) -> str:
+    """A TOML literal for an example value: strings, numbers, booleans and lists of them."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml_value(v)}" for k, v in value.items()) + "}"
+    return repr(value)
 
 
 def node(

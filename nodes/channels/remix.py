@@ -45,9 +45,7 @@ class Mono(Remix):
 
     Example
     -------
-        [nodes.down]
-        type = "channels.mono"
-        in = "src"
+        down = {in = "src"}
     """
 
     def output_channels(self, input_channels: tuple[int, ...]) -> int:
@@ -76,10 +74,7 @@ class Split(Remix):
 
     Example
     -------
-        [nodes.left]
-        type = "channels.split"
-        in = "src"
-        channels = [0]
+        left = {in = "src", channels = [0]}
     """
 
     channels: list[int] = param(
@@ -119,9 +114,7 @@ class Merge(BlockMixer):
 
     Example
     -------
-        [nodes.stereo]
-        type = "channels.merge"
-        in = ["left", "right"]
+        stereo = {in = ["left", "right"]}
     """
 
     def output_channels(self, input_channels: tuple[int, ...]) -> int:

@@ -255,12 +255,7 @@ def spectral_subtraction(
 
     Example
     -------
-        [nodes.clean]
-        type = "denoise.spectral_subtraction"
-        in = "src"
-        noise_estimate = "leading"
-        noise_ms = 500.0
-        over_subtraction = 3.0
+        clean = {in = "src", noise_estimate = "leading", noise_ms = 500.0, over_subtraction = 3.0}
     """
     beta = 10.0 ** (floor_db / 10.0)
 
@@ -326,11 +321,7 @@ def wiener(
 
     Example
     -------
-        [nodes.clean]
-        type = "denoise.wiener"
-        in = "src"
-        noise = "hiss"
-        floor_db = -25.0
+        clean = {in = "src", noise = "hiss", floor_db = -25.0}
     """
     floor = 10.0 ** (floor_db / 20.0)
 
@@ -388,12 +379,7 @@ def echo_cancel(
 
     Example
     -------
-        [nodes.aec]
-        type = "denoise.echo_cancel"
-        mic = "mic"
-        reference = "far"
-        taps = 512
-        step = 0.3
+        aec = {mic = "mic", reference = "far", taps = 512, step = 0.3}
     """
     from nodes.denoise._kernels import nlms_cancel
 

@@ -51,13 +51,7 @@ class Delay(_RingEffect):
 
     Example
     -------
-        [nodes.slap]
-        type = "effect.delay"
-        in = "src"
-        time_ms = 250.0
-        feedback = 0.5
-        mix = 0.5
-        tail_s = 1.0
+        slap = {in = "src", time_ms = 250.0, feedback = 0.5, mix = 0.5, tail_s = 1.0}
     """
 
     time_ms: float = param(
@@ -98,12 +92,7 @@ class Echo(_RingEffect):
 
     Example
     -------
-        [nodes.echo]
-        type = "effect.echo"
-        in = "src"
-        time_ms = 1000.0
-        decay = 0.5
-        repeats = 3
+        echo = {in = "src", time_ms = 1000.0, decay = 0.5, repeats = 3}
     """
 
     time_ms: float = param(

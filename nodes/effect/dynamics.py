@@ -57,14 +57,7 @@ class Compressor(BlockEffect):
 
     Example
     -------
-        [nodes.comp]
-        type = "effect.compressor"
-        in = "src"
-        threshold_db = -18.0
-        ratio = 4.0
-        attack_ms = 5.0
-        release_ms = 120.0
-        makeup_db = 6.0
+        comp = {in = "src", threshold_db = -18.0, ratio = 4.0, attack_ms = 5.0, makeup_db = 6.0}
     """
 
     threshold_db: float = param(
@@ -124,11 +117,7 @@ class Distortion(BlockEffect):
 
     Example
     -------
-        [nodes.fuzz]
-        type = "effect.distortion"
-        in = "src"
-        mode = "tanh"
-        drive_db = 18.0
+        fuzz = {in = "src", mode = "tanh", drive_db = 18.0}
     """
 
     mode: str = param("tanh", choices=DISTORTION_MODES, description="soft (tanh) or hard clip")
@@ -160,11 +149,7 @@ class Bitcrush(BlockEffect):
 
     Example
     -------
-        [nodes.crush]
-        type = "effect.bitcrush"
-        in = "src"
-        bits = 6
-        downsample = 4
+        crush = {in = "src", bits = 6, downsample = 4}
     """
 
     bits: int = param(8, range=(1, 24), description="bit depth of the quantiser")
@@ -200,10 +185,7 @@ class DCBlock(BlockEffect):
 
     Example
     -------
-        [nodes.nodc]
-        type = "effect.dcblock"
-        in = "src"
-        cutoff_hz = 10.0
+        nodc = {in = "src", cutoff_hz = 10.0}
     """
 
     cutoff_hz: float = param(

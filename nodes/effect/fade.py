@@ -27,12 +27,7 @@ class Fade(BlockEffect):
 
     Example
     -------
-        [nodes.soft]
-        type = "effect.fade"
-        in = "src"
-        fade_in_s = 0.05
-        fade_out_s = 0.05
-        curve = "equal_power"
+        soft = {in = "src", fade_in_s = 0.05, fade_out_s = 0.05, curve = "equal_power"}
     """
 
     fade_in_s: float = param(

@@ -18,10 +18,7 @@ class Gain(BlockEffect):
 
     Example
     -------
-        [nodes.quiet]
-        type = "effect.gain"
-        in = "src"
-        gain_db = -6.0
+        quiet = {in = "src", gain_db = -6.0}
     """
 
     gain_db: float = param(0.0, unit="dB", range=(-120, 24), description="gain in decibels")

@@ -37,11 +37,7 @@ def normalize(
 
     Example
     -------
-        [nodes.level]
-        type = "effect.normalize"
-        in = "src"
-        mode = "peak"
-        target_dbfs = -1.0
+        level = {in = "src", mode = "peak", target_dbfs = -1.0}
     """
     x = in_.samples.astype(np.float64)
     axis = None if linked else 1

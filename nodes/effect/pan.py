@@ -28,10 +28,7 @@ class Pan(Remix):
 
     Example
     -------
-        [nodes.left]
-        type = "effect.pan"
-        in = "src"
-        pan = -0.5
+        left = {in = "src", pan = -0.5}
     """
 
     pan: float = param(0.0, range=(-1.0, 1.0), description="-1 hard left, 0 centre, 1 hard right")

@@ -277,12 +277,7 @@ class Reverb(_Reverb):
 
     Example
     -------
-        [nodes.room]
-        type = "effect.reverb"
-        in = "src"
-        room_size = 0.8
-        mix = 0.3
-        tail_s = 2.0
+        room = {in = "src", room_size = 0.8, mix = 0.3, tail_s = 2.0}
     """
 
     room_size: float = param(0.5, range=(0, 1), description="decay length")
@@ -403,12 +398,7 @@ class ConvolutionReverb(_Reverb):
 
     Example
     -------
-        [nodes.hall]
-        type = "effect.convolution_reverb"
-        in = "src"
-        ir_path = "hall.wav"
-        mix = 0.4
-        tail_s = 2.0
+        hall = {in = "src", ir_path = "hall.wav", mix = 0.4, tail_s = 2.0}
     """
 
     ir_path: InputPath = param(description="impulse-response audio file")

@@ -38,9 +38,7 @@ def reverse(in_: Audio) -> Audio:
 
     Example
     -------
-        [nodes.rev]
-        type = "effect.reverse"
-        in = "src"
+        rev = {in = "src"}
     """
     return in_.with_samples(in_.samples[:, ::-1])
 

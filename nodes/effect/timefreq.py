@@ -64,10 +64,7 @@ def speed(
 
     Example
     -------
-        [nodes.half]
-        type = "effect.speed"
-        in = "src"
-        factor = 0.5
+        half = {in = "src", factor = 0.5}
     """
     if factor == 1.0:
         return in_
@@ -307,10 +304,7 @@ def time_stretch(
 
     Example
     -------
-        [nodes.slow]
-        type = "effect.time_stretch"
-        in = "src"
-        rate = 0.5
+        slow = {in = "src", rate = 0.5}
     """
     if rate == 1.0 or in_.frames == 0:
         return in_
@@ -370,10 +364,7 @@ def pitch_shift(
 
     Example
     -------
-        [nodes.up]
-        type = "effect.pitch_shift"
-        in = "src"
-        shift_semitones = 4.0
+        up = {in = "src", shift_semitones = 4.0}
     """
     ratio = _pitch_ratio(shift_semitones, shift_cents)
     if ratio == 1.0 or in_.frames == 0:
@@ -420,10 +411,7 @@ def frequency_shift(
 
     Example
     -------
-        [nodes.bode]
-        type = "effect.frequency_shift"
-        in = "src"
-        shift_hz = 100.0
+        bode = {in = "src", shift_hz = 100.0}
     """
     from scipy.fft import next_fast_len
     from scipy.signal import hilbert

@@ -127,9 +127,7 @@ def centroid(in_: Spectrum, *, ctx: NodeContext) -> Features:
 
     Example
     -------
-        [nodes.bright]
-        type = "feature.centroid"
-        in = "spec"
+        bright = {in = "spec"}
     """
     mag, freq = _magnitude_and_freqs(in_, ctx)
     out = _per_channel(in_, 1)
@@ -155,10 +153,7 @@ def bandwidth(
 
     Example
     -------
-        [nodes.spread]
-        type = "feature.bandwidth"
-        in = "spec"
-        p = 2
+        spread = {in = "spec", p = 2}
     """
     from nodes.feature._kernels import deviation_moment
 
@@ -196,10 +191,7 @@ def rolloff(
 
     Example
     -------
-        [nodes.roll]
-        type = "feature.rolloff"
-        in = "spec"
-        roll_percent = 0.85
+        roll = {in = "spec", roll_percent = 0.85}
     """
     from nodes.feature._kernels import rolloff as rolloff_kernel
 
@@ -230,9 +222,7 @@ def flatness(
 
     Example
     -------
-        [nodes.flat]
-        type = "feature.flatness"
-        in = "spec"
+        flat = {in = "spec"}
     """
     check_spectrum(in_, ctx)
     mag = magnitude_of(in_)
@@ -294,11 +284,7 @@ def contrast(
 
     Example
     -------
-        [nodes.contrast]
-        type = "feature.contrast"
-        in = "spec"
-        fmin_hz = 200
-        n_bands = 6
+        contrast = {in = "spec", fmin_hz = 200, n_bands = 6}
     """
     mag, freq = _magnitude_and_freqs(in_, ctx)
     infer_contrast({}, locals(), ctx)
@@ -343,9 +329,7 @@ def rms(in_: Spectrum, *, ctx: NodeContext) -> Features:
 
     Example
     -------
-        [nodes.level]
-        type = "feature.rms"
-        in = "spec"
+        level = {in = "spec"}
     """
     check_spectrum(in_, ctx)
     power_values = power_of(in_)
@@ -397,11 +381,7 @@ def zcr(
 
     Example
     -------
-        [nodes.zc]
-        type = "feature.zcr"
-        in = "src"
-        frame_length = 2048
-        hop = 512
+        zc = {in = "src", frame_length = 2048, hop = 512}
     """
     from nodes.feature._kernels import zero_crossing_counts
 
@@ -447,10 +427,7 @@ def mfcc(
 
     Example
     -------
-        [nodes.cepstrum]
-        type = "feature.mfcc"
-        in = "spec"
-        n_mfcc = 13
+        cepstrum = {in = "spec", n_mfcc = 13}
     """
     from scipy.fftpack import dct
 
@@ -526,10 +503,7 @@ def chroma(
 
     Example
     -------
-        [nodes.pitchclass]
-        type = "feature.chroma"
-        in = "spec"
-        n_chroma = 12
+        pitchclass = {in = "spec", n_chroma = 12}
     """
     check_spectrum(in_, ctx)
     power_values = power_of(in_)
@@ -603,9 +577,7 @@ def onset_strength(
 
     Example
     -------
-        [nodes.flux]
-        type = "feature.onset_strength"
-        in = "spec"
+        flux = {in = "spec"}
     """
     check_spectrum(in_, ctx)
     env = _onset_envelope(in_, lag, max_size, n_mels, detrend)
@@ -634,10 +606,7 @@ def tempo(
 
     Example
     -------
-        [nodes.bpm]
-        type = "feature.tempo"
-        in = "spec"
-        start_bpm = 120
+        bpm = {in = "spec", start_bpm = 120}
     """
     import librosa
 
@@ -710,12 +679,7 @@ def pitch(
 
     Example
     -------
-        [nodes.f0]
-        type = "feature.pitch"
-        in = "src"
-        method = "pyin"
-        fmin_hz = 80
-        fmax_hz = 1000
+        f0 = {in = "src", method = "pyin", fmin_hz = 80, fmax_hz = 1000}
     """
     import librosa
 
@@ -798,11 +762,7 @@ def summary(
 
     Example
     -------
-        [nodes.stats]
-        type = "feature.summary"
-        in = "feats"
-        stats = ["mean", "std"]
-        percentiles = [10, 50, 90]
+        stats = {in = "feats", stats = ["mean", "std"], percentiles = [10, 50, 90]}
     """
     import warnings
 
@@ -856,9 +816,7 @@ def stack(in_: list[Features], *, ctx: NodeContext) -> Features:
 
     Example
     -------
-        [nodes.feats]
-        type = "feature.stack"
-        in = ["mfccs", "bright"]
+        feats = {in = ["mfccs", "bright"]}
     """
     if not in_:
         raise ctx.port_error("in", "no inputs to stack")
@@ -892,9 +850,7 @@ def stack_vectors(in_: list[Vector]) -> Vector:
 
     Example
     -------
-        [nodes.all]
-        type = "feature.stack_vectors"
-        in = ["stats_a", "stats_b"]
+        all = {in = ["stats_a", "stats_b"]}
     """
     names: list[str] = []
     for v in in_:

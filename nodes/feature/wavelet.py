@@ -116,11 +116,7 @@ def wavelet_energy(
 
     Example
     -------
-        [nodes.octaves]
-        type = "feature.wavelet_energy"
-        in = "src"
-        wavelet = "db4"
-        levels = 5
+        octaves = {in = "src", wavelet = "db4", levels = 5}
     """
     infer_energy({"in": PortInfo("audio", in_.samples.shape)}, locals(), ctx)
     p = int(wavelet[2:])

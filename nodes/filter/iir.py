@@ -196,12 +196,7 @@ class Biquad(_SosFilter):
 
     Example
     -------
-        [nodes.lp]
-        type = "filter.biquad"
-        in = "src"
-        mode = "lowpass"
-        cutoff_hz = 2000.0
-        q = 0.7071
+        lp = {in = "src", mode = "lowpass", cutoff_hz = 2000.0, q = 0.7071}
     """
 
     mode: str = param("lowpass", choices=BIQUAD_MODES, description="filter shape")
@@ -236,13 +231,7 @@ class Butterworth(_SosFilter):
 
     Example
     -------
-        [nodes.band]
-        type = "filter.butterworth"
-        in = "src"
-        mode = "bandpass"
-        order = 4
-        cutoff_hz = 300.0
-        high_cutoff_hz = 3400.0
+        band = {in = "src", mode = "bandpass", cutoff_hz = 300.0, high_cutoff_hz = 3400.0}
     """
 
     mode: str = param("lowpass", choices=BUTTERWORTH_MODES, description="filter type")

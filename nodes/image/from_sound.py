@@ -154,13 +154,7 @@ def to_image(
 
     Example
     -------
-        [nodes.picture]
-        type = "image.from_sound"
-        in = "src"
-        rows = 256
-        columns = 400
-        fmin_hz = 60.0
-        fmax_hz = 10000.0
+        picture = {in = "src", rows = 256, columns = 400, fmin_hz = 60.0, fmax_hz = 10000.0}
     """
     params = {
         "scale": scale,

@@ -294,12 +294,7 @@ def to_sound(
 
     Example
     -------
-        [nodes.sound]
-        type = "image.to_sound"
-        in = "img"
-        fmin_hz = 60.0
-        fmax_hz = 10000.0
-        duration_s = 8.0
+        sound = {in = "img", fmin_hz = 60.0, fmax_hz = 10000.0, duration_s = 8.0}
     """
     params = {
         "method": method,

@@ -46,10 +46,7 @@ def mse(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
 
     Example
     -------
-        [nodes.err]
-        type = "metric.mse"
-        ref = "src"
-        test = "rebuilt"
+        err = {ref = "src", test = "rebuilt"}
     """
     r, t = _pair(ref, test, ctx)
     return Vector([np.mean((t - r) ** 2)], ("mse",))
@@ -63,10 +60,7 @@ def correlation(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
 
     Example
     -------
-        [nodes.corr]
-        type = "metric.correlation"
-        ref = "src"
-        test = "rebuilt"
+        corr = {ref = "src", test = "rebuilt"}
     """
     r, t = _pair(ref, test, ctx)
     r, t = r.ravel() - r.mean(), t.ravel() - t.mean()
@@ -83,10 +77,7 @@ def snr(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
 
     Example
     -------
-        [nodes.quality]
-        type = "metric.snr"
-        ref = "src"
-        test = "rebuilt"
+        quality = {ref = "src", test = "rebuilt"}
     """
     r, t = _pair(ref, test, ctx)
     noise = np.sum((t - r) ** 2)
@@ -115,11 +106,7 @@ def lsd(
 
     Example
     -------
-        [nodes.dist]
-        type = "metric.lsd"
-        ref = "src"
-        test = "rebuilt"
-        n_fft = 2048
+        dist = {ref = "src", test = "rebuilt", n_fft = 2048}
     """
     from nodes.spectral.stft import stft
 

@@ -190,11 +190,7 @@ def classify(
 
     Example
     -------
-        [nodes.voice]
-        type = "model.classify"
-        in = "stats"
-        model = "models/voices_mlp/model.json"
-        top_k = 3
+        voice = {in = "stats", model = "models/voices_mlp/model.json", top_k = 3}
     """
     spec = _spec({"model": model}, ctx, "classify")
     probabilities, _ = _apply(spec, in_, ctx)
@@ -217,10 +213,7 @@ def embed(in_: Value, *, model: InputPath = MODEL, ctx: NodeContext) -> Vector:
 
     Example
     -------
-        [nodes.embedding]
-        type = "model.embed"
-        in = "stats"
-        model = "models/voices_mlp/model.json"
+        embedding = {in = "stats", model = "models/voices_mlp/model.json"}
     """
     spec = _spec({"model": model}, ctx, "classify")
     _, embedding = _apply(spec, in_, ctx)
@@ -274,12 +267,7 @@ def generate(
 
     Example
     -------
-        [nodes.continuation]
-        type = "model.generate"
-        in = "src"
-        model = "models/tone_lstm/model.json"
-        duration_s = 1.0
-        temperature = 0.0
+        more = {in = "src", model = "models/tone_lstm/model.json", duration_s = 1.0}
     """
     import nodes.model._io as _io
 

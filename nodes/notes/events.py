@@ -374,12 +374,7 @@ def scale(
 
     Example
     -------
-        [nodes.a_major]
-        type = "notes.scale"
-        root = "A4"
-        mode = "major"
-        direction = "up"
-        tempo_bpm = 120
+        a_major = {root = "A4", mode = "major", direction = "up", tempo_bpm = 120}
     """
     params = {
         "root": root,
@@ -457,12 +452,7 @@ def chord(
 
     Example
     -------
-        [nodes.dominant]
-        type = "notes.chord"
-        numeral = "V65"
-        key = "G3"
-        key_mode = "minor"
-        beats = 2
+        dominant = {numeral = "V65", key = "G3", key_mode = "minor", beats = 2}
     """
     params = {
         "root": root,
@@ -531,12 +521,7 @@ def progression(
 
     Example
     -------
-        [nodes.cadence]
-        type = "notes.progression"
-        chords = "I ii V6 I"
-        key = "C4"
-        beats = [2.0]
-        tempo_bpm = 90
+        cadence = {chords = "I ii V6 I", key = "C4", beats = [2.0], tempo_bpm = 90}
     """
     params = {"chords": chords, "key": key, "key_mode": key_mode, "a4_hz": timing["a4_hz"]}
     return _item_events(_progression(params, ctx), None, "chords", beats, timing, ctx)
@@ -658,11 +643,7 @@ def sequence(
 
     Example
     -------
-        [nodes.tune]
-        type = "notes.sequence"
-        notes = ["C4", "E4", "G4", "C4 E4 G4", "r", "A4+50c"]
-        beats = [1, 1, 1, 2, 1, 2]
-        tempo_bpm = 100
+        tune = {notes = ["C4", "E4", "G4", "C4 E4 G4", "r", "A4+50c"], beats = [1, 1, 1, 2, 1, 2]}
     """
     size = None if tuning is None else tuning.hz.size
     slots = _parse_items(notes, "notes", timing["a4_hz"], size, True, ctx)
@@ -700,11 +681,7 @@ def from_tuning(
 
     Example
     -------
-        [nodes.microchords]
-        type = "notes.from_tuning"
-        tuning = "quarter_tones"
-        steps = ["0 7 14", "2 9 16", "0 7 14"]
-        beats = [2.0]
+        chords = {tuning = "quarter_tones", steps = ["0 7 14", "2 9 16", "0 7 14"], beats = [2.0]}
     """
     items = steps or [str(i) for i in range(tuning.hz.size)]
     if not items:
@@ -738,9 +715,7 @@ def merge(in_: list[Notes]) -> Notes:
 
     Example
     -------
-        [nodes.all]
-        type = "notes.merge"
-        in = ["verse", "chorus"]
+        all = {in = ["verse", "chorus"]}
     """
     onset = np.concatenate([n.onset_s for n in in_])
     order = np.argsort(onset, kind="stable")

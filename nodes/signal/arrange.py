@@ -89,11 +89,7 @@ def layer(
 
     Example
     -------
-        [nodes.stack]
-        type = "signal.layer"
-        in = ["src", "echo"]
-        offsets_s = [0.0, 0.25]
-        gains = [1.0, 0.5]
+        stack = {in = ["src", "echo"], offsets_s = [0.0, 0.25], gains = [1.0, 0.5]}
     """
     infos = [_port_info(a) for a in in_]
     shape, rate, offsets = _layer_shape(infos, offsets_s, ctx)
@@ -172,10 +168,7 @@ def concat(
 
     Example
     -------
-        [nodes.joined]
-        type = "signal.concat"
-        in = ["intro", "loop"]
-        crossfade_ms = 20.0
+        joined = {in = ["intro", "loop"], crossfade_ms = 20.0}
     """
     infos = [_port_info(a) for a in in_]
     channels, rate = common_format(infos, ctx)
@@ -273,11 +266,7 @@ def trim(
 
     Example
     -------
-        [nodes.cut]
-        type = "signal.trim"
-        in = "src"
-        start_s = 0.1
-        duration_s = 0.5
+        cut = {in = "src", start_s = 0.1, duration_s = 0.5}
     """
     params = {"start_s": start_s, "end_s": end_s, "duration_s": duration_s}
     start, end = _trim_bounds(in_.frames, in_.sample_rate, params, ctx)
@@ -348,11 +337,7 @@ def split(
 
     Example
     -------
-        [nodes.first]
-        type = "signal.split"
-        in = "src"
-        chunk_s = 30.0
-        index = 0
+        first = {in = "src", chunk_s = 30.0, index = 0}
     """
     params = {"chunk_s": chunk_s, "index": index, "pad": pad}
     start, stop, _ = _split_bounds(in_.frames, in_.sample_rate, params, ctx)

@@ -60,10 +60,7 @@ class Mix(BlockMixer):
 
     Example
     -------
-        [nodes.bus]
-        type = "signal.mix"
-        in = ["drums", "bass"]
-        gains = [1.0, 0.5]
+        bus = {in = ["drums", "bass"], gains = [1.0, 0.5]}
     """
 
     gains: list[float] = param(

@@ -83,10 +83,7 @@ def resample(
 
     Example
     -------
-        [nodes.to48k]
-        type = "signal.resample"
-        in = "src"
-        rate_hz = 48000.0
+        to48k = {in = "src", rate_hz = 48000.0}
     """
     if rate_hz == in_.sample_rate:
         return in_

@@ -121,11 +121,7 @@ class Wav(BlockSink):
 
     Example
     -------
-        [nodes.out]
-        type = "sink.wav"
-        in = "mix"
-        path = "out/mix.wav"
-        subtype = "PCM_24"
+        out = {in = "mix", path = "out/mix.wav", subtype = "PCM_24"}
     """
 
     path: OutputPath = param(suffix=".wav", description="the WAV file to write")
@@ -255,10 +251,7 @@ def npy(
 
     Example
     -------
-        [nodes.dump]
-        type = "sink.npy"
-        in = "src"
-        path = "out/src.npy"
+        dump = {in = "src", path = "out/src.npy"}
     """
     with writing(path, ctx), open(path, "wb") as handle:  # np.save would append .npy to a name
         np.save(handle, in_.primary, allow_pickle=False)

@@ -76,11 +76,7 @@ def image(
 
     Example
     -------
-        [nodes.picture]
-        type = "sink.image"
-        in = "spec"
-        path = "out/spectrogram.png"
-        log_frequency = true
+        picture = {in = "spec", path = "out/spectrogram.png", log_frequency = true}
     """
     if isinstance(in_, Image):
         image_to_png(in_.pixels, path)

@@ -79,10 +79,7 @@ def csv_table(
 
     Example
     -------
-        [nodes.table]
-        type = "sink.csv"
-        in = "feats"
-        path = "out/features.csv"
+        table = {in = "feats", path = "out/features.csv"}
     """
     check_port_type(in_.port_type, CSV_TYPES, ctx)
     if isinstance(in_, Vector):
@@ -124,10 +121,7 @@ def json_file(
 
     Example
     -------
-        [nodes.report]
-        type = "sink.json"
-        in = "stats"
-        path = "out/summary.json"
+        report = {in = "stats", path = "out/summary.json"}
     """
     check_port_type(in_.port_type, JSON_TYPES, ctx)
     document: dict[str, Any]

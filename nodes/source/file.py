@@ -267,10 +267,7 @@ class AudioFile(BlockSource):
 
     Example
     -------
-        [nodes.src]
-        type = "source.file"
-        path = "drums.wav"
-        mono = true
+        src = {path = "drums.wav", mono = true}
     """
 
     path: InputPath = param(description="audio file to read (WAV, FLAC, OGG, MP3, ...)")

@@ -135,12 +135,7 @@ class Tone(BlockSource):
 
     Example
     -------
-        [nodes.osc]
-        type = "source.tone"
-        waveform = "saw"
-        frequency = "A3"
-        duration_s = 2.0
-        amplitude = 0.3
+        osc = {waveform = "saw", frequency = "A3", duration_s = 2.0, amplitude = 0.3}
     """
 
     waveform: str = param("sine", choices=WAVEFORMS, description="the wave shape")
@@ -298,12 +293,7 @@ class Noise(BlockSource):
 
     Example
     -------
-        [nodes.hiss]
-        type = "source.noise"
-        color = "pink"
-        duration_s = 5.0
-        amplitude = 0.05
-        channels = 2
+        hiss = {color = "pink", duration_s = 5.0, amplitude = 0.05, channels = 2}
     """
 
     color: str = param("white", choices=NOISE_COLORS, description="spectral tilt")

@@ -227,11 +227,7 @@ def source_image(
 
     Example
     -------
-        [nodes.img]
-        type = "source.image"
-        path = "drawing.png"
-        invert = true
-        rows = 256
+        img = {path = "drawing.png", invert = true, rows = 256}
     """
     params = {"mode": mode, "rows": rows, "columns": columns}
     with _open_image(path, ctx) as picture:

@@ -74,12 +74,7 @@ def chirp(
 
     Example
     -------
-        [nodes.sweep]
-        type = "source.chirp"
-        start_hz = 20.0
-        end_hz = "A7"
-        sweep = "log"
-        duration_s = 3.0
+        sweep = {start_hz = 20.0, end_hz = "A7", sweep = "log", duration_s = 3.0}
     """
     params = {
         "start_hz": start_hz,
@@ -122,10 +117,7 @@ def silence(
 
     Example
     -------
-        [nodes.pad]
-        type = "source.silence"
-        duration_s = 0.5
-        channels = 2
+        pad = {duration_s = 0.5, channels = 2}
     """
     shape = infer_silence({}, {"duration_s": duration_s, "channels": channels}, ctx)["out"].shape
     return Audio(np.zeros(shape, dtype=np.float32), ctx.sample_rate)

@@ -187,11 +187,7 @@ def stft(
 
     Example
     -------
-        [nodes.spec]
-        type = "spectral.stft"
-        in = "src"
-        n_fft = 2048
-        hop = 512
+        spec = {in = "src", n_fft = 2048, hop = 512}
     """
     from scipy import fft as sfft
 
@@ -254,10 +250,7 @@ def istft(
 
     Example
     -------
-        [nodes.back]
-        type = "spectral.istft"
-        in = "spec"
-        length = 44100
+        back = {in = "spec", length = 44100}
     """
     import librosa
 
@@ -299,9 +292,7 @@ def magnitude(in_: Spectrum) -> Features:
 
     Example
     -------
-        [nodes.mag]
-        type = "spectral.magnitude"
-        in = "spec"
+        mag = {in = "spec"}
     """
     return _features(in_, magnitude_of(in_))
 
@@ -314,9 +305,7 @@ def power(in_: Spectrum) -> Features:
 
     Example
     -------
-        [nodes.pow]
-        type = "spectral.power"
-        in = "spec"
+        pow = {in = "spec"}
     """
     return _features(in_, power_of(in_))
 
@@ -339,11 +328,7 @@ def db(
 
     Example
     -------
-        [nodes.level]
-        type = "spectral.db"
-        in = "spec"
-        ref = "max"
-        top_db = 80
+        level = {in = "spec", ref = "max", top_db = 80}
     """
     power_values = power_of(in_)
     out = np.empty(power_values.shape, dtype=np.float32)
@@ -484,11 +469,7 @@ def mel(
 
     Example
     -------
-        [nodes.melspec]
-        type = "spectral.mel"
-        in = "spec"
-        n_mels = 64
-        fmax_hz = 8000
+        melspec = {in = "spec", n_mels = 64, fmax_hz = 8000}
     """
     values = mel_power(in_, n_mels, fmin_hz, fmax_hz, scale, norm)
     if db:

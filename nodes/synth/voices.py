@@ -259,12 +259,7 @@ def osc(
 
     Example
     -------
-        [nodes.voice]
-        type = "synth.osc"
-        in = "melody"
-        waveform = "saw"
-        attack_ms = 10
-        release_ms = 300
+        voice = {in = "melody", waveform = "saw", attack_ms = 10, release_ms = 300}
     """
     infer_voice({}, {"waveform": waveform}, ctx)
     coefficients = harmonic_series(waveform, MAX_HARMONICS).astype(np.complex128)
@@ -291,11 +286,7 @@ def wavetable(
 
     Example
     -------
-        [nodes.organ]
-        type = "synth.wavetable"
-        in = "melody"
-        harmonics = [1.0, 0.0, 0.5, 0.0, 0.25]
-        sustain = 1.0
+        organ = {in = "melody", harmonics = [1.0, 0.0, 0.5, 0.0, 0.25], sustain = 1.0}
     """
     _check_harmonics(harmonics, ctx)
     if len(harmonics) > MAX_HARMONICS:
@@ -346,11 +337,7 @@ def wavetable_file(
 
     Example
     -------
-        [nodes.pad]
-        type = "synth.wavetable_file"
-        in = "chords"
-        path = "cycle.wav"
-        attack_ms = 200
+        pad = {in = "chords", path = "cycle.wav", attack_ms = 200}
     """
     coefficients = read_cycle(path, ctx)
     return render_wavetable(in_, coefficients, _full_peak(coefficients), voice, ctx)
@@ -384,11 +371,7 @@ def additive(
 
     Example
     -------
-        [nodes.bell]
-        type = "synth.additive"
-        in = "melody"
-        harmonics = [1.0, 0.6, 0.4, 0.3]
-        inharmonicity = 0.001
+        bell = {in = "melody", harmonics = [1.0, 0.6, 0.4, 0.3], inharmonicity = 0.001}
     """
     from nodes.synth._kernels import render_additive
 
@@ -449,13 +432,7 @@ def fm(
 
     Example
     -------
-        [nodes.bell]
-        type = "synth.fm"
-        in = "melody"
-        carrier_ratio = 1.0
-        modulator_ratio = 3.5
-        index = 4.0
-        release_ms = 800
+        bell = {in = "melody", modulator_ratio = 3.5, index = 4.0, release_ms = 800}
     """
     from nodes.synth._kernels import render_fm
 
@@ -539,11 +516,7 @@ def pluck(
 
     Example
     -------
-        [nodes.guitar]
-        type = "synth.pluck"
-        in = "chords"
-        decay_s = 2.0
-        brightness = 0.6
+        guitar = {in = "chords", decay_s = 2.0, brightness = 0.6}
     """
     from nodes.synth._kernels import render_pluck
 

@@ -112,11 +112,7 @@ def equal(
 
     Example
     -------
-        [nodes.quarter_tones]
-        type = "tuning.equal"
-        divisions = 24
-        reference = "A4"
-        count = 25
+        quarter_tones = {divisions = 24, reference = "A4", count = 25}
     """
     params = {
         "divisions": divisions,
@@ -188,11 +184,7 @@ def just(
 
     Example
     -------
-        [nodes.just_major]
-        type = "tuning.just"
-        ratios = ["1/1", "9/8", "5/4", "4/3", "3/2", "5/3", "15/8"]
-        root = "A3"
-        octaves = 2
+        just = {ratios = ["1/1", "9/8", "5/4", "4/3", "3/2", "5/3", "15/8"], root = "A3"}
     """
     params = {"ratios": ratios, "root": root, "period": period, "octaves": octaves, "a4_hz": a4_hz}
     return Frequencies(_just(params, ctx))
@@ -226,11 +218,7 @@ def harmonic(
 
     Example
     -------
-        [nodes.overtones]
-        type = "tuning.harmonic"
-        frequency = 3.14
-        partials = 64
-        first = 8
+        overtones = {frequency = 3.14, partials = 64, first = 8}
     """
     return Frequencies(frequency * np.arange(first, first + partials, dtype=np.float64))
 
@@ -301,11 +289,7 @@ def scala(
 
     Example
     -------
-        [nodes.meantone]
-        type = "tuning.scala"
-        path = "meantone.scl"
-        root = "C4"
-        count = 13
+        meantone = {path = "meantone.scl", root = "C4", count = 13}
     """
     params = {"path": path, "root": root, "first": first, "count": count, "a4_hz": a4_hz}
     return Frequencies(_scala(params, ctx))

@@ -31,9 +31,7 @@ def level(in_: Audio) -> Vector:
 
     Example
     -------
-        [nodes.lv]
-        type = "test.level"
-        in = "src"
+        lv = {in = "src"}
     """
     samples = in_.samples.astype(np.float64)
     rms = float(np.sqrt(np.mean(samples**2))) if samples.size else 0.0
