@@ -31,7 +31,7 @@ class Tremolo(BlockEffect):
 
     Example
     -------
-        throb = {in = "src", rate_hz = 6.0, depth = 0.7, shape = "triangle"}
+        throb = {in = "src", rate_hz = 6.0, depth = 0.7, waveform = "triangle"}
     """
 
     rate_hz: float = rate_param(5.0)
