@@ -73,10 +73,12 @@ class ModulatedDelay(BlockEffect):
         length = math.ceil(self._centre + self._depth) + 4
         self._line = np.zeros((spec.channels, length))  # pages untouched until the run
         self._count = np.zeros(1, dtype=np.int64)
+        self._rotors = np.zeros((spec.channels, voices, 2))
 
     def reset(self) -> None:
         self._line[:] = 0.0
         self._count[:] = 0
+        self._rotors[:] = 0.0
 
     def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` processing ``block`` in place."""
@@ -86,6 +88,7 @@ class ModulatedDelay(BlockEffect):
         return modulated_delay_inplace, (
             self._line,
             self._count,
+            self._rotors,
             self._centre,
             self._depth,
             self._step,

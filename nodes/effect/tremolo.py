@@ -43,10 +43,12 @@ class Tremolo(BlockEffect):
     def prepare(self, spec: StreamSpec) -> None:
         self._phases = channel_phases(spec.channels, self.phase_deg, self.stereo_phase_deg)
         self._count = np.zeros(1, dtype=np.int64)
+        self._rotors = np.zeros((spec.channels, 1, 2))
         self._step = float(self.rate_hz) / spec.sample_rate_hz
 
     def reset(self) -> None:
         self._count[:] = 0
+        self._rotors[:] = 0.0
 
     def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` modulating ``block`` in place."""
@@ -54,6 +56,7 @@ class Tremolo(BlockEffect):
 
         return tremolo_inplace, (
             self._count,
+            self._rotors,
             float(self.depth),
             self._step,
             self._phases,
