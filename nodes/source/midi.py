@@ -80,6 +80,14 @@ def open_midi(path: str, ctx: NodeContext) -> Any:
     if not Path(path).is_file():
         raise _unreadable(path, "no such file", ctx)
     try:
+        with open(path, "rb") as handle:
+            head = handle.read(4)
+    except OSError as error:
+        raise _unreadable(path, error.strerror or str(error), ctx) from None
+    if head != b"MThd":
+        what = "the file is empty" if not head else "it does not start with MThd"
+        raise _unreadable(path, f"not a Standard MIDI File ({what})", ctx)
+    try:
         midi = mido.MidiFile(path, clip=False)
     except EOFError:
         raise _unreadable(path, "it ends in the middle of its data (truncated?)", ctx) from None

@@ -195,13 +195,14 @@ def test_a4_tunes_the_keys(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("content", "reason"),
     [
-        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "MThd not found"),
+        (b"RIFF\x00\x00\x00\x00WAVEfmt ", "not a Standard MIDI File (it does not start with MThd)"),
         (b"MThd\x00\x00\x00\x06\x00\x01\x00\x02\x01\xe0MTrk\x00\x00\x00\x10\x00\x90", "truncated"),
-        (b"", "truncated"),
+        (b"", "not a Standard MIDI File (the file is empty)"),
+        (b"MThd\x00\x00", "truncated"),
         ("late", "corrupt delta time"),
         (b"MThd\x00\x00\x00\x06\x00\x00\x00\x01\xe7\x28MTrk\x00\x00\x00\x04\x00\xff/\x00", "SMPTE"),
     ],
-    ids=["not-midi", "truncated", "empty", "late", "smpte"],
+    ids=["not-midi", "truncated", "empty", "header-cut", "late", "smpte"],
 )
 def test_a_bad_file_is_an_error_naming_the_graph_file_node_and_parameter(
     tmp_path: Path, content: bytes, reason: str
