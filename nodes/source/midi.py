@@ -7,6 +7,7 @@ sounding note of the same key, channel and track (first in, first out).
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -69,52 +70,51 @@ class TempoMap:
         return total / (self.ticks_per_beat * 1_000_000)
 
 
-def _unreadable(path: str, reason: str, ctx: NodeContext) -> Exception:
-    return ctx.param_error("path", f"cannot read MIDI file {Path(path).name!r}: {reason}")
+class BadMidi(Exception):
+    """Why a file cannot be read as a Standard MIDI File (the reason, without the path)."""
 
 
-def open_midi(path: str, ctx: NodeContext) -> Any:
-    """``mido.MidiFile`` of ``path``, or a ParamError on ``path`` saying why not."""
+def open_midi(path: str) -> Any:
+    """``mido.MidiFile`` of ``path``, or :class:`BadMidi` saying why not."""
     import mido
 
-    if not Path(path).is_file():
-        raise _unreadable(path, "no such file", ctx)
     try:
         with open(path, "rb") as handle:
             head = handle.read(4)
     except OSError as error:
-        raise _unreadable(path, error.strerror or str(error), ctx) from None
+        raise BadMidi(error.strerror or str(error)) from None
     if head != b"MThd":
         what = "the file is empty" if not head else "it does not start with MThd"
-        raise _unreadable(path, f"not a Standard MIDI File ({what})", ctx)
+        raise BadMidi(f"not a Standard MIDI File ({what})")
     try:
         midi = mido.MidiFile(path, clip=False)
     except EOFError:
-        raise _unreadable(path, "it ends in the middle of its data (truncated?)", ctx) from None
+        raise BadMidi("it ends in the middle of its data (truncated?)") from None
     except (OSError, ValueError, KeyError, IndexError, TypeError) as error:
-        reason = str(error).strip().rstrip(".") or type(error).__name__
-        raise _unreadable(path, reason, ctx) from None
+        raise BadMidi(str(error).strip().rstrip(".") or type(error).__name__) from None
     if midi.type not in (0, 1, 2):
-        raise _unreadable(path, f"unknown SMF format type {midi.type}", ctx)
+        raise BadMidi(f"unknown SMF format type {midi.type}")
     if midi.ticks_per_beat < 0 or midi.ticks_per_beat >= 0x8000:  # mido reads it signed
-        raise _unreadable(path, "SMPTE time division is not supported (only ticks per beat)", ctx)
+        raise BadMidi("SMPTE time division is not supported (only ticks per beat)")
     if midi.ticks_per_beat == 0:
-        raise _unreadable(path, "its header says 0 ticks per beat", ctx)
+        raise BadMidi("its header says 0 ticks per beat")
     return midi
 
 
-def _timeline(tracks: Sequence[tuple[int, Any]]) -> tuple[list[tuple[int, int, Any]], int]:
-    """Every message of ``tracks`` ((1-based number, track)) in time order, and the last tick."""
+def _timeline(
+    tracks: Sequence[tuple[int, Any]],
+) -> tuple[list[tuple[int, int, Any]], dict[int, int]]:
+    """Every message of ``tracks`` ((1-based number, track)) in time order, and each one's end."""
     events = []
-    last = 0
+    ends = {}
     for number, track in tracks:
         tick = 0
         for index, message in enumerate(track):
             tick += message.time
             events.append((tick, number, index, message))
-        last = max(last, tick)
+        ends[number] = tick
     events.sort(key=lambda e: e[:3])
-    return [(tick, number, message) for tick, number, _, message in events], last
+    return [(tick, number, message) for tick, number, _, message in events], ends
 
 
 class _Reading:
@@ -130,7 +130,7 @@ def _read_group(
     tracks: Sequence[tuple[int, Any]], ticks_per_beat: int, sustain: bool, reading: _Reading
 ) -> TempoMap:
     """Add the notes of tracks that share one timeline and one bus; return their tempo map."""
-    events, last = _timeline(tracks)
+    events, ends = _timeline(tracks)
     tempos = [(tick, m.tempo) for tick, _, m in events if m.type == "set_tempo"]
     program = [1] * 17
     pedal = [False] * 17
@@ -181,10 +181,10 @@ def _read_group(
     for notes in sounding.values():
         reading.unended += len(notes)
         for note in notes:
-            end(note, last)
+            end(note, ends[note.track])
     for notes in held.values():
         for note in notes:
-            end(note, last)
+            end(note, max(ends[note.track], note.on))
     return TempoMap(tempos, ticks_per_beat)
 
 
@@ -213,9 +213,31 @@ def read_notes(path: str, ctx: NodeContext, sustain: bool = True) -> tuple[list,
 
     ``sustain``: a note released while its channel's sustain pedal (CC64 >=
     64) is down sounds until the pedal comes up, or until its key is struck
-    again, or the track ends.
+    again, or the track ends. A file that cannot be read is a ParamError on
+    ``path``. One version of a file (its size and time) is read once for
+    validation and run together.
     """
-    midi = open_midi(path, ctx)
+    try:
+        stat = Path(path).stat()
+        if not Path(path).is_file():
+            raise BadMidi("not a file")
+        timed, warnings = _read_version(path, stat.st_size, stat.st_mtime_ns, sustain)
+    except FileNotFoundError:
+        reason = "no such file"
+    except OSError as error:
+        reason = error.strerror or str(error)
+    except BadMidi as error:
+        reason = str(error)
+    else:
+        return list(timed), list(warnings)
+    message = f"cannot read MIDI file {Path(path).name!r}: {reason}"
+    raise ctx.param_error("path", message) from None
+
+
+@functools.lru_cache(maxsize=16)
+def _read_version(path: str, size: int, mtime_ns: int, sustain: bool) -> tuple[tuple, tuple]:
+    """:func:`read_notes` for one version of a file; raises :class:`BadMidi`."""
+    midi = open_midi(path)
     numbered = list(enumerate(midi.tracks, start=1))
     groups = [[t] for t in numbered] if midi.type == 2 else [numbered]
     reading = _Reading()
@@ -229,14 +251,13 @@ def read_notes(path: str, ctx: NodeContext, sustain: bool = True) -> tuple[list,
     if late:
         note, _, end = late[0]
         hours = f"{end / 3600:.3g} h"
-        message = f"track {note.track} has an event {hours} in (a corrupt delta time?)"
-        raise _unreadable(path, message, ctx)
+        raise BadMidi(f"track {note.track} has an event {hours} in (a corrupt delta time?)")
     warnings = []
     if reading.unended:
         warnings.append(f"{reading.unended} note(s) had no note-off: they end with their track")
     if reading.unmatched_offs:
         warnings.append(f"{reading.unmatched_offs} note-off(s) matched no sounding note: ignored")
-    return timed, warnings
+    return tuple(timed), tuple(warnings)
 
 
 def select(timed: list, selection: Selection, a4_hz: float, path: str, ctx: NodeContext) -> Notes:
