@@ -168,7 +168,20 @@ def tremolo_inplace(x, count, rotors, depth, step, phases, shape):
 
 @njit(cache=True, nogil=True)
 def phaser_inplace(
-    x, states, last, count, log_low, log_span, step, phases, shape, pi_per_frame, feedback, wet, dry
+    x,
+    states,
+    last,
+    count,
+    rotors,
+    log_low,
+    log_span,
+    step,
+    phases,
+    shape,
+    pi_per_frame,
+    feedback,
+    wet,
+    dry,
 ):
     """A cascade of first-order all-passes with swept break frequency and feedback, in place.
 
@@ -179,18 +192,23 @@ def phaser_inplace(
     transposed direct form II: ``states`` float64 (channels, stages). The
     cascade's input is ``x[n] + feedback * out[n-1]`` (``last`` float64
     (channels,) holds out[n-1]); ``y[n] = dry * x[n] + wet * out[n]``.
-    ``count`` int64 (1,) holds the frames processed before this block.
+    ``count`` int64 (1,) holds the frames processed before this block and
+    ``rotors`` float64 (channels, 1, 2) the state of :func:`lfo_at`.
     Returns ``x``.
     """
     channels, frames = x.shape
     stages = states.shape[1]
     start = count[0]
+    cos_step = math.cos(2.0 * math.pi * step)
+    sin_step = math.sin(2.0 * math.pi * step)
+    quarter = 0.25 * math.pi
     for c in range(channels):
         previous = last[c]
         for i in range(frames):
-            m = lfo(step * (start + i) + phases[c], shape)
-            t = math.tan(pi_per_frame * math.exp(log_low + log_span * 0.5 * (1.0 + m)))
-            a = (t - 1.0) / (t + 1.0)
+            n = start + i
+            m = lfo_at(rotors, c, 0, n, step * n + phases[c], shape, cos_step, sin_step)
+            # (tan x - 1) / (tan x + 1) = tan(x - pi / 4)
+            a = math.tan(pi_per_frame * math.exp(log_low + log_span * 0.5 * (1.0 + m)) - quarter)
             v = np.float64(x[c, i])
             u = v + feedback * previous
             for s in range(stages):

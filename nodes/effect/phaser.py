@@ -78,6 +78,7 @@ class Phaser(BlockEffect):
         self._states = np.zeros((spec.channels, int(self.stages)))
         self._last = np.zeros(spec.channels)
         self._count = np.zeros(1, dtype=np.int64)
+        self._rotors = np.zeros((spec.channels, 1, 2))
         self._scalars = (
             math.log(self.min_hz),
             math.log(self.max_hz / self.min_hz),
@@ -94,12 +95,19 @@ class Phaser(BlockEffect):
         self._states[:] = 0.0
         self._last[:] = 0.0
         self._count[:] = 0
+        self._rotors[:] = 0.0
 
     def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` phasing ``block`` in place."""
         from nodes.effect._modulation_kernels import phaser_inplace
 
-        return phaser_inplace, (self._states, self._last, self._count, *self._scalars)
+        return phaser_inplace, (
+            self._states,
+            self._last,
+            self._count,
+            self._rotors,
+            *self._scalars,
+        )
 
 
 phaser = Phaser
