@@ -25,10 +25,8 @@ the render time as x realtime.
 from __future__ import annotations
 
 import argparse
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -36,6 +34,8 @@ import mido
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from debian_data import package_root
 
 import graphengine as ge
 from graphengine.node import NodeContext
@@ -45,23 +45,9 @@ PACKAGE = "planetblupi-music-midi"
 FOLDER = "usr/share/planetblupi/music"
 
 
-def data_folder() -> Path:
-    default = Path.home() / ".cache" / "graphengine" / "bench"
-    return Path(os.environ.get("GRAPHENGINE_BENCH_DATA", default))
-
-
-def fetch_songs(folder: Path) -> list[Path]:
+def fetch_songs() -> list[Path]:
     """The package's .mid files, downloading and unpacking it the first time."""
-    songs = folder / PACKAGE / FOLDER
-    if not songs.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder) as scratch:
-            subprocess.run(
-                ["apt-get", "download", PACKAGE], cwd=scratch, check=True, capture_output=True
-            )
-            deb = next(Path(scratch).glob(f"{PACKAGE}_*.deb"))
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(folder / PACKAGE)], check=True)
-    return sorted(songs.glob("*.mid"))
+    return sorted((package_root(PACKAGE) / FOLDER).glob("*.mid"))
 
 
 def mido_onsets(path: Path) -> tuple[np.ndarray, float, int]:
@@ -87,7 +73,7 @@ def main() -> None:
     parser.add_argument("--render", type=int, default=3, help="files to render through a voice")
     args = parser.parse_args()
     try:
-        songs = fetch_songs(data_folder())
+        songs = fetch_songs()
     except (OSError, subprocess.CalledProcessError, StopIteration) as error:
         print(f"could not fetch {PACKAGE} ({error}); nothing to measure")
         return

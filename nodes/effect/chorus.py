@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from graphengine.node import node, param
-from nodes.effect._modulation import PHASE, SHAPE, ModulatedDelay, rate_param, stereo_param
+from nodes.effect._modulation import (
+    ModulatedDelay,
+    centre_param,
+    stereo_param,
+    swing_param,
+)
 
 
 @node("effect.chorus", version=1)
@@ -29,28 +34,12 @@ class Chorus(ModulatedDelay):
         ensemble = {in = "src", rate_hz = 0.8, depth_ms = 3.0, delay_ms = 15.0, voices = 3}
     """
 
-    rate_hz: float = rate_param(1.0)
-    depth_ms: float = param(
-        2.0, unit="ms", range=(0.0, 50.0), at_most="delay_ms", description="LFO swing of the delay"
-    )
-    delay_ms: float = param(
-        12.0, unit="ms", range=(0.0, 100.0), description="centre delay the LFO swings around"
-    )
+    depth_ms: float = swing_param(2.0, 50.0)
+    delay_ms: float = centre_param(12.0, 100.0)
     voices: int = param(3, range=(1, 8), description="delayed copies, LFO phases spread evenly")
     feedback: float = param(0.0, range=(-0.95, 0.95), description="share of the voices fed back")
     mix: float = param(0.5, range=(0.0, 1.0), description="wet share: 0 dry only, 1 wet only")
-    waveform: str = SHAPE
-    phase_deg: float = PHASE
     stereo_phase_deg: float = stereo_param(90.0)
-
-    def _voices(self) -> int:
-        return int(self.voices)
-
-    def _mix(self) -> float:
-        return float(self.mix)
-
-    def _feedback(self) -> float:
-        return float(self.feedback)
 
 
 chorus = Chorus

@@ -3,7 +3,12 @@
 from __future__ import annotations
 
 from graphengine.node import node, param
-from nodes.effect._modulation import PHASE, SHAPE, ModulatedDelay, rate_param, stereo_param
+from nodes.effect._modulation import (
+    ModulatedDelay,
+    centre_param,
+    rate_param,
+    swing_param,
+)
 
 
 @node("effect.flanger", version=1)
@@ -28,23 +33,10 @@ class Flanger(ModulatedDelay):
     """
 
     rate_hz: float = rate_param(0.25)
-    depth_ms: float = param(
-        2.0, unit="ms", range=(0.0, 20.0), at_most="delay_ms", description="LFO swing of the delay"
-    )
-    delay_ms: float = param(
-        3.0, unit="ms", range=(0.0, 30.0), description="centre delay the LFO swings around"
-    )
+    depth_ms: float = swing_param(2.0, 20.0)
+    delay_ms: float = centre_param(3.0, 30.0)
     feedback: float = param(0.5, range=(-0.95, 0.95), description="share of the delay fed back")
     mix: float = param(0.5, range=(0.0, 1.0), description="wet share: 0 dry only, 1 wet only")
-    waveform: str = SHAPE
-    phase_deg: float = PHASE
-    stereo_phase_deg: float = stereo_param(0.0)
-
-    def _mix(self) -> float:
-        return float(self.mix)
-
-    def _feedback(self) -> float:
-        return float(self.feedback)
 
 
 flanger = Flanger

@@ -6,15 +6,12 @@ import math
 
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
+from graphengine.blocknode import Kernel, StreamSpec
 from graphengine.node import NYQUIST, node, param
 from nodes.effect._modulation import (
-    PHASE,
-    SHAPE,
-    channel_phases,
+    LfoEffect,
     rate_param,
     shape_code,
-    stereo_param,
 )
 
 
@@ -30,7 +27,7 @@ def break_frequency(lfo_value: float | np.ndarray, min_hz: float, max_hz: float)
 
 
 @node("effect.phaser", version=1)
-class Phaser(BlockEffect):
+class Phaser(LfoEffect):
     """Phaser: notches that sweep, from all-pass stages mixed with the dry signal.
 
     ``stages`` identical first-order all-passes ``A(z) = (a + z^-1) / (1 +
@@ -68,17 +65,12 @@ class Phaser(BlockEffect):
     )
     feedback: float = param(0.5, range=(-0.95, 0.95), description="share of the cascade fed back")
     mix: float = param(0.5, range=(0.0, 1.0), description="wet share: 0.5 gives full notches")
-    waveform: str = SHAPE
-    phase_deg: float = PHASE
-    stereo_phase_deg: float = stereo_param(0.0)
 
     def prepare(self, spec: StreamSpec) -> None:
         rate = spec.sample_rate_hz
-        self._phases = channel_phases(spec.channels, self.phase_deg, self.stereo_phase_deg)
+        self._allocate_lfo(spec)
         self._states = np.zeros((spec.channels, int(self.stages)))
         self._last = np.zeros(spec.channels)
-        self._count = np.zeros(1, dtype=np.int64)
-        self._rotors = np.zeros((spec.channels, 1, 2))
         self._scalars = (
             math.log(self.min_hz),
             math.log(self.max_hz / self.min_hz),
@@ -92,10 +84,9 @@ class Phaser(BlockEffect):
         )
 
     def reset(self) -> None:
+        super().reset()
         self._states[:] = 0.0
         self._last[:] = 0.0
-        self._count[:] = 0
-        self._rotors[:] = 0.0
 
     def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` phasing ``block`` in place."""

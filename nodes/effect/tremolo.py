@@ -2,22 +2,17 @@
 
 from __future__ import annotations
 
-import numpy as np
-
-from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
+from graphengine.blocknode import Kernel, StreamSpec
 from graphengine.node import node, param
 from nodes.effect._modulation import (
-    PHASE,
-    SHAPE,
-    channel_phases,
+    LfoEffect,
     rate_param,
     shape_code,
-    stereo_param,
 )
 
 
 @node("effect.tremolo", version=1)
-class Tremolo(BlockEffect):
+class Tremolo(LfoEffect):
     """Tremolo: the level rises and falls with an LFO.
 
     Channel c is multiplied by ``g(t) = 1 - depth * (1 - lfo(rate_hz * t +
@@ -36,19 +31,10 @@ class Tremolo(BlockEffect):
 
     rate_hz: float = rate_param(5.0)
     depth: float = param(0.5, range=(0.0, 1.0), description="how far the gain dips: 0 none, 1 to 0")
-    waveform: str = SHAPE
-    phase_deg: float = PHASE
-    stereo_phase_deg: float = stereo_param(0.0)
 
     def prepare(self, spec: StreamSpec) -> None:
-        self._phases = channel_phases(spec.channels, self.phase_deg, self.stereo_phase_deg)
-        self._count = np.zeros(1, dtype=np.int64)
-        self._rotors = np.zeros((spec.channels, 1, 2))
+        self._allocate_lfo(spec)
         self._step = float(self.rate_hz) / spec.sample_rate_hz
-
-    def reset(self) -> None:
-        self._count[:] = 0
-        self._rotors[:] = 0.0
 
     def kernel(self) -> Kernel:
         """``(fn, args)`` with ``fn(block, *args)`` modulating ``block`` in place."""

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from graphengine.node import node, param
-from nodes.effect._modulation import PHASE, SHAPE, ModulatedDelay, rate_param, stereo_param
+from graphengine.node import node
+from nodes.effect._modulation import (
+    ModulatedDelay,
+    centre_param,
+    rate_param,
+    swing_param,
+)
 
 
 @node("effect.vibrato", version=1)
@@ -27,15 +32,8 @@ class Vibrato(ModulatedDelay):
     """
 
     rate_hz: float = rate_param(5.0)
-    depth_ms: float = param(
-        0.5, unit="ms", range=(0.0, 20.0), at_most="delay_ms", description="LFO swing of the delay"
-    )
-    delay_ms: float = param(
-        1.0, unit="ms", range=(0.0, 40.0), description="centre delay the LFO swings around"
-    )
-    waveform: str = SHAPE
-    phase_deg: float = PHASE
-    stereo_phase_deg: float = stereo_param(0.0)
+    depth_ms: float = swing_param(0.5, 20.0)
+    delay_ms: float = centre_param(1.0, 40.0)
 
 
 vibrato = Vibrato

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import scipy.signal as sps
-from stream_harness import SR, assert_block_invariant, noise, whole
+from stream_harness import SR, assert_block_invariant, feedback_comb, noise, whole
 
 from graphengine.types import Audio
 from nodes.effect.chorus import Chorus
@@ -128,12 +128,7 @@ def test_frozen_flanger_is_the_feedback_comb_of_scipy():
     out = whole(
         Flanger, audio, rate_hz=0.0, depth_ms=0.0, delay_ms=delay_ms, feedback=feedback, mix=mix
     )
-    # y = (1 - mix) x + mix z^-d / (1 - feedback z^-d) x
-    b = np.zeros(spacing + 1)
-    b[0], b[spacing] = 1 - mix, mix - (1 - mix) * feedback
-    a = np.zeros(spacing + 1)
-    a[0], a[spacing] = 1.0, -feedback
-    reference = sps.lfilter(b, a, audio.samples.astype(np.float64), axis=1)
+    reference = feedback_comb(audio.samples, spacing, feedback, mix)
     np.testing.assert_allclose(out, reference, atol=1e-5)
 
 
