@@ -64,6 +64,13 @@ def lfo_at(state, c, k, n, cycles, shape, cos_step, sin_step):
 
 
 @njit(cache=True, nogil=True, inline="always")
+def _back(index, frames, length):
+    """The ring index ``frames`` (0 <= frames <= length) before ``index``."""
+    earlier = index - frames
+    return earlier + length if earlier < 0 else earlier
+
+
+@njit(cache=True, nogil=True, inline="always")
 def read_lagrange(line, c, slot, delay, length):
     """``line[c]`` read ``delay`` frames (>= 2) before ``slot`` by 4-point cubic Lagrange.
 
@@ -75,18 +82,10 @@ def read_lagrange(line, c, slot, delay, length):
     """
     whole = int(delay)
     u = delay - whole
-    i0 = slot - whole + 1
-    if i0 < 0:
-        i0 += length
-    i1 = i0 - 1
-    if i1 < 0:
-        i1 += length
-    i2 = i1 - 1
-    if i2 < 0:
-        i2 += length
-    i3 = i2 - 1
-    if i3 < 0:
-        i3 += length
+    i0 = _back(slot, whole - 1, length)
+    i1 = _back(i0, 1, length)
+    i2 = _back(i1, 1, length)
+    i3 = _back(i2, 1, length)
     um1 = u - 1.0
     um2 = u - 2.0
     up1 = u + 1.0
