@@ -8,6 +8,7 @@ import numpy as np
 import pyloudnorm as pyln
 import pytest
 import scipy.signal as sps
+from music_signals import music_like, pink
 from node_harness import make_ctx, run_node, validation_error
 
 from graphengine.errors import ParamError
@@ -25,43 +26,6 @@ def tone(level_dbfs: float, seconds: float, rate: int = RATE, channels: int = 2)
 
 def sequence(*parts: tuple[float, float], rate: int = RATE) -> np.ndarray:
     return np.concatenate([tone(db, s, rate) for db, s in parts], axis=1).astype(np.float32)
-
-
-def music_like(seconds: float, rate: int, seed: int) -> np.ndarray:
-    """A stereo mix of chords, bass, kicks, hats and a quiet bridge: music-like dynamics."""
-    rng = np.random.default_rng(seed)
-    n = round(seconds * rate)
-    t = np.arange(n) / rate
-    out = np.zeros((2, n))
-    for bar in range(int(seconds / 2)):
-        start, stop = int(bar * 2 * rate), min(n, int((bar + 1) * 2 * rate))
-        root = 110.0 * 2 ** (rng.integers(0, 12) / 12)
-        seg = t[start:stop] - t[start]
-        env = np.exp(-seg * 1.5)
-        for k, ratio in enumerate((1.0, 1.26, 1.5, 2.0)):
-            partial = np.sin(2 * np.pi * root * ratio * seg + rng.uniform(0, 6))
-            out[k % 2, start:stop] += 0.15 * env * partial
-        out[:, start:stop] += 0.25 * np.sin(2 * np.pi * root / 2 * seg) * env
-    kick = np.exp(-np.arange(4000) / 400) * np.sin(2 * np.pi * 55 * np.arange(4000) / rate)
-    hat = rng.standard_normal(600) * np.exp(-np.arange(600) / 80)
-    for beat in np.arange(0, seconds, 0.5):
-        i = int(beat * rate)
-        out[:, i : i + 4000] += 0.6 * kick[: n - i]
-        j = i + int(0.25 * rate)
-        if j < n:
-            out[0, j : j + 600] += 0.2 * hat[: n - j]
-            out[1, j : j + 600] += 0.15 * hat[: n - j]
-    quiet = (t > seconds * 0.4) & (t < seconds * 0.6)  # a bridge 12 dB down
-    out[:, quiet] *= 0.25
-    return out.astype(np.float32)
-
-
-def pink(seconds: float, rate: int, seed: int, channels: int = 2) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    white = rng.standard_normal((channels, round(seconds * rate)))
-    b, a = [0.049922035, -0.095993537, 0.050612699, -0.004408786], [1, -2.494956, 2.017265, -0.5221]
-    slow = 1.0 + 0.7 * np.sin(2 * np.pi * 0.13 * np.arange(white.shape[1]) / rate)
-    return (0.3 * sps.lfilter(b, a, white) * slow).astype(np.float32)
 
 
 def pyloudnorm_integrated(x: np.ndarray, rate: int) -> float:
@@ -149,6 +113,15 @@ def test_integrated_loudness_equals_pyloudnorm(kind, rate):
         x = music_like(12.0, rate, seed=4)[:1]
     out = run_node(loudness, make_ctx("feature.loudness", rate), Audio(x, rate))
     assert abs(out.out.values[0] - pyloudnorm_integrated(x, rate)) <= 0.1
+
+
+def test_integrated_loudness_equals_pyloudnorm_with_the_exact_bs1770_filter():
+    # pyloudnorm's default K-weighting is an RBJ approximation (about 0.04 LU off);
+    # its "DeMan" filter class is BS.1770's own pre-filter, like ours
+    x = music_like(20.0, 44100, seed=9)
+    meter = pyln.Meter(44100, filter_class="DeMan")
+    reference = meter.integrated_loudness(x.T.astype(np.float64))
+    assert abs(measure(x, 44100).integrated - reference) <= 0.001
 
 
 def test_momentary_blocks_equal_pyloudnorms_gating_blocks():
