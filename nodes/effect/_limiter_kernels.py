@@ -22,6 +22,7 @@ def limiter(
     phases,
     state,
     history,
+    intervals,
     box,
     deque_values,
     deque_index,
@@ -55,7 +56,9 @@ def limiter(
     float32 not above ``ceiling``.
 
     State carried between calls: ``state`` (scalars, see above),
-    ``history`` (channels, taps) the last inputs of the interpolator,
+    ``history`` (channels, taps - 1 + n) float64 whose first taps - 1
+    columns hold the last inputs of the previous call (the rest is scratch
+    for this one), ``intervals`` (n,) float64 scratch,
     ``box`` (L,) the ring of released gains, ``deque_values`` and
     ``deque_index`` (L + 2w + 1,) the monotonic queue of the running minimum, and
     ``counters`` int64 (4,): samples seen, queue head, queue length, box
@@ -74,6 +77,14 @@ def limiter(
     previous_interval = state[_PREVIOUS_INTERVAL]
     released = state[_RELEASED]
     box_sum = state[_BOX_SUM]
+    if rows > 0:
+        # the interpolated peak of each interval, the chunk at once (it vectorises)
+        for c in range(channels):
+            for i in range(frames):
+                history[c, taps - 1 + i] = x[c, i]
+        intervals[:frames] = 0.0
+        for c in range(channels):
+            _interval_peaks(history[c], frames, phases, intervals)
     for i in range(frames):
         n = seen + i
         slot = n % slots
@@ -81,23 +92,11 @@ def limiter(
             delay[c, slot] = x[c, i]
         # detector: the peak of sample m = n - h
         if rows > 0:
-            at = n % taps
-            for c in range(channels):
-                history[c, at] = x[c, i]
-            interval = 0.0
-            for q in range(rows):
-                for c in range(channels):
-                    acc = 0.0
-                    for k in range(taps):
-                        acc += phases[q, k] * history[c, (at + 1 + k) % taps]
-                    v = abs(acc)
-                    if v > interval:
-                        interval = v
+            # intervals[i]: between samples n - h and n - h + 1 (from inputs n - taps + 1 .. n)
+            interval = intervals[i]
             centre = 0.0
             for c in range(channels):
-                v = abs(np.float64(history[c, (at + 1 + h - 1) % taps]))
-                if v > centre:
-                    centre = v
+                centre = max(centre, abs(history[c, i + taps - 1 - h]))
             peak = max(centre, interval, previous_interval)
             previous_interval = interval
         else:
@@ -137,6 +136,10 @@ def limiter(
             for k in range(lookahead):
                 total += box[k]
             box_sum = total
+    if rows > 0:
+        for c in range(channels):
+            for j in range(taps - 1):
+                history[c, j] = history[c, frames + j]
     counters[0] = seen + frames
     counters[1] = head
     counters[2] = length
@@ -145,3 +148,17 @@ def limiter(
     state[_RELEASED] = released
     state[_BOX_SUM] = box_sum
     return out
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _interval_peaks(window, count, phases, out):  # pragma: no cover - compiled
+    """out[i] = max(out[i], largest |value| the phases interpolate from window[i : i + taps])."""
+    p, taps = phases.shape
+    for i in range(count):
+        peak = out[i]
+        for q in range(p):
+            acc = 0.0
+            for m in range(taps):
+                acc += phases[q, m] * window[i + m]
+            peak = max(peak, abs(acc))
+        out[i] = peak

@@ -60,7 +60,6 @@ def limit(
     spread = TRUE_PEAK_SPREAD if true_peak else 0
     latency = (taps // 2 if true_peak else 0) + spread + lookahead - 1
     state = np.array([0.0, 1.0, float(lookahead)])
-    history = np.zeros((channels, taps))
     box = np.ones(lookahead)
     deque_values = np.ones(lookahead + 2 * spread + 1)
     deque_index = np.zeros(lookahead + 2 * spread + 1, dtype=np.int64)
@@ -70,6 +69,8 @@ def limit(
     total = frames + latency
     out = np.empty((channels, frames), dtype=np.float32)
     block = np.zeros((channels, min(_CHUNK, max(total, 1))), dtype=np.float32)
+    history = np.zeros((channels, taps - 1 + block.shape[1]) if true_peak else (channels, 1))
+    intervals = np.zeros(block.shape[1] if true_peak else 1)
     result = np.empty_like(block)
     for start in range(0, total, _CHUNK):
         n = min(_CHUNK, total - start)
@@ -83,6 +84,7 @@ def limit(
             phases,
             state,
             history,
+            intervals,
             box,
             deque_values,
             deque_index,

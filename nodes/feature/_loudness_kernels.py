@@ -43,38 +43,39 @@ def kweighted_hop_energy(x, sos, weights, bounds, out):  # pragma: no cover - co
 
 
 @njit(cache=True, nogil=True)
-def true_peaks(x, phases, out):  # pragma: no cover - compiled
+def true_peaks(x, phases, padded, out):  # pragma: no cover - compiled
     """Largest absolute value of each channel of ``x`` oversampled by len(phases) + 1.
 
     ``phases`` (p, 2k) float64 holds the interpolation taps of the fractional
     positions (q + 1) / (p + 1), q < p, between two samples: the value at
     n + (q + 1) / (p + 1) is Σ_m phases[q, m] x[n - k + 1 + m] (samples outside
-    the signal are 0). The samples themselves count too. ``out`` (channels,)
-    float64 receives the peaks.
+    the signal are 0). The samples themselves count too. ``padded`` float64
+    (frames + 2k,) is scratch for one channel with k zeros on either side;
+    ``out`` (channels,) float64 receives the peaks.
     """
     channels, frames = x.shape
-    p, taps = phases.shape
+    taps = phases.shape[1]
     k = taps // 2
+    padded[:] = 0.0
     for c in range(channels):
         peak = 0.0
         for n in range(frames):
-            v = abs(np.float64(x[c, n]))
-            if v > peak:
-                peak = v
-        for n in range(-1, frames):
-            lo = n - k + 1
-            inside = lo >= 0 and lo + taps <= frames
-            for q in range(p):
-                acc = 0.0
-                if inside:
-                    for m in range(taps):
-                        acc += phases[q, m] * x[c, lo + m]
-                else:
-                    for m in range(taps):
-                        i = lo + m
-                        if 0 <= i < frames:
-                            acc += phases[q, m] * x[c, i]
-                v = abs(acc)
-                if v > peak:
-                    peak = v
-        out[c] = peak
+            v = np.float64(x[c, n])
+            padded[k + n] = v
+            peak = max(peak, abs(v))
+        # the intervals after samples -1 .. frames - 1: window start n - k + 1, padded by k
+        out[c] = max(peak, _interpolated_peaks(padded, frames + 1, phases))
+
+
+@njit(cache=True, nogil=True, fastmath=True)
+def _interpolated_peaks(window, count, phases):  # pragma: no cover - compiled
+    """Largest |value| the phases interpolate from window[s : s + taps], over s < count."""
+    p, taps = phases.shape
+    peak = 0.0
+    for start in range(count):
+        for q in range(p):
+            acc = 0.0
+            for m in range(taps):
+                acc += phases[q, m] * window[start + m]
+            peak = max(peak, abs(acc))
+    return peak

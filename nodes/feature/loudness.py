@@ -209,7 +209,8 @@ def true_peak(samples: np.ndarray) -> np.ndarray:
 
     x = np.ascontiguousarray(samples, dtype=np.float32)
     out = np.zeros(x.shape[0])
-    true_peaks(x, _phases(), out)
+    phases = _phases()
+    true_peaks(x, phases, np.zeros(x.shape[1] + phases.shape[1]), out)
     return out
 
 
