@@ -135,14 +135,20 @@ def limiter(
     compensated: the output lines up with the input and is exactly as long
     (the node runs whole-signal; the numba kernel works in chunks with its
     state in arrays). No output sample is above the ceiling: the gain can
-    only reach it, and float32 rounding is clamped.
+    only reach it, and float32 rounding is clamped. NaN or infinite input
+    samples are taken as 0, with a warning.
 
     Example
     -------
         brick = {in = "src", ceiling_dbfs = -1.0, lookahead_ms = 5.0, true_peak = true}
     """
+    samples = in_.samples
+    bad = int(np.count_nonzero(~np.isfinite(samples)))
+    if bad:
+        ctx.warn(f"{bad} NaN or infinite samples were limited as 0")
+        samples = np.nan_to_num(samples, nan=0.0, posinf=0.0, neginf=0.0)
     out = limit(
-        in_.samples,
+        samples,
         in_.sample_rate,
         ceiling_dbfs=ceiling_dbfs,
         lookahead_ms=lookahead_ms,

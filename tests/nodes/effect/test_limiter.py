@@ -112,3 +112,14 @@ def test_the_kernel_gives_the_same_samples_in_any_chunks(chunk, true_peak, monke
     whole = run(x, true_peak=true_peak)
     monkeypatch.setattr(limiter_module, "_CHUNK", chunk)
     np.testing.assert_array_equal(run(x, true_peak=true_peak), whole)
+
+
+def test_a_nan_does_not_poison_the_rest():
+    x = loud_mix(0.5)
+    x[:, 1000] = np.nan
+    x[1, 2000] = np.inf
+    ctx = make_ctx("effect.limiter", SR)
+    y = run_node(limiter, ctx, Audio(x, SR), ceiling_dbfs=-1.0).samples
+    assert np.isfinite(y).all() and np.abs(y).max() <= 10 ** (-1 / 20)
+    assert y[0, 1000] == 0.0
+    assert any("3 NaN or infinite samples" in w for w in ctx.warnings)
