@@ -55,7 +55,7 @@ def limit(
     aim = ceiling * 10.0 ** (-TRUE_PEAK_MARGIN_DB / 20.0) if true_peak else ceiling
     lookahead = max(1, round(lookahead_ms * rate / 1000.0))
     release = math.exp(-1000.0 / (release_ms * rate)) if release_ms > 0 else 0.0
-    phases = interpolation_phases() if true_peak else np.zeros((0, 2))
+    phases = interpolation_phases() if true_peak else np.zeros((0, 0))
     taps = phases.shape[1] if true_peak else 1
     spread = TRUE_PEAK_SPREAD if true_peak else 0
     latency = (taps // 2 if true_peak else 0) + spread + lookahead - 1
