@@ -259,6 +259,8 @@ _RATES = {
 }
 _MAX_CHANNELS = {"MPEG_LAYER_III": 2, "FLAC": 8, "VORBIS": 255, "OPUS": 255}
 _FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+_MP3_MAX_COMPRESSION = 0.99
+"""libsndfile 1.2 refuses an MP3 compression level of exactly 1; 0.99 gives nearly the same."""
 
 
 @node("sink.audio", version=1)
@@ -274,17 +276,17 @@ class AudioFile(Wav):
     container's usual one: PCM_16, PCM_24, VORBIS, MPEG_LAYER_III.
     ``compression`` in [0, 1] is libsndfile's compression level: for FLAC
     the effort (the samples stay exact), for Vorbis, Opus and MP3 how much
-    quality is traded for size (0: best quality, biggest file); unset, the
-    library's default. Samples beyond full scale are clipped (with a
-    warning) except in the float WAV formats; NaN or infinite samples are
-    written as 0, with a warning. Files are written through soundfile
-    (libsndfile) block by block, to a temporary file renamed into place
-    when the run succeeds. WAV and FLAC bytes depend only on the samples;
-    an Ogg file's stream serial number is drawn at random by libsndfile, so
-    two renders of it decode to the same samples but differ in bytes.
-    ``chunk_s`` writes numbered pieces beside ``path`` as ``sink.wav``
-    does, in the same format.
-    For the WAV-only node with its suffix checked at declaration, see
+    quality is traded for size (0: best quality, biggest file; MP3 stops at
+    0.99, libsndfile refuses 1); unset, the library's default. Samples
+    beyond full scale are clipped (with a warning) except in the float WAV
+    formats; NaN or infinite samples are written as 0, with a warning.
+    Files are written through soundfile (libsndfile) block by block, to a
+    temporary file renamed into place when the run succeeds. WAV, FLAC and
+    MP3 bytes depend only on the samples; an Ogg file's stream serial
+    number is drawn at random by libsndfile, so two renders of it decode
+    to the same samples but differ in bytes. ``chunk_s`` writes numbered
+    pieces beside ``path`` as ``sink.wav`` does, in the same format. For
+    the WAV-only node, whose suffix is checked at declaration, see
     ``sink.wav``.
 
     Example
@@ -341,7 +343,10 @@ class AudioFile(Wav):
         if self._format == "WAV":
             container = "WAV" if chunk else self._container
             return open_wav(path, self._rate, self._channels, self.subtype, container)
-        extra = {} if self.compression is None else {"compression_level": self.compression}
+        extra = {}
+        if self.compression is not None:
+            top = _MP3_MAX_COMPRESSION if self._format == "MP3" else 1.0
+            extra["compression_level"] = min(self.compression, top)
         return soundfile.SoundFile(
             path,
             "w",

@@ -81,6 +81,15 @@ def test_the_subtype_defaults_to_the_containers_usual(tmp_path):
         assert sf.info(render(tmp_path, f"d.{ext}")).subtype == DEFAULT_SUBTYPES[container]
 
 
+@pytest.mark.parametrize(("ext", "rate"), [("flac", 48000), ("ogg", 48000), ("mp3", 44100)])
+def test_compression_trades_size(tmp_path, ext, rate):
+    small = render(tmp_path / "a", f"x.{ext}", seconds=2.0, rate=rate, compression=1.0)
+    big = render(tmp_path / "b", f"x.{ext}", seconds=2.0, rate=rate, compression=0.0)
+    assert small.stat().st_size < big.stat().st_size
+    if ext == "flac":  # lossless: the effort changes, the samples do not
+        np.testing.assert_array_equal(sf.read(small)[0], sf.read(big)[0])
+
+
 def test_flac_bytes_depend_only_on_the_samples(tmp_path):
     first = render(tmp_path / "a", "x.flac").read_bytes()
     assert render(tmp_path / "b", "x.flac").read_bytes() == first
