@@ -39,6 +39,7 @@ import soundfile as sf
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from debian_data import package_root
+from signals import synthetic_music
 
 import graphengine as ge
 
@@ -56,26 +57,6 @@ def fetch_track() -> Path:
     return package_root(PACKAGE) / TRACK
 
 
-def synthetic_music(seed: int = 0) -> np.ndarray:
-    """Stereo chords of decaying harmonic notes with vibrato, over noise-burst drums."""
-    rng = np.random.default_rng(seed)
-    n = round(SECONDS * SR)
-    t = np.arange(n) / SR
-    x = np.zeros((2, n))
-    for start in np.arange(0.0, SECONDS, 0.5):
-        for midi in rng.choice([48, 52, 55, 57, 60, 64, 67, 69, 72], 3, replace=False):
-            local = np.clip(t - start, 0.0, None)
-            phase = 2 * np.pi * 440.0 * 2 ** ((midi - 69) / 12) * local
-            note = sum(np.sin(k * phase) / k for k in range(1, 7)) * np.exp(-3.0 * local)
-            pan = rng.uniform(0.2, 0.8)
-            x += 0.06 * np.array([[pan], [1 - pan]]) * note * (t >= start)
-    for hit in np.arange(0.25, SECONDS, 0.25):
-        i = round(hit * SR)
-        burst = rng.standard_normal((2, 2000)) * np.exp(-np.arange(2000) / 300)
-        x[:, i : i + 2000] += 0.2 * burst[:, : n - i]
-    return x.astype(np.float32)
-
-
 def music() -> tuple[np.ndarray, str]:
     """(2, frames) float32 and a description of what it is."""
     try:
@@ -83,7 +64,7 @@ def music() -> tuple[np.ndarray, str]:
         x, rate = sf.read(track, dtype="float32", always_2d=True)
     except (OSError, subprocess.CalledProcessError, StopIteration) as error:
         print(f"music: could not fetch {PACKAGE} ({error}); using a synthetic signal")
-        return synthetic_music(), "synthetic music-like signal"
+        return synthetic_music(SECONDS, SR), "synthetic music-like signal"
     if rate != SR:
         x = librosa.resample(x.T, orig_sr=rate, target_sr=SR).T
     start = round(OFFSET_S * SR)

@@ -123,6 +123,12 @@ def _example_graph(spec, chains: dict, tmp_path: Path, any_type: str = "audio") 
             if wanted not in chains:
                 return None
             chain = chains[wanted]
+            if "." not in ref:  # the producer's port of that type may not be its default one
+                refs = table[port.name]
+                named = f"{source}.{chain[-1][1]}"
+                table[port.name] = (
+                    named if isinstance(refs, str) else [named if r == ref else r for r in refs]
+                )
             previous = None
             for index, (type_id, out) in enumerate(chain):
                 chain_id = source if index == len(chain) - 1 else f"{source}_{index}"

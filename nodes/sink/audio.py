@@ -21,7 +21,7 @@ from graphengine.node import InferFn, NodeContext, OutputPath, PortInfo, node, p
 from graphengine.types import Value
 
 WAV_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
-_BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
+_BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4, "PCM_32": 4, "DOUBLE": 8}
 _WAV_MAX_DATA_BYTES = 0xFFFFFFFF - 1024
 """A RIFF WAV's 32-bit sizes end near 4 GiB; bigger data is written as RF64."""
 
@@ -153,9 +153,16 @@ class Wav(BlockSink):
         data_bytes = self._channels * self._frames * _BYTES_PER_SAMPLE[self.subtype]
         self._container = "RF64" if data_bytes > _WAV_MAX_DATA_BYTES else "WAV"
         with writing(self.path, self.ctx):
-            self._file = open_wav(
-                self.path, self._rate, self._channels, self.subtype, self._container
-            )
+            self._file = self._open(self.path)
+
+    def _open(self, path: str, chunk: bool = False) -> Any:
+        """The sound file at ``path`` opened for writing (a chunk file: always a plain WAV)."""
+        container = "WAV" if chunk else self._container
+        return open_wav(path, self._rate, self._channels, self.subtype, container)
+
+    def _clips(self) -> bool:
+        """Whether samples beyond full scale are clipped (integer formats)."""
+        return self.subtype != "FLOAT"
 
     def process(self, block: np.ndarray) -> None:
         with writing(self.path, self.ctx):
@@ -168,7 +175,7 @@ class Wav(BlockSink):
         for start in range(0, block.shape[1], _CHUNK):
             part = block[:, start : start + _CHUNK]
             frames = np.empty((part.shape[1], part.shape[0]), dtype=np.float32)
-            nonfinite, clipped = interleave_for_file(part, frames, self.subtype != "FLOAT")
+            nonfinite, clipped = interleave_for_file(part, frames, self._clips())
             self._nonfinite += nonfinite
             self._clipped += clipped
             self._file.write(frames)
@@ -191,9 +198,7 @@ class Wav(BlockSink):
                     self._chunk_file.close()
                 final = Path(self.ctx.final_path(self.path))
                 name = final.with_name(f"{final.stem}_{index + 1:0{digits}d}{final.suffix}")
-                self._chunk_file = open_wav(
-                    self.ctx.output_path(str(name)), self._rate, self._channels, self.subtype
-                )
+                self._chunk_file = self._open(self.ctx.output_path(str(name)), chunk=True)
                 self._chunk_index = index
             stop = min(frames.shape[0], bounds[index][1] - self._position)
             self._chunk_file.write(frames[done:stop])
@@ -209,7 +214,8 @@ class Wav(BlockSink):
         ctx, total = self.ctx, self._channels * self._frames
         if round(self._rate) != self._rate:
             rounded = round(self._rate)
-            ctx.warn(f"sample rate {self._rate:g} Hz written as {rounded} Hz (WAV stores whole Hz)")
+            stores = f"{self._format_name()} stores whole Hz"
+            ctx.warn(f"sample rate {self._rate:g} Hz written as {rounded} Hz ({stores})")
         if self._container == "RF64":
             size = total * _BYTES_PER_SAMPLE[self.subtype] / 2**30
             ctx.warn(f"{size:.1f} GiB of samples: written as RF64, WAV's 64-bit form")
@@ -223,6 +229,9 @@ class Wav(BlockSink):
                 f"beyond full scale and were clipped to [-1, 1] for {self.subtype}"
             )
 
+    def _format_name(self) -> str:
+        return "WAV"
+
     def abort(self) -> None:
         for handle in (self._file, self._chunk_file):
             if handle is not None:
@@ -232,6 +241,130 @@ class Wav(BlockSink):
 
 
 wav = Wav
+
+FORMATS = {".wav": "WAV", ".flac": "FLAC", ".ogg": "OGG", ".mp3": "MP3"}
+"""File extension -> the container soundfile (libsndfile) writes."""
+FORMAT_SUBTYPES = {
+    "WAV": ("PCM_16", "PCM_24", "PCM_32", "FLOAT", "DOUBLE"),
+    "FLAC": ("PCM_16", "PCM_24", "PCM_S8"),
+    "OGG": ("VORBIS", "OPUS"),
+    "MP3": ("MPEG_LAYER_III",),
+}
+"""The sample formats libsndfile writes into each container (FLAC: integers; MP3: Layer III)."""
+DEFAULT_SUBTYPES = {"WAV": "PCM_16", "FLAC": "PCM_24", "OGG": "VORBIS", "MP3": "MPEG_LAYER_III"}
+AUDIO_SUBTYPES = tuple(dict.fromkeys(t for types in FORMAT_SUBTYPES.values() for t in types))
+_RATES = {
+    "MPEG_LAYER_III": (8000, 11025, 12000, 16000, 22050, 24000, 32000, 44100, 48000),
+    "OPUS": (8000, 12000, 16000, 24000, 48000),
+}
+_MAX_CHANNELS = {"MPEG_LAYER_III": 2, "FLAC": 8, "VORBIS": 255, "OPUS": 255}
+_FLOAT_SUBTYPES = ("FLOAT", "DOUBLE")
+_MP3_MAX_COMPRESSION = 0.99
+"""libsndfile 1.2 refuses an MP3 compression level of exactly 1; 0.99 gives nearly the same."""
+
+
+@node("sink.audio", version=1)
+class AudioFile(Wav):
+    """Write audio to a WAV, FLAC, Ogg (Vorbis or Opus) or MP3 file, chosen by the extension.
+
+    ``path`` ends in ``.wav``, ``.flac``, ``.ogg`` or ``.mp3``; ``subtype``
+    is the sample format, one the container holds: WAV ``PCM_16``,
+    ``PCM_24``, ``PCM_32``, ``FLOAT``, ``DOUBLE``; FLAC ``PCM_16``,
+    ``PCM_24``, ``PCM_S8`` (lossless, integer); Ogg ``VORBIS`` or ``OPUS``
+    (lossy; Opus only at 8, 12, 16, 24 or 48 kHz); MP3 ``MPEG_LAYER_III``
+    (lossy, 1 or 2 channels, rates of 8 to 48 kHz). Unset, it is the
+    container's usual one: PCM_16, PCM_24, VORBIS, MPEG_LAYER_III.
+    ``compression`` in [0, 1] is libsndfile's compression level: for FLAC
+    the effort (the samples stay exact), for Vorbis, Opus and MP3 how much
+    quality is traded for size (0: best quality, biggest file; MP3 stops at
+    0.99, libsndfile refuses 1); unset, the library's default. Samples
+    beyond full scale are clipped (with a warning) except in the float WAV
+    formats; NaN or infinite samples are written as 0, with a warning.
+    Files are written through soundfile (libsndfile) block by block, to a
+    temporary file renamed into place when the run succeeds. WAV, FLAC and
+    MP3 bytes depend only on the samples; an Ogg file's stream serial
+    number is drawn at random by libsndfile, so two renders of it decode
+    to the same samples but differ in bytes. ``chunk_s`` writes numbered
+    pieces beside ``path`` as ``sink.wav`` does, in the same format. For
+    the WAV-only node, whose suffix is checked at declaration, see
+    ``sink.wav``.
+
+    Example
+    -------
+        out = {in = "mix", path = "out/mix.flac", subtype = "PCM_24"}
+    """
+
+    path: OutputPath = param(description="the file to write: .wav, .flac, .ogg or .mp3")
+    subtype: str | None = param(
+        None, choices=AUDIO_SUBTYPES, description="sample format; unset: the container's usual"
+    )
+    compression: float | None = param(
+        None, range=(0.0, 1.0), description="libsndfile's compression level; unset: its default"
+    )
+
+    def prepare(self, spec: StreamSpec) -> None:
+        suffix = Path(self.path).suffix.lower()
+        if suffix not in FORMATS:
+            known = ", ".join(FORMATS)
+            name = Path(self.ctx.final_path(self.path)).name
+            raise self.param_error("path", f"{name!r}: sink.audio writes {known} files")
+        self._format = FORMATS[suffix]
+        allowed = FORMAT_SUBTYPES[self._format]
+        if self.subtype is None:
+            self.subtype = DEFAULT_SUBTYPES[self._format]
+        elif self.subtype not in allowed:
+            message = f"{self._format} holds {', '.join(allowed)}, not {self.subtype}"
+            raise self.param_error("subtype", message)
+        rates = _RATES.get(self.subtype)
+        if rates is not None and round(spec.sample_rate_hz) not in rates:
+            listed = ", ".join(f"{r:g}" for r in rates)
+            message = (
+                f"{self.subtype} stores only {listed} Hz, the audio is "
+                f"{spec.sample_rate_hz:g} Hz: put a signal.resample node before it"
+            )
+            raise self.port_error("in", message)
+        most = _MAX_CHANNELS.get(self.subtype, _MAX_CHANNELS.get(self._format))
+        if most is not None and spec.channels > most:
+            message = f"{self.subtype} holds at most {most} channels, the audio has {spec.channels}"
+            raise self.port_error("in", message)
+        super().prepare(spec)
+
+    def start(self) -> None:
+        self._container = self._format
+        if self._format == "WAV":
+            data_bytes = self._channels * self._frames * _BYTES_PER_SAMPLE[self.subtype]
+            self._container = "RF64" if data_bytes > _WAV_MAX_DATA_BYTES else "WAV"
+        with writing(self.path, self.ctx):
+            self._file = self._open(self.path)
+
+    def _open(self, path: str, chunk: bool = False) -> Any:
+        import soundfile
+
+        if self._format == "WAV":
+            container = "WAV" if chunk else self._container
+            return open_wav(path, self._rate, self._channels, self.subtype, container)
+        extra = {}
+        if self.compression is not None:
+            top = _MP3_MAX_COMPRESSION if self._format == "MP3" else 1.0
+            extra["compression_level"] = min(self.compression, top)
+        return soundfile.SoundFile(
+            path,
+            "w",
+            samplerate=round(self._rate),
+            channels=self._channels,
+            subtype=self.subtype,
+            format=self._format,
+            **extra,
+        )
+
+    def _clips(self) -> bool:
+        return self.subtype not in _FLOAT_SUBTYPES
+
+    def _format_name(self) -> str:
+        return self._format
+
+
+audio_file = AudioFile
 
 
 @node("sink.npy", version=1)
