@@ -88,6 +88,26 @@ def graph_toml(nodes: Mapping[str, Mapping[str, Any]], **top: Any) -> str:
     return tomli_w.dumps({**top, "nodes": nodes})
 
 
+def barrier_graph(
+    reverse_type: str, sample_rate: float, seconds: float, wav: Path, **sink: Any
+) -> Any:
+    """osc -> gain -> ``reverse_type`` (whole-signal) -> gain, mixed with osc, into ``wav``.
+
+    Two streaming chains with a whole-signal node between them: the nodes
+    are ``osc``, ``pre``, ``rev``, ``post``, ``both`` (the mix) and ``out``.
+    """
+    import graphengine as ge
+
+    g = ge.Graph(sample_rate=sample_rate)
+    g.add("osc", "source.tone", frequency=300.0, duration_s=seconds)
+    g.add("pre", "effect.gain", in_="osc", gain_db=-6.0)
+    g.add("rev", reverse_type, in_="pre")
+    g.add("post", "effect.gain", in_="rev", gain_db=-6.0)
+    g.add("both", "signal.mix", in_=["osc", "post"])
+    g.add("out", "sink.wav", in_="both", path=str(wav), **sink)
+    return g
+
+
 BATCH_ARGS = ("batch", "g.toml", "--inputs", "in/*.wav", "--bind", "src.path", "--out-dir", "res")
 """``graphengine batch`` over ``in/*.wav`` bound to ``src.path``, writing ``res/``."""
 

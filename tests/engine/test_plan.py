@@ -32,6 +32,7 @@ from graphengine.plan import (
     make_plan,
 )
 from graphengine.validate import ValidGraph
+from support import barrier_graph
 
 SR = 8000
 OUT = Path(tempfile.mkdtemp(prefix="graphengine-test-plan-"))
@@ -175,13 +176,7 @@ def test_grouping_matches_the_reference(case, cache_taps: bool) -> None:
 
 def test_a_diamond_through_a_whole_signal_node_is_split() -> None:
     """osc feeds both a whole-signal node and the mix that reads it: no single region."""
-    g = ge.Graph(sample_rate=SR)
-    g.add("osc", "source.tone", frequency=300.0, duration_s=0.01)
-    g.add("pre", "effect.gain", in_="osc", gain_db=-6.0)
-    g.add("rev", "effect.reverse", in_="pre")
-    g.add("post", "effect.gain", in_="rev", gain_db=-6.0)
-    g.add("both", "signal.mix", in_=["osc", "post"])
-    g.add("out", "sink.wav", in_="both", path=str(OUT / "diamond.wav"))
+    g = barrier_graph("effect.reverse", SR, 0.01, OUT / "diamond.wav")
     plan = plan_of(g)
     units = group_units(plan, cache_taps=False)
     assert shape(units) == shape(reference_units(plan, cache_taps=False))

@@ -21,7 +21,7 @@ from nodes.signal.mix import Mix
 from nodes.sink.audio import Wav
 from nodes.source.file import AudioFile
 from nodes.source.generators import Noise, Tone
-from support import cli_env
+from support import barrier_graph, cli_env
 
 SR = 44100.0
 BLOCKS = (1, 7, 64, 4096)
@@ -133,13 +133,7 @@ def _with_reverse() -> Registry:
 
 
 def test_whole_signal_barrier_between_two_streaming_chains(tmp_path: Path) -> None:
-    g = ge.Graph(sample_rate=SR)
-    g.add("osc", "source.tone", frequency=300.0, duration_s=0.05)
-    g.add("pre", "effect.gain", in_="osc", gain_db=-6.0)
-    g.add("rev", "test.reverse", in_="pre")
-    g.add("post", "effect.gain", in_="rev", gain_db=-6.0)
-    g.add("both", "signal.mix", in_=["post", "osc"])
-    g.add("out", "sink.wav", in_="both", path=str(tmp_path / "rev.wav"), subtype="FLOAT")
+    g = barrier_graph("test.reverse", SR, 0.05, tmp_path / "rev.wav", subtype="FLOAT")
     registry = _with_reverse()
     result = g.run(outputs=["both", "osc"], cache=False, registry=registry, block_size=100)
     osc = result["osc"].samples
