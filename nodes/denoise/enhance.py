@@ -5,7 +5,8 @@ The noise reducers work on a short-time Fourier transform (Hann frames of
 second input of noise alone, from the first ``noise_ms`` of the signal, or
 tracked through the signal by minimum statistics. ``denoise.echo_cancel`` removes the
 echo of a far-end signal from a microphone signal with an NLMS adaptive
-filter (a numba kernel).
+filter (a numba kernel) that a double-talk detector freezes while the near end
+talks.
 """
 
 from __future__ import annotations
@@ -344,7 +345,16 @@ def infer_echo_cancel(
     return {"out": PortInfo("audio", mic.shape, sample_rate=mic.sample_rate, itemsize=4)}
 
 
-@node("denoise.echo_cancel", version=1, infer=infer_echo_cancel, aliases=("echo.cancel",))
+DOUBLE_TALK = ("ncc", "geigel", "off")
+_NCC_SMOOTHING_S = 0.01
+"""Time constant of the NCC detector's running correlation and power (a few pitch periods)."""
+_TRANSFER_SMOOTHING_S = 0.1
+"""Time constant of the error powers that decide a background-to-foreground transfer."""
+_GEIGEL_BLOCK = 64
+"""The Geigel window's running maximum is kept per block of this many samples (nlms_cancel_dtd)."""
+
+
+@node("denoise.echo_cancel", version=2, infer=infer_echo_cancel, aliases=("echo.cancel",))
 def echo_cancel(
     mic: Audio,
     reference: Audio,
@@ -355,6 +365,18 @@ def echo_cancel(
     step: float = param(0.5, range=(1e-4, 1.999), description="NLMS step size mu"),
     regularization: float = param(
         1e-3, range=(0, None), description="added to the reference energy (delta)"
+    ),
+    double_talk: str = param(
+        "ncc", choices=DOUBLE_TALK, description="double-talk detector that freezes adaptation"
+    ),
+    ncc_threshold: float = param(
+        0.8, range=(0, 1), description="ncc: correlation below which the near end talks"
+    ),
+    geigel_threshold: float = param(
+        0.5, above=0, description="geigel: |mic| over the largest recent |reference|"
+    ),
+    hold_ms: float = param(
+        50.0, unit="ms", range=(0, 10_000), description="adaptation stays frozen this long after"
     ),
     ctx: NodeContext,
 ) -> Audio:
@@ -368,8 +390,30 @@ def echo_cancel(
     near-end sound. ``step`` (mu; 2 or more diverges) trades speed of
     convergence and tracking (larger) against residual echo and misadjustment
     (smaller); ``regularization`` keeps the update finite when the reference
-    is silent. There is no double-talk detector: loud near-end speech slows or
-    disturbs the adaptation.
+    is silent.
+
+    While both ends talk (double talk) the near end's speech would drive the
+    filter away from the echo path; a detector freezes the adaptation then,
+    and for ``hold_ms`` after it last fired. ``ncc`` (the default; Benesty,
+    Morgan and Cho 2000) runs a second, background filter that always adapts
+    and measures xi = E[mic y] / E[mic²] of its echo estimate y over ~10 ms:
+    near 1 while the microphone holds echo alone, it falls to about
+    1 / (1 + near-to-echo power ratio) when the near end talks, and
+    adaptation stops below ``ncc_threshold`` (0.8: near-end speech louder
+    than about -6 dB re the echo). Whenever the background filter's error
+    power (over 100 ms) is under half the foreground's, the foreground takes
+    its weights (Ochiai's two-path transfer; in double talk both errors hold
+    the near end, so it does not happen), so the start and a changed echo
+    path are still learnt, within ~3 dB of ERLE of no detector in the first
+    2 s; it costs twice the work.
+    ``geigel`` (Duttweiler 1978) fires when |mic| reaches
+    ``geigel_threshold`` times the largest |reference| over the last
+    ``taps`` samples (0.5 assumes the echo comes back at least 6 dB down):
+    cheap, but blind to near-end speech quieter than that. ``off`` adapts
+    always (version 1's behaviour). On speech-like signals at 8 kHz through
+    a 250 ms room response (tests/nodes/denoise), the near end's SNR during
+    double talk goes from 6 dB at the microphone to 9 dB with ``off``,
+    about 17 dB with ``geigel`` and about 25 dB with ``ncc``.
 
     The output has the microphone's length, channels and rate; the reference
     is zero-padded or cut to that length. A mono reference feeds a separate
@@ -379,15 +423,16 @@ def echo_cancel(
 
     Example
     -------
-        aec = {mic = "mic", reference = "far", taps = 512, step = 0.3}
+        aec = {mic = "mic", reference = "far", taps = 512, step = 0.3, double_talk = "geigel"}
     """
-    from nodes.denoise._kernels import nlms_cancel
+    from nodes.denoise._kernels import nlms_cancel, nlms_cancel_dtd
 
     infer_echo_cancel(
         {"mic": _port(mic), "reference": _port(reference)},
         {"step": step},
         ctx,
     )
+    rate = mic.sample_rate
     frames = mic.frames
     out = np.empty(mic.samples.shape, dtype=np.float32)
     for c in range(mic.channels):
@@ -396,6 +441,26 @@ def echo_cancel(
         padded[taps - 1 : taps - 1 + far.size] = far
         weights = np.zeros(taps)
         error = np.empty(frames)
-        nlms_cancel(mic.samples[c].astype(np.float64), padded, weights, step, regularization, error)
+        near = mic.samples[c].astype(np.float64)
+        if double_talk == "off":
+            nlms_cancel(near, padded, weights, step, regularization, error)
+        else:
+            ncc = double_talk == "ncc"
+            nlms_cancel_dtd(
+                near,
+                padded,
+                weights,
+                np.zeros(taps if ncc else 0),
+                step,
+                regularization,
+                2 if ncc else 1,
+                ncc_threshold if ncc else geigel_threshold,
+                round(hold_ms / 1000.0 * rate),
+                float(np.exp(-1.0 / (_NCC_SMOOTHING_S * rate))),
+                float(np.exp(-1.0 / (_TRANSFER_SMOOTHING_S * rate))),
+                np.zeros(-(-taps // _GEIGEL_BLOCK) + 1),
+                error,
+                np.zeros(frames, dtype=np.uint8),
+            )
         out[c] = error
     return mic.with_samples(out)
