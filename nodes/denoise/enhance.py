@@ -352,6 +352,8 @@ _TRANSFER_SMOOTHING_S = 0.1
 """Time constant of the error powers that decide a background-to-foreground transfer."""
 _GEIGEL_BLOCK = 64
 """The Geigel window's running maximum is kept per block of this many samples (nlms_cancel_dtd)."""
+_SNAPSHOT_S = 0.25
+"""The NCC detector's echo estimate comes from the filter as it was 0.25 to 0.5 s earlier."""
 
 
 @node("denoise.echo_cancel", version=2, infer=infer_echo_cancel, aliases=("echo.cancel",))
@@ -370,7 +372,7 @@ def echo_cancel(
         "ncc", choices=DOUBLE_TALK, description="double-talk detector that freezes adaptation"
     ),
     ncc_threshold: float = param(
-        0.8, range=(0, 1), description="ncc: correlation below which the near end talks"
+        0.9, range=(0, 1), description="ncc: correlation below which the near end talks"
     ),
     geigel_threshold: float = param(
         0.5, above=0, description="geigel: |mic| over the largest recent |reference|"
@@ -395,25 +397,27 @@ def echo_cancel(
     While both ends talk (double talk) the near end's speech would drive the
     filter away from the echo path; a detector freezes the adaptation then,
     and for ``hold_ms`` after it last fired. ``ncc`` (the default; Benesty,
-    Morgan and Cho 2000) runs a second, background filter that always adapts
-    and measures xi = E[mic y] / E[mic²] of its echo estimate y over ~10 ms:
-    near 1 while the microphone holds echo alone, it falls to about
-    1 / (1 + near-to-echo power ratio) when the near end talks, and
-    adaptation stops below ``ncc_threshold`` (0.8: near-end speech louder
-    than about -6 dB re the echo). Whenever the background filter's error
-    power (over 100 ms) is under half the foreground's, the foreground takes
-    its weights (Ochiai's two-path transfer; in double talk both errors hold
-    the near end, so it does not happen), so the start and a changed echo
-    path are still learnt, within ~3 dB of ERLE of no detector in the first
-    2 s; it costs twice the work.
-    ``geigel`` (Duttweiler 1978) fires when |mic| reaches
-    ``geigel_threshold`` times the largest |reference| over the last
-    ``taps`` samples (0.5 assumes the echo comes back at least 6 dB down):
-    cheap, but blind to near-end speech quieter than that. ``off`` adapts
-    always (version 1's behaviour). On speech-like signals at 8 kHz through
-    a 250 ms room response (tests/nodes/denoise), the near end's SNR during
-    double talk goes from 6 dB at the microphone to 9 dB with ``off``,
-    about 17 dB with ``geigel`` and about 25 dB with ``ncc``.
+    Morgan and Cho 2000) measures xi = E[mic y] / E[mic²] over ~10 ms, with
+    y the echo estimate of the filter as it was 0.25 to 0.5 s before (a
+    filter of many taps adapting on near-end speech soon fits part of it and
+    would keep xi high; an older copy cannot): near 1 while the microphone
+    holds echo alone, xi falls to about 1 / (1 + near-to-echo power ratio)
+    when the near end talks, and adaptation stops below ``ncc_threshold``
+    (0.9: near-end speech louder than about -10 dB re the echo). Until xi
+    first reaches the threshold the filter is still learning and adapts
+    freely. A background filter adapts always; when a snapshot of it has
+    under half the foreground's error power (over 100 ms) and explains the
+    microphone (its xi above the threshold), and the detector is quiet or
+    the foreground makes the echo worse, the foreground takes those weights
+    (Ochiai's two-path transfer), so a changed echo path is still learnt,
+    if more slowly than by ``off`` (a few seconds more on speech);
+    ``ncc`` costs about three times the work of ``off``. ``geigel``
+    (Duttweiler 1978) fires when |mic| reaches ``geigel_threshold`` times
+    the largest |reference| over the last ``taps`` samples (0.5 assumes the
+    echo comes back at least 6 dB down): cheap, but blind to near-end speech
+    quieter than that. ``off`` adapts always (version 1's behaviour).
+    Measured figures (speech-like signals in tests/nodes/denoise, real
+    speech in benchmarks/echo.py) are in those files and the reports.
 
     The output has the microphone's length, channels and rate; the reference
     is zero-padded or cut to that length. A mono reference feeds a separate
@@ -450,7 +454,8 @@ def echo_cancel(
                 near,
                 padded,
                 weights,
-                np.zeros(taps if ncc else 0),
+                np.zeros((5, taps) if ncc else (5, 0)),
+                step,
                 step,
                 regularization,
                 2 if ncc else 1,
@@ -458,6 +463,7 @@ def echo_cancel(
                 round(hold_ms / 1000.0 * rate),
                 float(np.exp(-1.0 / (_NCC_SMOOTHING_S * rate))),
                 float(np.exp(-1.0 / (_TRANSFER_SMOOTHING_S * rate))),
+                max(1, round(_SNAPSHOT_S * rate)),
                 np.zeros(-(-taps // _GEIGEL_BLOCK) + 1),
                 error,
                 np.zeros(frames, dtype=np.uint8),

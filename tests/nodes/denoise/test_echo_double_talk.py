@@ -93,7 +93,9 @@ def test_double_talk_keeps_the_near_end_and_far_end_only_erle_stays_20_db(detect
 def test_ncc_still_learns_the_start_and_a_changed_path():
     s = scenario(0.0, change_path=True)
     out, plain = cancel(s), cancel(s, double_talk="off")
-    for start, slack in ((0.0, 3.0), (2.0, 2.0), (8.0, 4.0), (10.0, 1.0), (12.0, 1.5)):
+    # slower than adapting always (the detector holds the foreground until the background's
+    # snapshot explains the new path), but it gets there: no deadlock
+    for start, slack in ((0.0, 3.5), (2.0, 3.5), (12.0, 7.0), (14.0, 1.0)):
         assert erle_db(s, out, start, start + 2) >= erle_db(s, plain, start, start + 2) - slack
     assert erle_db(s, out, 14.0, 16.0) >= 20.0
 
