@@ -416,8 +416,11 @@ def echo_cancel(
     the largest |reference| over the last ``taps`` samples (0.5 assumes the
     echo comes back at least 6 dB down): cheap, but blind to near-end speech
     quieter than that. ``off`` adapts always (version 1's behaviour).
-    Measured figures (speech-like signals in tests/nodes/denoise, real
-    speech in benchmarks/echo.py) are in those files and the reports.
+    On real speech through a 250 ms synthetic room (benchmarks/echo.py,
+    8 kHz, 2048 taps), the near end at 0 and 6 dB SNR at the microphone
+    comes out at 12.6 and 20.4 dB with ``ncc``, 1.0 and 7.5 with
+    ``geigel``, -5.1 with ``off`` (the filter diverges), and the echo stays
+    about 20 dB down where the far end talks alone.
 
     The output has the microphone's length, channels and rate; the reference
     is zero-padded or cut to that length. A mono reference feeds a separate
