@@ -329,9 +329,120 @@ class Prediction(Value):
         return cls(arrays["probabilities"], tuple(meta["classes"]))
 
 
+# --------------------------------------------------------------------------- subbands
+# Multi-rate decompositions (wavelet transforms, filter banks): bands of different lengths.
+
+
+@dataclass(frozen=True, eq=False)
+class Subbands(Value):
+    """A signal split into bands sampled at different rates: a wavelet or filter-bank decomposition.
+
+    Parameters
+    ----------
+    bands : sequence of array_like
+        One float64 array per band, each shaped (channels, length of that
+        band); all bands have the same channels. Ordered as the transform
+        orders them (a wavelet decomposition: coarsest approximation first,
+        then details from coarse to fine, as ``pywt.wavedec``).
+    names : sequence of str
+        One per band (``"a5"``, ``"d5"``, ..., ``"d1"``).
+    rates : sequence of float > 0
+        Coefficients per second of each band, in Hz.
+    frames : int >= 0
+        Length in samples of the signal that was decomposed (what an inverse
+        transform gives back).
+    sample_rate : float > 0
+        That signal's sample rate, in Hz.
+    transform : dict
+        JSON-serialisable description of the transform that made the bands,
+        with at least ``"kind"`` (e.g. ``{"kind": "dwt", "wavelet": "db4",
+        "mode": "symmetric"}``): what an inverse needs to know.
+
+    Validation describes a ``subbands`` port by the signal it decomposes:
+    ``PortInfo.shape`` is ``(channels, frames)`` of that signal (the bands
+    hold about as many values, float64).
+    """
+
+    bands: tuple[np.ndarray, ...]
+    names: tuple[str, ...]
+    rates: tuple[float, ...]
+    frames: int
+    sample_rate: float
+    transform: dict = field(default_factory=dict)
+    port_type: ClassVar[str] = "subbands"
+
+    def __post_init__(self) -> None:
+        bands = []
+        for band in self.bands:
+            array = np.asarray(band)
+            if array.ndim == 1:
+                array = array[np.newaxis, :]
+            if array.ndim != 2 or np.iscomplexobj(array):
+                raise ValueError(f"each band must be real, shaped (channels, n), got {array.shape}")
+            bands.append(np.ascontiguousarray(array, dtype=np.float64))
+        if len({b.shape[0] for b in bands}) > 1:
+            raise ValueError(f"bands differ in channels: {[b.shape[0] for b in bands]}")
+        names, rates = _names(self.names), tuple(float(r) for r in self.rates)
+        if not (len(names) == len(rates) == len(bands)):
+            raise ValueError(f"{len(bands)} bands need as many names and rates")
+        if not np.isfinite(self.sample_rate) or self.sample_rate <= 0:
+            raise ValueError(f"sample_rate must be a positive number of Hz, got {self.sample_rate}")
+        if "kind" not in self.transform:
+            raise ValueError("transform must name its kind")
+        object.__setattr__(self, "bands", tuple(bands))
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "rates", rates)
+        object.__setattr__(self, "frames", int(self.frames))
+        object.__setattr__(self, "sample_rate", float(self.sample_rate))
+        object.__setattr__(self, "transform", dict(self.transform))
+
+    @property
+    def channels(self) -> int:
+        return self.bands[0].shape[0] if self.bands else 0
+
+    def band(self, name: str) -> np.ndarray:
+        """The band called ``name``, (channels, n)."""
+        return self.bands[self.names.index(name)]
+
+    @property
+    def primary(self) -> np.ndarray:
+        """All bands side by side in their order, (channels, total coefficients)."""
+        return np.concatenate(self.bands, axis=1)
+
+    def to_arrays(self) -> tuple[Arrays, dict]:
+        arrays = {f"band{i}": band for i, band in enumerate(self.bands)}
+        meta = {
+            "names": list(self.names),
+            "rates": list(self.rates),
+            "frames": self.frames,
+            "sample_rate": self.sample_rate,
+            "transform": self.transform,
+        }
+        return arrays, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: Arrays, meta: dict) -> Subbands:
+        bands = tuple(arrays[f"band{i}"] for i in range(len(meta["names"])))
+        return cls(
+            bands,
+            tuple(meta["names"]),
+            tuple(meta["rates"]),
+            meta["frames"],
+            meta["sample_rate"],
+            meta["transform"],
+        )
+
+    def __repr__(self) -> str:
+        described = " ".join(f"{k} {v}" for k, v in self.transform.items())
+        return (
+            f"Subbands({self.channels} ch, {len(self.bands)} bands {' '.join(self.names)}, "
+            f"{self.frames} frames, {self.sample_rate:g} Hz, {described})"
+        )
+
+
 PORT_TYPES: dict[str, type[Value]] = {
     cls.port_type: cls
-    for cls in (Audio, Spectrum, Features, Vector, Image, Notes, Frequencies, Prediction)
+    for cls in (Audio, Spectrum, Features, Vector, Image, Notes, Frequencies, Prediction, Subbands)
 }
 """Port type name -> value class; ``any`` (the base :class:`Value`) accepts all."""
 
