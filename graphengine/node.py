@@ -649,6 +649,7 @@ def _outputs(type_id: str, annotation: Any) -> tuple[tuple[PortSpec, ...], type 
         return (PortSpec("out", port[0]),), None
     fields = getattr(annotation, "__annotations__", None)
     if isinstance(annotation, type) and issubclass(annotation, tuple) and fields:
+        fields = typing.get_type_hints(annotation)  # resolves postponed (string) annotations
         ports = []
         for name, field_annotation in fields.items():
             field_port = _port_type(field_annotation)

@@ -464,3 +464,71 @@ def compatible(source: str, target: str) -> bool:
 def decode(port_type: str, arrays: Arrays, meta: dict) -> Value:
     """Rebuild a value of ``port_type`` from cached arrays and metadata."""
     return PORT_TYPES[port_type].from_arrays(arrays, meta)
+
+
+# ----------------------------------------------------------------------------- constant-Q spectra
+
+
+@dataclass(frozen=True, eq=False)
+class ConstantQ(Value):
+    """A complex constant-Q (or variable-Q) transform shaped (channels, bins, frames).
+
+    Bin k is centred on ``fmin_hz * 2 ** (k / bins_per_octave)`` Hz (already
+    tuned); frame k is centred on sample ``k * hop``. Its own port type, not a
+    ``spectrum``: the STFT consumers (istft, mel, the spectral features)
+    assume linearly spaced bins and cannot read it.
+    """
+
+    data: np.ndarray
+    hop: int
+    sample_rate: float
+    fmin_hz: float
+    bins_per_octave: int
+    port_type: ClassVar[str] = "cqt"
+
+    def __post_init__(self) -> None:
+        data = np.asarray(self.data)
+        if data.ndim == 2:
+            data = data[np.newaxis]
+        if data.ndim != 3:
+            raise ValueError(
+                f"a constant-Q transform is (channels, bins, frames), got {data.shape}"
+            )
+        if not (self.fmin_hz > 0 and self.bins_per_octave > 0 and self.hop > 0):
+            raise ValueError("a constant-Q transform needs fmin_hz, bins_per_octave and hop > 0")
+        object.__setattr__(self, "data", np.ascontiguousarray(data, dtype=np.complex64))
+
+    @property
+    def frequencies_hz(self) -> np.ndarray:
+        """Centre frequency of each bin in Hz (geometric: bins_per_octave per doubling)."""
+        k = np.arange(self.data.shape[1], dtype=np.float64)
+        return self.fmin_hz * 2.0 ** (k / self.bins_per_octave)
+
+    @property
+    def frame_rate(self) -> float:
+        return float(self.sample_rate) / float(self.hop)
+
+    def to_arrays(self) -> tuple[Arrays, dict]:
+        meta = {
+            "hop": int(self.hop),
+            "sample_rate": float(self.sample_rate),
+            "fmin_hz": float(self.fmin_hz),
+            "bins_per_octave": int(self.bins_per_octave),
+        }
+        return {"data": self.data}, meta
+
+    @classmethod
+    def from_arrays(cls, arrays: Arrays, meta: dict) -> ConstantQ:
+        return cls(arrays["data"], **meta)
+
+    def __repr__(self) -> str:
+        channels, bins, frames = self.data.shape
+        top = self.frequencies_hz[-1] if bins else self.fmin_hz
+        return (
+            f"ConstantQ({channels} ch, {bins} bins {self.fmin_hz:.4g}-{top:.4g} Hz, "
+            f"{self.bins_per_octave}/octave, {frames} frames, hop {self.hop}, "
+            f"{self.sample_rate:g} Hz)"
+        )
+
+
+PORT_TYPES[ConstantQ.port_type] = ConstantQ

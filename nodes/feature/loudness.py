@@ -239,11 +239,12 @@ def infer_loudness(
     }
 
 
-# Spelled as a call: under ``from __future__ import annotations`` a class body's annotations
-# would be strings, and @node reads the port types from them.
-LoudnessOut = NamedTuple(  # noqa: UP014
-    "LoudnessOut", [("out", Vector), ("momentary", Features), ("short_term", Features)]
-)
+class LoudnessOut(NamedTuple):
+    """The figures, and the momentary and short-term series."""
+
+    out: Vector
+    momentary: Features
+    short_term: Features
 
 
 @node("feature.loudness", version=1, infer=infer_loudness)

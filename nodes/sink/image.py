@@ -16,10 +16,10 @@ from typing import Any
 import numpy as np
 
 from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
-from graphengine.types import Audio, Features, Image, Spectrum, Value
+from graphengine.types import Audio, ConstantQ, Features, Image, Spectrum, Value
 from nodes.spectral.stft import fft_frequencies, power_to_db
 
-DRAWABLE = ("image", "spectrum", "features", "audio")
+DRAWABLE = ("image", "spectrum", "cqt", "features", "audio")
 COLORMAPS = ("magma", "viridis", "inferno", "gray_r", "coolwarm")
 _HZ_NAME = re.compile(r"^(\d+(?:\.\d+)?)Hz$")
 
@@ -68,7 +68,8 @@ def image(
     drawing parameters are ignored. A ``spectrum`` is drawn as a
     spectrogram in dB (0 dB at the peak, 80 dB range) with frequency in Hz
     up (``log_frequency`` for a log axis, ``fmax_hz`` to cut it) and time in
-    seconds across; ``features`` whose rows are STFT bins (named ``"…Hz"``)
+    seconds across; a ``cqt`` likewise, always on a log frequency axis;
+    ``features`` whose rows are STFT bins (named ``"…Hz"``)
     likewise, other features as a heat map of rows (pitch classes, mel bands,
     coefficients; ``db`` converts powers to dB) or, for up to four rows, as
     curves over time; ``audio`` as a waveform. Each channel is a panel of
@@ -81,7 +82,7 @@ def image(
     if isinstance(in_, Image):
         image_to_png(in_.pixels, path)
         return
-    if not isinstance(in_, Spectrum | Features | Audio):
+    if not isinstance(in_, Spectrum | ConstantQ | Features | Audio):
         raise ctx.port_error("in", f"cannot draw {in_.port_type}")
     import matplotlib
 
@@ -112,6 +113,11 @@ def image(
                 "dB",
             )
             ax.set_title((title or "spectrogram") + label)
+        elif isinstance(in_, ConstantQ):  # geometric bins: always a log frequency axis
+            power = np.abs(in_.data[c]).astype(np.float64) ** 2
+            freqs = in_.frequencies_hz
+            _heatmap(figure, ax, _db(power), freqs, in_.frame_rate, colormap, True, fmax_hz, "dB")
+            ax.set_title((title or "constant-Q spectrogram") + label)
         else:
             _features(figure, ax, in_, c, colormap, log_frequency, fmax_hz, db)
             ax.set_title((title or ", ".join(_stem(in_.names))) + label)

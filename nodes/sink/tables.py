@@ -24,6 +24,12 @@ from nodes.sink.audio import check_port_type, sink_infer, writing
 
 CSV_TYPES = ("features", "vector")
 JSON_TYPES = ("features", "vector", "prediction")
+FRAME_CHOICES = ("all", "nonzero")
+FRAMES = param(
+    "all",
+    choices=FRAME_CHOICES,
+    description="features: every frame, or only those with a non-zero value (events: beats)",
+)
 
 
 def _names(names: tuple[str, ...], count: int, stem: str) -> list[str]:
@@ -57,6 +63,13 @@ def frame_times(features: Features) -> np.ndarray:
     return np.arange(frames) / features.frame_rate
 
 
+def kept_frames(features: Features, frames: str) -> np.ndarray:
+    """Indices of the frames to write: all, or those where any row of any channel is non-zero."""
+    if frames == "all":
+        return np.arange(features.values.shape[2])
+    return np.flatnonzero(np.any(features.values != 0, axis=(0, 1)))
+
+
 def _cell(value: float) -> str:
     return repr(float(value)) if math.isfinite(value) else ""
 
@@ -66,6 +79,7 @@ def csv_table(
     in_: Value,
     *,
     path: OutputPath = param(suffix=".csv", description="the CSV file to write"),
+    frames: str = FRAMES,
     ctx: NodeContext,
 ) -> None:
     """Write features as a frame table, or a vector as one row, to a CSV file.
@@ -75,7 +89,9 @@ def csv_table(
     centre of a centred STFT frame); several channels give columns
     ``ch0_<name>``, ``ch1_<name>``, ... Vector: the names as header and the
     values as one row. Numbers are written with full float precision;
-    NaN (e.g. unvoiced pitch) as an empty cell.
+    NaN (e.g. unvoiced pitch) as an empty cell. ``frames = "nonzero"``
+    writes only the frames where some value is non-zero: one line per event
+    of an event track such as ``feature.beats`` (its beat times).
 
     Example
     -------
@@ -92,9 +108,10 @@ def csv_table(
         writer = csv.writer(handle)
         writer.writerows(rows)
         if isinstance(in_, Features):
-            channels, n, frames = in_.values.shape
-            table = in_.values.reshape(channels * n, frames).T.astype(np.float64)
-            for time, row in zip(frame_times(in_), table, strict=True):
+            channels, n, _ = in_.values.shape
+            keep = kept_frames(in_, frames)
+            table = in_.values.reshape(channels * n, -1)[:, keep].T.astype(np.float64)
+            for time, row in zip(frame_times(in_)[keep], table, strict=True):
                 writer.writerow([repr(float(time)), *(_cell(v) for v in row)])
 
 
@@ -109,6 +126,7 @@ def json_file(
     in_: Value,
     *,
     path: OutputPath = param(suffix=".json", description="the JSON file to write"),
+    frames: str = FRAMES,
     ctx: NodeContext,
 ) -> None:
     """Write a vector (summaries, metrics), features or a prediction as JSON.
@@ -116,8 +134,10 @@ def json_file(
     Vector: ``{"type": "vector", "values": {name: value, ...}}`` in order.
     Prediction: ``{"type": "prediction", "classes": [...], "probabilities":
     [...], "top": class}``. Features: ``{"type": "features", "frame_rate",
-    "names", "times_s", "values": [channel][row][frame]}``. NaN and infinity
-    are written as null.
+    "names", "times_s", "values": [channel][row][frame]}``; with ``frames =
+    "nonzero"`` only the frames where some value is non-zero (the events of
+    ``feature.beats``: ``times_s`` are then the beat times). NaN and
+    infinity are written as null.
 
     Example
     -------
@@ -138,12 +158,13 @@ def json_file(
             document["top"] = [classes[int(i)] for i in np.argmax(probs, axis=1)]
     else:
         assert isinstance(in_, Features)
+        keep = kept_frames(in_, frames)
         document = {
             "type": "features",
             "frame_rate": in_.frame_rate,
             "names": unique_names(_names(in_.names, in_.values.shape[1], "f"), "feature", ctx),
-            "times_s": frame_times(in_).tolist(),
-            "values": _finite(in_.values),
+            "times_s": frame_times(in_)[keep].tolist(),
+            "values": _finite(in_.values[:, :, keep]),
         }
     with writing(path, ctx), open(path, "w") as handle:
         json.dump(document, handle, indent=1, allow_nan=False)

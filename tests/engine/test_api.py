@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NamedTuple
 
 import networkx as nx
 import numpy as np
@@ -316,3 +317,20 @@ def test_a_spectrum_must_have_the_bins_of_its_n_fft() -> None:
     # The port type keeps its own invariant, so no node checks it again.
     with pytest.raises(ValueError, match=r"n_fft // 2 \+ 1 = 513 bins, got 512"):
         ge.Spectrum(np.ones((1, 512, 4)), 1024, 256, "hann", 22050)
+
+
+class _Parts(NamedTuple):  # this module postpones annotations: these are strings
+    low: Audio
+    high: Audio
+
+
+def test_a_named_tuple_of_outputs_declares_its_ports_under_postponed_annotations() -> None:
+    @node("test.two_parts", version=1)
+    def two_parts(in_: Audio) -> _Parts:
+        """Two copies of the input."""
+        return _Parts(in_, in_)
+
+    assert [(p.name, p.type) for p in two_parts.spec.outputs] == [
+        ("low", "audio"),
+        ("high", "audio"),
+    ]
