@@ -167,7 +167,11 @@ class PortInfo:
         return self.shape[-1] if self.shape else None
 
 
-InferFn = Callable[[Mapping[str, Any], Mapping[str, Any], NodeContext], Mapping[str, PortInfo]]
+Inputs = Mapping[str, Any]
+"""What ``infer`` gets for the inputs: port name -> PortInfo (a list for a variadic port)."""
+Params = Mapping[str, Any]
+"""What ``infer`` gets for the parameters: name -> value, converted and checked."""
+InferFn = Callable[[Inputs, Params, NodeContext], Mapping[str, PortInfo]]
 
 
 @dataclass(frozen=True)

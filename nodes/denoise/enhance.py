@@ -11,13 +11,12 @@ talks.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from functools import cache
 from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.paramgroup import ParamGroup
 from graphengine.types import Audio
 from nodes.effect.timefreq import istft, stft
@@ -155,9 +154,7 @@ def _noise_power(
     return _minimum_statistics(power, rate, hop)
 
 
-def infer_denoise(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_denoise(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Shaped like ``in``; a ``noise`` input must match its rate and have 1 or its channels."""
     source = inputs["in"]
     _check_pair(source, inputs.get("noise"), ("in", "noise"), ctx)
@@ -336,9 +333,7 @@ def wiener(
 # --------------------------------------------------------------------------- echo cancellation
 
 
-def infer_echo_cancel(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_echo_cancel(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Shaped like ``mic``; ``reference`` must match its rate and have 1 or its channels."""
     mic = inputs["mic"]
     _check_pair(mic, inputs.get("reference"), ("mic", "reference"), ctx)

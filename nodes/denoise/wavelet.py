@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio
 from nodes.spectral.wavelet import MODES, WAVELETS, max_levels, resolve_levels, wavedec, waverec
 
@@ -140,9 +140,7 @@ def default_levels(frames: int, wavelet: str) -> int:
     return max(max_levels(frames, wavelet) - 3, 1)
 
 
-def infer_wavelet_denoise(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_wavelet_denoise(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Shaped like ``in``; the levels must fit the signal."""
     info = inputs["in"]
     if info.shape is not None and params["levels"]:

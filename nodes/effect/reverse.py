@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
-from graphengine.node import NodeContext, PortInfo, node
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node
 from graphengine.types import Audio
 
 
@@ -20,9 +17,7 @@ def _info(shape: tuple[int, int] | None, rate: float | None) -> dict[str, PortIn
 # --------------------------------------------------------------------------- reverse
 
 
-def infer_same(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_same(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Shaped and timed like the input ``in``."""
     source = inputs["in"]
     return _info(source.shape, source.sample_rate)

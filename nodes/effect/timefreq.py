@@ -20,12 +20,11 @@ its members in lock step, every output block as long as its input block.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio
 from nodes.signal.resample import audio_info, fit_frames, resampled_frames, soxr_resample
 
@@ -36,9 +35,7 @@ def retimed_info(source: PortInfo, frames_of: Callable[[int], int]) -> dict[str,
     return audio_info(shape, source.sample_rate)
 
 
-def infer_speed(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_speed(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Frames: ``int(frames / factor + 0.5)``; same channels and rate."""
     return retimed_info(inputs["in"], lambda n: resampled_frames(n, params["factor"], 1.0))
 
@@ -214,9 +211,7 @@ def stretched_frames(frames: int, rate: float) -> int:
     return max(1, round(frames / rate)) if frames else 0
 
 
-def infer_time_stretch(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_time_stretch(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Frames: ``round(frames / rate)``; same channels and rate."""
     return retimed_info(inputs["in"], lambda n: stretched_frames(n, params["rate"]))
 
@@ -320,9 +315,7 @@ def _pitch_ratio(semitones: float, cents: float) -> float:
     return 2.0 ** ((semitones + cents / 100.0) / 12.0)
 
 
-def infer_pitch_shift(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_pitch_shift(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Shaped and timed like the input; the total shift is within ±48 semitones."""
     total = params["shift_semitones"] + params["shift_cents"] / 100.0
     if abs(total) > 48.0:
@@ -379,9 +372,7 @@ def pitch_shift(
 # --------------------------------------------------------------------------- frequency shift
 
 
-def infer_frequency_shift(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_frequency_shift(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Shaped like the input; ``|shift_hz|`` must be below Nyquist."""
     source = inputs["in"]
     nyquist = (source.sample_rate or ctx.sample_rate) / 2.0

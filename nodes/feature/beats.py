@@ -7,12 +7,11 @@ combine strong onsets with spacing close to that tempo.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Features, Spectrum, Vector
 from nodes.spectral.stft import frame_rate, mel_power, power_to_db, spectrum_info
 
@@ -24,9 +23,7 @@ class Beats(NamedTuple):
     tempo: Vector
 
 
-def infer_beats(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_beats(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """``out``: (channels, 1, frames) at the spectrum's frame rate; ``tempo``: one per channel."""
     info = spectrum_info(inputs)
     shape, tempo_shape = None, None

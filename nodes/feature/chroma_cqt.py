@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import ConstantQ, Features
 from nodes.feature.extract import CHROMA_NORMS, PITCH_CLASSES
 
 
-def infer_chroma_cqt(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_chroma_cqt(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, n_chroma, frames) at the transform's frame rate."""
     info = inputs.get("in")
     shape = None

@@ -25,7 +25,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NYQUIST, InferFn, NodeContext, PortInfo, node, param
+from graphengine.node import NYQUIST, InferFn, Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, Features, Spectrum, Vector
 from nodes.spectral.stft import (
     MEL_FMAX,
@@ -97,9 +97,7 @@ def _centroid(s0: np.ndarray, s1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s1 / norm, norm
 
 
-def infer_one_row(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_one_row(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, 1, frames) at the spectrum's frame rate."""
     return _from_spectrum(inputs, 1)
 
@@ -242,9 +240,7 @@ def _octaves(fmin: float, n_bands: int) -> np.ndarray:
     return octa
 
 
-def infer_contrast(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_contrast(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, n_bands + 1, frames); the top band's lower edge must lie below Nyquist."""
     fmin, n_bands = params["fmin_hz"], params["n_bands"]
     rate = input_rate(spectrum_info(inputs), ctx)
@@ -340,9 +336,7 @@ def rms(in_: Spectrum, *, ctx: NodeContext) -> Features:
     return _out(in_, out, ("rms",))
 
 
-def infer_zcr(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_zcr(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, 1, frames) with frames as a centred STFT of the same hop would have."""
     frame_length, hop = params["frame_length"], params["hop"]
     info = inputs.get("in")
@@ -625,9 +619,7 @@ def tempo(
 # --------------------------------------------------------------------------- pitch
 
 
-def infer_pitch(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_pitch(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, 3 or 1, frames); two periods of fmin_hz fit in a frame."""
     info = spectrum_info(inputs)  # the audio input's PortInfo, or None
     rate = input_rate(info, ctx)
@@ -719,9 +711,7 @@ def _pct_label(p: float) -> str:
     return f"p{p:g}".replace(".", "_")
 
 
-def infer_summary(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_summary(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels * n * (stats + percentiles),); at least one statistic."""
     per = len(params["stats"]) + len(params["percentiles"])
     if per == 0:
@@ -779,9 +769,7 @@ def summary(
     return Vector(table.reshape(-1), _summary_names(rows, len(in_.values), stats, percentiles))
 
 
-def infer_stack(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_stack(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, Σ n, frames); inputs must agree on channels and frames."""
     infos = [i for i in inputs.get("in") or [] if isinstance(i, PortInfo)]
     if not infos:
@@ -826,9 +814,7 @@ def stack(in_: list[Features], *, ctx: NodeContext) -> Features:
     return Features(values, in_[0].frame_rate, tuple(names))
 
 
-def infer_stack_vectors(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_stack_vectors(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(Σ n,) when every input's length is known."""
     infos = [i for i in inputs.get("in") or [] if isinstance(i, PortInfo)]
     shapes = [i.shape for i in infos]

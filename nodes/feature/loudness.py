@@ -24,12 +24,11 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, Features, Vector
 
 HOP_S = 0.1
@@ -218,9 +217,7 @@ def _db(value: float) -> float:
     return 20.0 * math.log10(value) if value > 0 else -math.inf
 
 
-def infer_loudness(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_loudness(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """A vector of the figures; two one-row series at 10 Hz; one weight per channel."""
     info = inputs.get("in")
     series = None

@@ -19,13 +19,11 @@ by repeating the last sample, as PyWavelets' ``periodization`` mode does.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
 from functools import cache
-from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, Subbands, Vector
 
 WAVELETS = tuple(f"db{p}" for p in range(1, 21))
@@ -84,9 +82,7 @@ def _names(levels: int, channels: int) -> tuple[str, ...]:
     return tuple(names)
 
 
-def infer_energy(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_energy(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels * (levels + 1),); the signal must hold at least 2**levels samples."""
     levels = params["levels"]
     info = inputs.get("in")
@@ -170,9 +166,7 @@ def band_statistic(bands: Subbands, stat: str) -> np.ndarray:
     return table
 
 
-def infer_wavelet(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_wavelet(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """A vector of channels x bands x stats values; at least one statistic."""
     if not params["stats"]:
         raise ctx.param_error("stats", "no statistics asked for")

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
-from graphengine.node import NYQUIST, NodeContext, PortInfo, node, param
+from graphengine.node import NYQUIST, Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, Image
 from nodes.image.mapping import (
     SCALES,
@@ -19,9 +17,7 @@ from nodes.image.mapping import (
 )
 
 
-def infer_to_image(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_to_image(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(rows, columns), or (rows, columns, 3) for channels = "colours"."""
     source = inputs.get("in")
     rate = getattr(source, "sample_rate", None) or ctx.sample_rate

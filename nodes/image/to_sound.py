@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NYQUIST, NodeContext, PortInfo, node, param
+from graphengine.node import NYQUIST, Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, Image
 from nodes.image.mapping import (
     GRIFFIN_LIM_MOMENTUM,
@@ -110,9 +110,7 @@ def _to_sound_frames(columns: int | None, params: Mapping[str, Any], ctx: NodeCo
     return frames
 
 
-def infer_to_sound(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_to_sound(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(1 or 2 channels, duration_s or columns / pixels_per_s in frames)."""
     _check_image_shape("in", inputs.get("in"), ctx)
     if inputs.get("right") is not None:

@@ -8,12 +8,11 @@ channels and samples together.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, Vector
 
 
@@ -27,9 +26,7 @@ def _check_shapes(ref: Any, test: Any, ctx: NodeContext) -> None:
         )
 
 
-def infer_metric(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_metric(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(1,); ref and test must have the same (channels, samples)."""
     _check_shapes(inputs.get("ref"), inputs.get("test"), ctx)
     return {"out": PortInfo("vector", (1,))}

@@ -25,7 +25,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.paramgroup import ParamGroup
 from graphengine.pitch import DEFAULT_A4_HZ, PitchError, hz_to_midi, midi_to_hz, to_hz
 from graphengine.types import Frequencies, Notes
@@ -320,9 +320,7 @@ def _scale_check(
     return len(scale_steps(mode, params["octaves"], params["direction"]))
 
 
-def infer_scale(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_scale(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(notes,): the count follows from the mode, span and direction (unknown for a tuning)."""
     return _notes_info(_scale_check(inputs, params, ctx))
 
@@ -412,9 +410,7 @@ def _chord_midi(params: Mapping[str, Any], ctx: NodeContext) -> tuple[float, ...
         raise ctx.param_error("inversion", str(error)) from None
 
 
-def infer_chord(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_chord(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(notes in the chord,); the numeral is parsed here."""
     return _notes_info(len(_chord_midi(params, ctx)))
 
@@ -490,9 +486,7 @@ def _progression(params: Mapping[str, Any], ctx: NodeContext) -> list[list[float
     return slots
 
 
-def infer_progression(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_progression(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(notes,): every numeral is parsed here."""
     return _slots_info(_progression(params, ctx), params, ctx)
 
@@ -612,9 +606,7 @@ def _resolve(
     return out
 
 
-def infer_sequence(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_sequence(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(notes,): every item is parsed here."""
     slots = _parse_items(params["notes"], "notes", params["a4_hz"], _tuning_size(inputs), True, ctx)
     return _slots_info(slots, params, ctx)
@@ -650,9 +642,7 @@ def sequence(
     return _item_events(slots, tuning, "notes", beats, timing, ctx)
 
 
-def infer_from_tuning(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_from_tuning(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(notes,): indices are checked against the tuning's size when it is known."""
     size = _tuning_size(inputs)
     if not params["steps"]:
@@ -693,9 +683,7 @@ def from_tuning(
 # ----------------------------------------------------------------------------- merge
 
 
-def infer_merge(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_merge(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(sum of the inputs' notes,) when all are known."""
     ports = list(inputs.get("in") or [])
     if not ports:

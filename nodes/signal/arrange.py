@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio
 from nodes.signal.mix import common_format
 
@@ -51,9 +51,7 @@ def _layer_shape(
     return (channels, frames), rate, offsets
 
 
-def infer_layer(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_layer(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Channels: the widest input's; frames: the latest end of any offset input."""
     ports = list(inputs.get("in") or [])
     shape, rate, _ = _layer_shape(ports, params["offsets_s"], ctx)
@@ -120,9 +118,7 @@ def _crossfade_frames(
     return fade
 
 
-def infer_concat(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_concat(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Frames: the sum of the inputs' minus one crossfade per join."""
     ports = list(inputs.get("in") or [])
     channels, rate = common_format(ports, ctx)

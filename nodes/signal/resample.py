@@ -3,12 +3,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio
 
 SOXR_QUALITIES = ("VHQ", "HQ", "MQ", "LQ", "QQ")
@@ -50,9 +47,7 @@ def soxr_resample(samples: np.ndarray, in_rate: float, out_rate: float, quality:
 # --------------------------------------------------------------------------- speed
 
 
-def infer_resample(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_resample(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Frames converted to ``rate_hz`` as soxr rounds them; the output is at ``rate_hz``."""
     source = inputs["in"]
     in_rate = source.sample_rate or ctx.sample_rate

@@ -10,12 +10,10 @@ frequency (Hz), feature rows or amplitude up, with a colour bar.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, OutputPath, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, OutputPath, Params, PortInfo, node, param
 from graphengine.types import Audio, ConstantQ, Features, Image, Spectrum, Value
 from nodes.spectral.stft import fft_frequencies, power_to_db
 
@@ -24,9 +22,7 @@ COLORMAPS = ("magma", "viridis", "inferno", "gray_r", "coolwarm")
 _HZ_NAME = re.compile(r"^(\d+(?:\.\d+)?)Hz$")
 
 
-def infer_image(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_image(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """No outputs; the input must be drawable."""
     info = inputs.get("in")
     if isinstance(info, PortInfo) and info.type not in DRAWABLE:

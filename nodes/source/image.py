@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from graphengine.errors import ParamError
-from graphengine.node import InputPath, NodeContext, PortInfo, node, param
+from graphengine.node import InputPath, Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Image
 from nodes.image.mapping import IMAGE_FORMATS, IMAGE_MODES, LUMA
 
@@ -108,9 +108,7 @@ def _image_shape(height: int, width: int, params: Mapping[str, Any]) -> tuple[in
     return (rows, columns) if params["mode"] == "gray" else (rows, columns, 3)
 
 
-def infer_source_image(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_source_image(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(rows, columns) or (rows, columns, 3) from the file's header and the resize parameters."""
     with _open_image(params["path"], ctx) as picture:
         shape = _image_shape(picture.height, picture.width, params)

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import InputPath, NodeContext, PortInfo, node, param
+from graphengine.node import InputPath, Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.pitch import DEFAULT_A4_HZ, midi_to_hz
 from graphengine.types import Notes
 
@@ -287,9 +287,7 @@ def _selection(params: Mapping[str, Any]) -> Selection:
     return Selection(*(tuple(params[n]) for n in names), bool(params["drums"]))
 
 
-def infer_midi(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_midi(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(notes,): the file is read and the selection applied here, so a bad file fails validation."""
     timed, _ = read_notes(params["path"], ctx, params["sustain"])
     notes = select(timed, _selection(params), params["a4_hz"], params["path"], ctx)

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
-from graphengine.node import NYQUIST, NodeContext, Pitch, PortInfo, node, param
+from graphengine.node import NYQUIST, Inputs, NodeContext, Params, Pitch, PortInfo, node, param
 from graphengine.types import Audio
 
 SWEEPS = ("linear", "log")
@@ -23,9 +21,7 @@ def _frames(duration_s: float, ctx: NodeContext) -> int:
     return frames
 
 
-def infer_chirp(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_chirp(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, round(duration_s * rate))."""
     frames = _frames(params["duration_s"], ctx)
     shape = (params["channels"], frames)
@@ -95,9 +91,7 @@ def chirp(
     return Audio(samples, ctx.sample_rate)
 
 
-def infer_silence(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_silence(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, round(duration_s * rate))."""
     shape = (params["channels"], _frames(params["duration_s"], ctx))
     return {"out": PortInfo("audio", shape, sample_rate=ctx.sample_rate, itemsize=4)}

@@ -11,12 +11,9 @@ frequency axis and ``feature.chroma_cqt`` folds it into pitch classes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
-
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, ConstantQ
 from nodes.spectral.stft import WINDOWS, input_rate, spectrum_info
 
@@ -51,9 +48,7 @@ def frames_of(samples: int, hop: int) -> int:
     return 1 + samples // hop
 
 
-def infer_cqt(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_cqt(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, n_bins, 1 + samples // hop); every filter must stay below Nyquist."""
     info = spectrum_info(inputs)
     rate = input_rate(info, ctx)

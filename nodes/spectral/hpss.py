@@ -10,12 +10,11 @@ margins above 1, a residual that is neither).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+from typing import NamedTuple
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Spectrum
 from nodes.spectral.stft import input_rate, magnitude_of, spectrum_info
 
@@ -28,9 +27,7 @@ class HPSS(NamedTuple):
     residual: Spectrum
 
 
-def infer_hpss(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_hpss(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Three spectra shaped like the input."""
     info = spectrum_info(inputs)
     shape = info.shape if info is not None else None

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NYQUIST, NodeContext, PortInfo, node, param
+from graphengine.node import NYQUIST, Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, Features, Spectrum
 
 WINDOWS = ("hann", "hamming", "blackman", "blackmanharris", "bartlett", "boxcar")
@@ -110,9 +110,7 @@ def bin_names(sample_rate: float, n_fft: int, bins: int) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- stft
 
 
-def infer_stft(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_stft(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, n_fft // 2 + 1, frames) complex64."""
     n_fft, hop = params["n_fft"], params["hop"]
     info = spectrum_info(inputs)
@@ -217,9 +215,7 @@ def stft(
 # --------------------------------------------------------------------------- istft
 
 
-def infer_istft(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_istft(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, samples): ``length`` when given, else hop * (frames - 1) (centred)."""
     info = spectrum_info(inputs)
     shape = None
@@ -269,9 +265,7 @@ def istft(
 # --------------------------------------------------------------------------- views
 
 
-def _view_info(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def _view_info(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     info = spectrum_info(inputs)
     shape = info.shape if info is not None else None
     return {"out": PortInfo("features", shape)}
@@ -397,9 +391,7 @@ MEL_FMAX = param(
 )
 
 
-def infer_mel(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_mel(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, n_mels, frames)."""
     info = spectrum_info(inputs)
     shape = None

@@ -19,12 +19,10 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Mapping
-from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, Subbands
 
 WAVELETS = (
@@ -132,9 +130,7 @@ def decompose(audio: Audio, wavelet: str, mode: str, levels: int) -> Subbands:
 # --------------------------------------------------------------------------- dwt
 
 
-def infer_dwt(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_dwt(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Subbands of the input signal (described by its (channels, frames)); levels must fit."""
     info = inputs.get("in")
     shape = rate = None
@@ -179,9 +175,7 @@ def dwt(
 # --------------------------------------------------------------------------- idwt
 
 
-def infer_idwt(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_idwt(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Audio shaped like the signal that was decomposed; band names must look like a5 or d1."""
     for name in params["bands"]:
         if not _BAND.match(name):

@@ -35,7 +35,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, PortInfo, node, param
+from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, Notes
 from nodes.synth.voices import AMPLITUDE, CHANNELS, amplitudes, check_notes, infer_voice, schedule
 
@@ -71,9 +71,7 @@ def mode_table(params: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     return ratios, gains
 
 
-def infer_modal(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_modal(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Audio of unknown length; a custom table needs ratios (> 0) and as many gains (or none)."""
     custom = params["instrument"] == "custom"
     for name in ("ratios", "gains"):

@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from graphengine.node import InputPath, NodeContext, PortInfo, node, param
+from graphengine.node import InputPath, Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.paramgroup import ParamGroup
 from graphengine.types import Audio, Notes
 
@@ -146,9 +146,7 @@ def _check_harmonics(harmonics: list[float], ctx: NodeContext) -> None:
         raise ctx.param_error("harmonics", "needs at least one non-zero amplitude")
 
 
-def infer_voice(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_voice(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """Audio of unknown length (it depends on the notes' timing) at the graph rate."""
     return {"out": PortInfo("audio", None, sample_rate=ctx.sample_rate, itemsize=4)}
 

@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import InputPath, NodeContext, Pitch, PortInfo, node, param
+from graphengine.node import InputPath, Inputs, NodeContext, Params, Pitch, PortInfo, node, param
 from graphengine.pitch import DEFAULT_A4_HZ, PitchError, to_hz
 from graphengine.types import Frequencies
 
@@ -77,9 +77,7 @@ def _equal(params: Mapping[str, Any], ctx: NodeContext) -> np.ndarray:
     return _finite(hz, "count", ctx)
 
 
-def infer_equal(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_equal(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(count,) frequencies."""
     _equal(params, ctx)
     return _info(params["count"])
@@ -150,9 +148,7 @@ def _just(params: Mapping[str, Any], ctx: NodeContext) -> np.ndarray:
     return _finite(hz, "octaves", ctx)
 
 
-def infer_just(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_just(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(len(ratios) * octaves + 1,) frequencies."""
     return _info(_just(params, ctx).size)
 
@@ -193,9 +189,7 @@ def just(
 # --------------------------------------------------------------------------- harmonic
 
 
-def infer_harmonic(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_harmonic(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(partials,) frequencies."""
     return _info(params["partials"])
 
@@ -255,9 +249,7 @@ def _scala(params: Mapping[str, Any], ctx: NodeContext) -> np.ndarray:
     return _finite(hz, "count", ctx)
 
 
-def infer_scala(
-    inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
-) -> dict[str, PortInfo]:
+def infer_scala(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(count,) frequencies; the file is parsed here, so a bad file fails validation."""
     return _info(_scala(params, ctx).size)
 
