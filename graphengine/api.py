@@ -230,7 +230,7 @@ class Graph(GraphDocument):
         report = executor.run(valid, values=inputs, targets=targets)
         if store is not None and store.warning:
             report.warnings.insert(0, store.warning)
-        self._explain(report.stats, report.keys, store)
+        self._explain(report.stats, report.keys, store, valid)
         return Result(
             report.values, report.stats, report.outputs, report.warnings, report.keys, valid, store
         )
@@ -240,8 +240,18 @@ class Graph(GraphDocument):
         return "run-" + hashlib.sha256(identity.encode()).hexdigest()[:24]
 
     def _explain(
-        self, stats: list[NodeStats], keys: Mapping[str, NodeKey], store: Cache | None
+        self,
+        stats: list[NodeStats],
+        keys: Mapping[str, NodeKey],
+        store: Cache | None,
+        valid: ValidGraph,
     ) -> None:
+        """Give each computed node its reason, and record what each node ran with.
+
+        The record keeps, per node, the key material of its last value: a node
+        this run did not reach (outside a ``--target``) keeps what it had, so a
+        later run explains it against the value it really had.
+        """
         name = self._record_name()
         previous = _RUN_RECORDS.get(name)
         if previous is None and store is not None and store.disk is not None:
@@ -249,8 +259,16 @@ class Graph(GraphDocument):
         previous = previous or {}
         for stat in stats:
             if stat.status == COMPUTED:
-                stat.reason = explain(keys[stat.node].material, previous.get(stat.node))
-        record = {node_id: key.material for node_id, key in keys.items()}
+                node = valid.nodes.get(stat.node)
+                feeds = node.inputs if node is not None else {}
+                sources = {port: [ref.node for ref in refs] for port, refs in feeds.items()}
+                stat.reason = explain(keys[stat.node].material, previous.get(stat.node), sources)
+        reached = {stat.node for stat in stats}
+        record = {
+            node_id: key.material if node_id in reached else previous[node_id]
+            for node_id, key in keys.items()
+            if node_id in reached or node_id in previous
+        }
         _RUN_RECORDS[name] = record
         if store is not None and store.disk is not None:
             with contextlib.suppress(OSError):  # only later --explain reasons need it
