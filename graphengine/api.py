@@ -158,8 +158,14 @@ class Graph(GraphDocument):
         return validate(resolved, registry, values=inputs, memory_budget=memory_budget)
 
     def cache_dir(self) -> Path | None:
-        """Where this graph's disk cache lives by default (next to its file)."""
-        return self.path.resolve().parent / CACHE_DIR_NAME if self.path is not None else None
+        """Where this graph's disk cache lives by default: in the folder the graph lives in.
+
+        That is next to its file; for a graph read from an output's sidecar, next
+        to the graph file that rendered it (None, memory only, when that is not
+        known), so a cache is never planted among the outputs.
+        """
+        home = self.home
+        return home / CACHE_DIR_NAME if home is not None else None
 
     def run(
         self,
@@ -309,7 +315,7 @@ def load(source: str | os.PathLike | Mapping[str, Any] | GraphDocument) -> Graph
         if not isinstance(source, Mapping):
             raise GraphError("a provenance record's 'graph' must be a table (object)")
     document = graphfile.load(source)
-    return Graph(
+    graph = Graph(
         document.sample_rate,
         name=document.name,
         seed=document.seed,
@@ -319,3 +325,5 @@ def load(source: str | os.PathLike | Mapping[str, Any] | GraphDocument) -> Graph
         outputs=document.outputs,
         path=document.path,
     )
+    graph.from_sidecar, graph.sidecar_home = document.from_sidecar, document.sidecar_home
+    return graph

@@ -154,9 +154,17 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any]:
     """
     from graphengine.api import CACHE_DIR_NAME
     from graphengine.cache import DiskStore, folder_kind
+    from graphengine.graph import SIDECAR_SUFFIX
 
     if args.cache_dir:
         directory = Path(args.cache_dir)
+    elif args.graph and args.graph.endswith(SIDECAR_SUFFIX):
+        from graphengine.api import load
+
+        found = load(args.graph).cache_dir()
+        if found is None:
+            raise GraphError(f"{args.graph}: the sidecar does not say where its graph's cache is")
+        directory = found
     elif args.graph:
         directory = Path(args.graph).resolve().parent / CACHE_DIR_NAME
     else:

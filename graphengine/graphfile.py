@@ -112,7 +112,16 @@ def load_file(path: str | os.PathLike) -> GraphDocument:
         raise GraphFileError(f"cannot read graph file: {error}", file=file) from None
     tree = parse_text(text, file=file, suffix=path.suffix)
     if "provenance" in tree and isinstance(tree.get("graph"), dict):
-        tree = tree["graph"]  # a sidecar written beside an output: re-render what made it
+        # a sidecar written beside an output: re-render what made it, with the cache of
+        # the graph file that made it (never one planted among the outputs)
+        recorded = (
+            tree["provenance"].get("graph_home") if isinstance(tree["provenance"], dict) else None
+        )
+        document = from_tree(tree["graph"], path=path)
+        document.from_sidecar = True
+        if isinstance(recorded, str) and Path(recorded).is_absolute() and Path(recorded).is_dir():
+            document.sidecar_home = Path(recorded)
+        return document
     return from_tree(tree, path=path)
 
 
@@ -615,6 +624,7 @@ def resolve(
         nodes=resolver.instances,
         file=document.file,
         base_dir=document.base_dir,
+        home=document.home,
         params=params,
         overrides=overrides,
         aliases=resolver.aliases,
