@@ -125,15 +125,32 @@ def cmd_schema(args: argparse.Namespace) -> str:
     return json.dumps(graph_schema(default_registry()), indent=2) + "\n"
 
 
-def cmd_viz(args: argparse.Namespace) -> Path:
-    """Write a picture of the graph: DOT text, or PNG when the file ends in .png."""
+VIZ_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}
+"""What ``viz -o`` writes for each file name ending."""
+
+
+def cmd_viz(args: argparse.Namespace) -> Path | str:
+    """Draw the graph: DOT text on stdout, or a file by its ending (.dot/.gv, .svg, .png).
+
+    Returns the path written, or the DOT text when there is no ``-o``. An
+    ending it cannot draw is refused (exit 2) before the graph is read.
+    """
     from graphengine import viz
     from graphengine.api import load
     from graphengine.fsutil import write_text_atomic
 
+    output = Path(args.output) if args.output else None
+    kind = VIZ_FORMATS.get(output.suffix.lower()) if output is not None else "dot"
+    if kind is None:
+        endings = ", ".join(VIZ_FORMATS)
+        raise GraphError(
+            f"viz -o {output}: cannot draw a {output.suffix or 'file without an ending'!r} "
+            f"picture (endings: {endings}; no -o prints DOT)"
+        )
     valid = load(args.graph).validate(_overrides(args.set))
-    output = Path(args.output)
-    if output.suffix.lower() == ".png":
+    if output is None:
+        return viz.dot(valid)
+    if kind == "png":
         temp = output.with_name(f".{output.name}.tmp.png")
         output.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -141,6 +158,10 @@ def cmd_viz(args: argparse.Namespace) -> Path:
             temp.replace(output)
         finally:
             temp.unlink(missing_ok=True)
+    elif kind == "svg":
+        from graphengine.svg import svg
+
+        write_text_atomic(output, svg(valid))
     else:
         write_text_atomic(output, viz.dot(valid))
     return output
@@ -429,8 +450,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_debug(schema)
     schema.set_defaults(func=cmd_schema)
 
-    viz = graph_command("viz", "draw a graph: Graphviz DOT, or PNG when -o ends in .png")
-    viz.add_argument("-o", "--output", required=True, metavar="FILE")
+    viz = graph_command(
+        "viz", "draw a graph: Graphviz DOT on stdout, or -o FILE ending in .dot, .gv, .svg or .png"
+    )
+    viz.add_argument("-o", "--output", metavar="FILE", help="the picture (default: DOT on stdout)")
     viz.set_defaults(func=cmd_viz)
 
     cache = sub.add_parser("cache", help="show or clear the disk cache")
@@ -617,7 +640,10 @@ def _print_result(args: argparse.Namespace, value: Any, seconds: float) -> None:
     elif func in (cmd_nodes, cmd_schema):
         sys.stdout.write(value)
     elif func is cmd_viz:
-        print(f"wrote {value}")
+        if isinstance(value, str):
+            sys.stdout.write(value)
+        else:
+            print(f"wrote {value}")
     elif func is cmd_cache:
         print(json.dumps(value, indent=2))
 
