@@ -203,6 +203,32 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any]:
     return store.info()
 
 
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print what each audio file holds; returns 0, or 2 when a file could not be read.
+
+    Every file is reported (a bad one as one ``error:`` line naming it, on
+    stderr) before the exit code says whether any failed.
+    """
+    from graphengine import info
+
+    reports: list[dict[str, Any]] = []
+    failed = 0
+    for name in args.files:
+        try:
+            reports.append(info.file_info(name))
+        except GraphError as error:
+            failed += 1
+            print(f"error: {error}", file=sys.stderr)
+            if args.json:
+                reports.append({"file": name, "error": str(error)})
+    if args.json:
+        cleaned = [info.json_ready(r) for r in reports]
+        print(json.dumps(cleaned, indent=2, allow_nan=False))
+    else:
+        sys.stdout.write("".join(info.text(r) for r in reports))
+    return EXIT_BAD_GRAPH if failed else EXIT_OK
+
+
 # -- output ---------------------------------------------------------------------
 
 
@@ -455,6 +481,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     viz.add_argument("-o", "--output", metavar="FILE", help="the picture (default: DOT on stdout)")
     viz.set_defaults(func=cmd_viz)
+
+    help = "what audio files hold: rate, channels, length, format, bit depth, peak, RMS, clipping"
+    info = sub.add_parser("info", help=help, description=help + " (read in blocks).")
+    info.add_argument("files", nargs="+", metavar="FILE", help="audio files")
+    info.add_argument("--json", action="store_true", help="a JSON list, one object per file")
+    _add_debug(info)
+    info.set_defaults(func=cmd_info)
 
     cache = sub.add_parser("cache", help="show or clear the disk cache")
     cache.add_argument("action", choices=("info", "clear"))
