@@ -17,11 +17,10 @@ Run: ``python benchmarks/image.py``
 
 from __future__ import annotations
 
-import statistics
-import time
 from pathlib import Path
 
 import numpy as np
+from timing import seconds_of
 
 from graphengine.node import NodeContext
 from graphengine.types import Image
@@ -40,13 +39,7 @@ def ctx(node_type: str) -> NodeContext:
 
 
 def timed(action, repeats: int = REPEATS) -> float:
-    action()  # warm-up: compile, import
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times)
+    return seconds_of(action, repeats, median=True)
 
 
 def numpy_bank(pixels: np.ndarray) -> np.ndarray:

@@ -36,6 +36,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from timing import seconds_of
 
 import graphengine as ge
 from graphengine.blocks import DEFAULT_BLOCK_SIZE
@@ -120,12 +121,7 @@ def sox_chain(folder: Path) -> float | None:
 
 
 def best(action, repeats: int = REPEATS) -> float:
-    times = []
-    for _ in range(repeats):
-        started = time.perf_counter()
-        action()
-        times.append(time.perf_counter() - started)
-    return min(times)
+    return seconds_of(action, repeats, warm_up=False)
 
 
 STARTUP = """

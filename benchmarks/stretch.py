@@ -26,10 +26,8 @@ Run: ``python benchmarks/stretch.py``
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -39,6 +37,8 @@ import numpy as np
 import soundfile as sf
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from debian_data import package_root
 
 import graphengine as ge
 
@@ -51,23 +51,9 @@ PACKAGE = "drascula-music"
 TRACK = "usr/share/scummvm/drascula/audio/track1.ogg"
 
 
-def data_folder() -> Path:
-    default = Path.home() / ".cache" / "graphengine" / "bench"
-    return Path(os.environ.get("GRAPHENGINE_BENCH_DATA", default))
-
-
-def fetch_track(folder: Path) -> Path:
+def fetch_track() -> Path:
     """The track's path, downloading and unpacking the Debian package the first time."""
-    track = folder / PACKAGE / TRACK
-    if not track.exists():
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=folder) as scratch:
-            subprocess.run(
-                ["apt-get", "download", PACKAGE], cwd=scratch, check=True, capture_output=True
-            )
-            deb = next(Path(scratch).glob(f"{PACKAGE}_*.deb"))
-            subprocess.run(["dpkg-deb", "-x", str(deb), str(folder / PACKAGE)], check=True)
-    return track
+    return package_root(PACKAGE) / TRACK
 
 
 def synthetic_music(seed: int = 0) -> np.ndarray:
@@ -93,7 +79,7 @@ def synthetic_music(seed: int = 0) -> np.ndarray:
 def music() -> tuple[np.ndarray, str]:
     """(2, frames) float32 and a description of what it is."""
     try:
-        track = fetch_track(data_folder())
+        track = fetch_track()
         x, rate = sf.read(track, dtype="float32", always_2d=True)
     except (OSError, subprocess.CalledProcessError, StopIteration) as error:
         print(f"music: could not fetch {PACKAGE} ({error}); using a synthetic signal")

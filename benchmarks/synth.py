@@ -12,12 +12,13 @@ voice time / numpy reference time (below 1: faster).
 from __future__ import annotations
 
 import sys
-import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from timing import seconds_of
 
 from graphengine.node import NodeContext
 from nodes.notes import events as notes
@@ -65,13 +66,7 @@ def numpy_additive(stream) -> np.ndarray:
 
 
 def best_of(fn, repeats: int = 3) -> float:
-    fn()  # warm-up (numba compilation / cache load)
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return seconds_of(fn, repeats)
 
 
 def main() -> None:

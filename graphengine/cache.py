@@ -619,7 +619,7 @@ class Cache:
             Write to disk on a writer thread; :meth:`flush` waits for it.
         """
         if owned:
-            entry = CacheEntry({k: _freeze_owned(a) for k, a in entry.arrays.items()}, entry.meta)
+            entry = CacheEntry({k: freeze_in_place(a) for k, a in entry.arrays.items()}, entry.meta)
         self.memory.put(key, entry)
         if self.disk is None:
             return
@@ -703,7 +703,7 @@ def _freeze(array: np.ndarray) -> np.ndarray:
     return copy
 
 
-def _freeze_owned(array: np.ndarray) -> np.ndarray:
+def freeze_in_place(array: np.ndarray) -> np.ndarray:
     """Mark ``array`` and its base arrays read-only in place (arrays this module made)."""
     base: object = array
     while isinstance(base, np.ndarray):
@@ -787,7 +787,7 @@ def _read_array(directory: Path, name: str, spec: object) -> np.ndarray:
         raise _CorruptEntry(f"{name!r} is not a .npy array")
     if list(array.shape) != spec.get("shape") or _dtype_descr(array.dtype) != spec.get("dtype"):
         raise _CorruptEntry(f"shape or dtype mismatch for {name!r}")
-    return _freeze_owned(array)
+    return freeze_in_place(array)
 
 
 def _dtype_descr(dtype: np.dtype) -> Any:

@@ -40,12 +40,37 @@ def _overrides(pairs: Sequence[str] | None) -> dict[str, Any]:
     return dict(parse_override(pair) for pair in pairs or ())
 
 
+def _graph_overrides(args: argparse.Namespace, graph: Any) -> dict[str, Any]:
+    """``--set`` values plus the files bound to the graph's file inputs and outputs.
+
+    Paths typed here resolve against the current folder, not the graph's.
+    """
+    from graphengine import fileslots
+    from graphengine.registry import default_registry
+
+    slots = fileslots.file_slots(graph, default_registry())
+    overrides = fileslots.absolute_overrides(slots, _overrides(args.set))
+    try:
+        overrides.update(
+            fileslots.bind(
+                slots,
+                args.files,
+                inputs=args.input or (),
+                output=args.out,
+                outputs=args.output or (),
+            )
+        )
+    except GraphError as error:
+        raise GraphError(str(error), file=graph.file) from None
+    return overrides
+
+
 def cmd_validate(args: argparse.Namespace) -> dict[str, Any]:
     """Validate a graph; returns a summary."""
     from graphengine.api import load
 
     graph = load(args.graph)
-    valid = graph.validate(_overrides(args.set), memory_budget=args.memory_budget)
+    valid = graph.validate(_graph_overrides(args, graph), memory_budget=args.memory_budget)
     sinks = [n for n in valid.order if valid.nodes[n].spec.is_sink]
     return {"file": args.graph, "nodes": len(valid.order), "sinks": sinks, "order": valid.order}
 
@@ -60,7 +85,7 @@ def cmd_render(args: argparse.Namespace) -> Any:
     else:
         cache = not args.no_cache
     outputs = [args.target] if args.target else None
-    valid = graph.validate(_overrides(args.set), memory_budget=args.memory_budget)
+    valid = graph.validate(_graph_overrides(args, graph), memory_budget=args.memory_budget)
     if outputs is None and not any(valid.nodes[n].spec.is_sink for n in valid.order):
         raise GraphError(
             "nothing to render: the graph has no sink (use --target NODE)", file=graph.file
@@ -390,6 +415,25 @@ def _add_memory_budget(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_file_slots(command: argparse.ArgumentParser) -> None:
+    """The arguments that bind files to a graph's file inputs and outputs."""
+    command.add_argument(
+        "files",
+        nargs="*",
+        metavar="INPUT",
+        help="files for the graph's file inputs, in order (paths relative to this folder)",
+    )
+    command.add_argument(
+        "-o", "--out", metavar="PATH", help="the file for the graph's one file output"
+    )
+    command.add_argument(
+        "--input", action="append", metavar="NAME=PATH", help="a file for a named file input"
+    )
+    command.add_argument(
+        "--output", action="append", metavar="NAME=PATH", help="a file for a named output"
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
     from graphengine.version import __version__
 
@@ -408,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
             action="append",
             metavar="KEY=VALUE",
             help="override a graph parameter (name=value) or a node parameter (node.param=value); "
-            "values are TOML literals",
+            "values are TOML literals; file paths are relative to this folder",
         )
         _add_memory_budget(command)
         _add_debug(command, "show tracebacks")
@@ -417,6 +461,7 @@ def build_parser() -> argparse.ArgumentParser:
     render = graph_command(
         "render", "render a graph: run every sink (or --target) that is not up to date"
     )
+    _add_file_slots(render)
     render.add_argument(
         "--no-cache", action="store_true", help="compute everything; read and write no cache"
     )
@@ -449,7 +494,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     render.set_defaults(func=cmd_render)
 
-    graph_command("validate", "check a graph without running it").set_defaults(func=cmd_validate)
+    validate = graph_command("validate", "check a graph without running it")
+    _add_file_slots(validate)
+    validate.set_defaults(func=cmd_validate)
 
     nodes = sub.add_parser(
         "nodes", help="list node types, or show one", description="list node types, or show one"
@@ -533,7 +580,10 @@ def _add_batch_command(sub: Any) -> None:
         help="a file listing inputs, one a line (relative to its folder)",
     )
     batch.add_argument(
-        "--bind", required=True, metavar="NODE.PARAM", help="parameter receiving each input path"
+        "--bind",
+        metavar="INPUT",
+        help="what receives each input path: a file input of the graph (a graph parameter) or "
+        "NODE.PARAM (default: the graph's only file input)",
     )
     batch.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a parameter (as for render)"

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from graphengine.cache import CacheEntry
+from graphengine.cache import CacheEntry, freeze_in_place
 from graphengine.plan import NodeKey
 from graphengine.types import PORT_TYPES, Value
 from graphengine.validate import ValidNode
@@ -30,3 +30,14 @@ def from_entry(entry: CacheEntry) -> dict[str, Value]:
         arrays = {name: entry.arrays[f"{port}.{name}"] for name in info["arrays"]}
         values[port] = PORT_TYPES[info["type"]].from_arrays(arrays, info["meta"])
     return values
+
+
+def freeze_outputs(values: Mapping[str, Value]) -> None:
+    """Make a node's output arrays read-only in place, as every consumer receives them.
+
+    Whether or not a cache keeps them, the next node gets the same kind of
+    array, so a node that writes into its input fails in every run.
+    """
+    for value in values.values():
+        for array in value.to_arrays()[0].values():
+            freeze_in_place(array)

@@ -21,7 +21,7 @@ from graphengine import outputs as sink_outputs
 from graphengine.blocks import DEFAULT_BLOCK_SIZE, Member, MemberError, Region, run_region
 from graphengine.cache import Cache
 from graphengine.context import NodeContext
-from graphengine.entries import from_entry, to_entry
+from graphengine.entries import freeze_outputs, from_entry, to_entry
 from graphengine.errors import GraphError, NodeRunError
 from graphengine.fsutil import os_error_reason
 from graphengine.plan import (
@@ -213,6 +213,7 @@ class Executor:
             status = CACHED
         else:
             outputs, temps = self._compute(node, run.live, valid, run.warnings)
+            freeze_outputs(outputs)
             try:
                 _check_inputs_unchanged(node, step.key, valid.file)
             except NodeRunError:
@@ -293,6 +294,7 @@ class Executor:
                 run.pending_outputs.append((node, temps))
             if member.node_id in taps:
                 outputs = {"out": Audio(taps[member.node_id], graph.sample_rate)}
+                freeze_outputs(outputs)
                 run.live[node.id] = outputs
                 self._store(node, step, outputs)
             run.finish(node, step, COMPUTED, member.seconds)

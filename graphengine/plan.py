@@ -453,13 +453,22 @@ def _taps(plan: Plan, unit: Unit, read_outside: set[str], cache_taps: bool) -> s
     taps = {node_id for node_id in members if node_id in read_outside or node_id in plan.wanted}
     taps = {t for t in taps if not valid.nodes[t].spec.is_sink}
     if cache_taps:
-        total = sum(valid.nodes[n].info["out"].nbytes or 0 for n in taps)
-        for node_id in members:
-            node = valid.nodes[node_id]
-            if node.spec.is_sink or node_id in taps:
-                continue
-            nbytes = node.info["out"].nbytes or 0
-            if nbytes <= STREAM_TAP_BYTES and total + nbytes <= STREAM_TAP_TOTAL_BYTES:
-                taps.add(node_id)
-                total += nbytes
+        add_cache_taps(valid, members, taps)
     return taps
+
+
+def add_cache_taps(valid: ValidGraph, members: list[str], taps: set[str]) -> None:
+    """Add to ``taps``, in member order, the small outputs worth caching, within the budget.
+
+    An output joins when it is at most STREAM_TAP_BYTES and all taps together
+    stay within STREAM_TAP_TOTAL_BYTES; sinks have nothing to keep.
+    """
+    total = sum(valid.nodes[n].info["out"].nbytes or 0 for n in taps)
+    for node_id in members:
+        node = valid.nodes[node_id]
+        if node.spec.is_sink or node_id in taps:
+            continue
+        nbytes = node.info["out"].nbytes or 0
+        if nbytes <= STREAM_TAP_BYTES and total + nbytes <= STREAM_TAP_TOTAL_BYTES:
+            taps.add(node_id)
+            total += nbytes

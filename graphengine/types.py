@@ -130,6 +130,11 @@ class Spectrum(Value):
             data = data[np.newaxis]
         if data.ndim != 3:
             raise ValueError(f"spectrum must be shaped (channels, bins, frames), got {data.shape}")
+        if data.shape[1] != self.n_fft // 2 + 1:
+            raise ValueError(
+                f"a spectrum of n_fft {self.n_fft} has n_fft // 2 + 1 = {self.n_fft // 2 + 1} "
+                f"bins, got {data.shape[1]}"
+            )
         object.__setattr__(self, "data", np.ascontiguousarray(data, dtype=np.complex64))
 
     def to_arrays(self) -> tuple[Arrays, dict]:

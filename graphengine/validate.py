@@ -296,11 +296,15 @@ def _relation_errors(node: ValidNode, rate: float) -> list[GraphError]:
     return errors
 
 
-def _check_readable(path: str) -> str | None:
+def _path_problem(path: str, kind: str) -> str | None:
+    """Why a file parameter's path cannot be read (``input_path``) or written (None: fine)."""
+    problem, verb = (
+        (_readable_problem, "read") if kind == "input_path" else (_writable_problem, "write")
+    )
     try:
-        return _readable_problem(Path(path))
+        return problem(Path(path))
     except (OSError, ValueError) as error:
-        return f"cannot read {path}: {error}"
+        return f"cannot {verb} {path}: {error}"
 
 
 def _readable_problem(target: Path) -> str | None:
@@ -312,13 +316,6 @@ def _readable_problem(target: Path) -> str | None:
     if not os.access(target, os.R_OK):
         return f"file is not readable: {path}"
     return None
-
-
-def _check_writable(path: str) -> str | None:
-    try:
-        return _writable_problem(Path(path))
-    except (OSError, ValueError) as error:
-        return f"cannot write {path}: {error}"
 
 
 def _probe_write(folder: Path) -> str | None:
@@ -390,12 +387,8 @@ def _convert_params(
             value = derive_seed(graph.seed, node_id)
         if value is None:  # an optional file left unset
             pass
-        elif param.kind == "input_path" and not provided:
-            problem = _check_readable(value)
-            if problem:
-                errors.append(ParamError(node_id, param.name, problem, spec.type_id))
-        elif param.kind == "output_path":
-            problem = _check_writable(value)
+        elif (param.kind == "input_path" and not provided) or param.kind == "output_path":
+            problem = _path_problem(value, param.kind)
             if problem:
                 errors.append(ParamError(node_id, param.name, problem, spec.type_id))
         params[param.name] = value

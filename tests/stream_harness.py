@@ -8,6 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import scipy.signal as sps
 
 from graphengine.blocks import stream
 from graphengine.node import NodeContext
@@ -61,3 +62,15 @@ def assert_block_invariant(cls: type, audio: Audio, **given) -> None:
     for block_size in BLOCK_SIZES:
         blocks = in_blocks(cls, [audio], reference.shape, block_size, **given)
         np.testing.assert_allclose(blocks, reference, atol=1e-6, err_msg=f"block {block_size}")
+
+
+def feedback_comb(x: np.ndarray, spacing: int, feedback: float, mix: float) -> np.ndarray:
+    """scipy's filtering of ``x`` by a dry/wet feedback comb of ``spacing`` frames (float64).
+
+    y = (1 - mix) x + mix z^-d / (1 - feedback z^-d) x, as one transfer function.
+    """
+    b = np.zeros(spacing + 1)
+    b[0], b[spacing] = 1 - mix, mix - (1 - mix) * feedback
+    a = np.zeros(spacing + 1)
+    a[0], a[spacing] = 1.0, -feedback
+    return sps.lfilter(b, a, np.asarray(x, dtype=np.float64), axis=-1)

@@ -93,6 +93,13 @@ def _placeholder_file(path: Path) -> bool:
         Image.fromarray(np.tile(np.arange(64, dtype=np.uint8) * 4, (32, 1))).save(path)
     elif suffix == ".scl":
         path.write_text("! placeholder.scl\nplaceholder\n 2\n!\n 3/2\n 2/1\n")
+    elif suffix in (".mid", ".midi"):
+        import mido
+
+        smf = mido.MidiFile(type=0)
+        smf.tracks.append(mido.MidiTrack([mido.Message("note_on", note=60, velocity=90)]))
+        smf.tracks[0].append(mido.Message("note_off", note=60, time=480))
+        smf.save(path)
     else:
         return False
     return True

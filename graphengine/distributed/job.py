@@ -25,6 +25,7 @@ from graphengine.distributed.inputs import input_root, output_folders
 from graphengine.distributed.records import one_line
 from graphengine.distributed.registries import RegistryRef, registry_ref
 from graphengine.errors import GraphError, GraphValidationError, NodeError
+from graphengine.fileslots import file_slots
 from graphengine.registry import Registry, default_registry
 from graphengine.validate import ValidGraph
 
@@ -67,12 +68,10 @@ class BatchPlan:
         return {key: str(folder / name) for key, name in self.sink_names.items()}
 
 
-def _input_only(error: GraphError, node: str, name: str) -> bool:
-    """Whether every problem in ``error`` is the bound parameter's (i.e. the input file's)."""
+def _input_only(error: GraphError, bound: list[tuple[str, str]]) -> bool:
+    """Whether every problem in ``error`` is a bound parameter's (i.e. the input file's)."""
     errors = error.errors if isinstance(error, GraphValidationError) else [error]
-    return all(
-        isinstance(e, NodeError) and e.node_id == node and e.port_or_param == name for e in errors
-    )
+    return all(isinstance(e, NodeError) and (e.node_id, e.port_or_param) in bound for e in errors)
 
 
 def _fingerprint(graph: Graph, resolved_files: Iterable[str], job_parts: Mapping[str, Any]) -> str:
@@ -138,7 +137,7 @@ def plan_batch(
     inputs: Sequence[Path],
     bases: Sequence[Path],
     *,
-    bind: str,
+    bind: str | None,
     out_dir: Path,
     params: Mapping[str, Any],
     collect: Sequence[str],
@@ -155,10 +154,21 @@ def plan_batch(
     """
     if not inputs:
         raise GraphError("no input files (check --inputs / --inputs-file)")
-    bind_node, dot, bind_param = bind.rpartition(".")
-    if not dot or not bind_node or not bind_param:
-        raise GraphError(f"--bind {bind!r}: expected NODE.PARAM, e.g. src.path")
-    _check_bind(graph, bind_node, bind_param, params, registry)
+    slots = file_slots(graph, registry or default_registry())
+    if bind is None:
+        bind = slots.one_input("--bind")
+    if bind in slots.inputs:
+        bound = slots.targets[bind]
+    else:
+        bind_node, dot, bind_param = bind.rpartition(".")
+        if not dot or not bind_node or not bind_param:
+            known = ", ".join(slots.inputs) or "none"
+            raise GraphError(
+                f"--bind {bind!r}: expected a file input of the graph ({known}) or NODE.PARAM",
+                file=graph.file,
+            )
+        _check_bind(graph, bind_node, bind_param, params, registry)
+        bound = [(bind_node, bind_param)]
     folders = output_folders(
         inputs, input_root(inputs, bases, None if root is None else Path(root))
     )
@@ -172,7 +182,7 @@ def plan_batch(
                 {**params, bind: str(first)}, memory_budget=memory_budget, registry=registry
             )
         except GraphError as error:
-            if not _input_only(error, bind_node, bind_param):
+            if not _input_only(error, bound):
                 raise
             first_error = first_error or error
             continue

@@ -104,8 +104,8 @@ def batch(
     graph: str | os.PathLike | Graph,
     inputs: str | Iterable[str | os.PathLike],
     *,
-    bind: str,
     out_dir: str | os.PathLike,
+    bind: str | None = None,
     client: Any = None,
     params: Mapping[str, Any] | None = None,
     collect: Sequence[str] = (),
@@ -129,8 +129,10 @@ def batch(
         The graph to run.
     inputs : str or iterable of paths
         A glob (``"samples/**/*.wav"``; ``**`` recurses) or the input files.
-    bind : str
-        ``NODE.PARAM`` that receives each input's absolute path, e.g. ``"src.path"``.
+    bind : str, optional
+        What receives each input's absolute path: a file input of the graph
+        (a graph parameter that sets a file parameter, e.g. ``"input"``) or
+        ``NODE.PARAM`` (``"src.path"``). Default: the graph's only file input.
     out_dir : path
         Where outputs, ``manifest.csv`` and ``collected.csv`` go: an input's
         outputs in ``out_dir/<its path relative to the input root, without its

@@ -242,6 +242,8 @@ def _signalsmith(samples: np.ndarray, rate: float, sample_rate: float) -> np.nda
     out = np.empty((samples.shape[0], length), dtype=np.float32)
     for first in range(0, samples.shape[0], 2):
         group = np.ascontiguousarray(samples[first : first + 2], dtype=np.float32)
+        if not group.flags.writeable:  # the binding refuses read-only arrays (cached outputs)
+            group = group.copy()
         stretch = Stretch(SIGNALSMITH_SEED)
         stretch.preset(group.shape[0], float(sample_rate))
         stretch.setTimeFactor(float(rate))

@@ -32,7 +32,6 @@ from nodes.spectral.stft import (
     MEL_FMIN,
     MEL_NORMS,
     MEL_SCALES,
-    check_spectrum,
     fft_frequencies,
     frame_rate,
     input_rate,
@@ -65,9 +64,8 @@ def _per_channel(spectrum: Spectrum, rows: int) -> np.ndarray:
     return np.empty((channels, rows, frames), dtype=np.float32)
 
 
-def _magnitude_and_freqs(spectrum: Spectrum, ctx: NodeContext) -> tuple[np.ndarray, np.ndarray]:
-    """|X| (channels, bins, frames) of a checked spectrum, and its bins' frequencies in Hz."""
-    check_spectrum(spectrum, ctx)
+def _magnitude_and_freqs(spectrum: Spectrum) -> tuple[np.ndarray, np.ndarray]:
+    """|X| (channels, bins, frames) of a spectrum, and its bins' frequencies in Hz."""
     return magnitude_of(spectrum), fft_frequencies(spectrum.sample_rate, spectrum.n_fft)
 
 
@@ -129,7 +127,7 @@ def centroid(in_: Spectrum, *, ctx: NodeContext) -> Features:
     -------
         bright = {in = "spec"}
     """
-    mag, freq = _magnitude_and_freqs(in_, ctx)
+    mag, freq = _magnitude_and_freqs(in_)
     out = _per_channel(in_, 1)
     for c in range(mag.shape[0]):
         s0, s1, _ = _moments(mag[c], freq)
@@ -157,7 +155,7 @@ def bandwidth(
     """
     from nodes.feature._kernels import deviation_moment
 
-    mag, freq = _magnitude_and_freqs(in_, ctx)
+    mag, freq = _magnitude_and_freqs(in_)
     out = _per_channel(in_, 1)
     for c in range(mag.shape[0]):
         s0, s1, s2 = _moments(mag[c], freq)
@@ -195,7 +193,7 @@ def rolloff(
     """
     from nodes.feature._kernels import rolloff as rolloff_kernel
 
-    mag, freq = _magnitude_and_freqs(in_, ctx)
+    mag, freq = _magnitude_and_freqs(in_)
     out = _per_channel(in_, 1)
     frames = mag.shape[2]
     total, acc = np.empty(frames, np.float32), np.empty(frames, np.float32)
@@ -224,7 +222,6 @@ def flatness(
     -------
         flat = {in = "spec"}
     """
-    check_spectrum(in_, ctx)
     mag = magnitude_of(in_)
     out = _per_channel(in_, 1)
     for c in range(mag.shape[0]):
@@ -286,7 +283,7 @@ def contrast(
     -------
         contrast = {in = "spec", fmin_hz = 200, n_bands = 6}
     """
-    mag, freq = _magnitude_and_freqs(in_, ctx)
+    mag, freq = _magnitude_and_freqs(in_)
     infer_contrast({}, locals(), ctx)
     octa = _octaves(fmin_hz, n_bands)
     channels, _, frames = mag.shape
@@ -331,7 +328,6 @@ def rms(in_: Spectrum, *, ctx: NodeContext) -> Features:
     -------
         level = {in = "spec"}
     """
-    check_spectrum(in_, ctx)
     power_values = power_of(in_)
     out = _per_channel(in_, 1)
     n_fft = in_.n_fft
@@ -431,7 +427,6 @@ def mfcc(
     """
     from scipy.fftpack import dct
 
-    check_spectrum(in_, ctx)
     mel_values = mel_power(in_, n_mels, fmin_hz, fmax_hz, scale, mel_norm)
     out = _per_channel(in_, n_mfcc)
     for c in range(mel_values.shape[0]):
@@ -505,7 +500,6 @@ def chroma(
     -------
         pitchclass = {in = "spec", n_chroma = 12}
     """
-    check_spectrum(in_, ctx)
     power_values = power_of(in_)
     out = _per_channel(in_, n_chroma)
     order = {"inf": np.inf, "1": 1.0, "2": 2.0, "none": None}[norm]
@@ -579,7 +573,6 @@ def onset_strength(
     -------
         flux = {in = "spec"}
     """
-    check_spectrum(in_, ctx)
     env = _onset_envelope(in_, lag, max_size, n_mels, detrend)
     return _out(in_, env[:, np.newaxis, :], ("onset_strength",))
 
@@ -610,7 +603,6 @@ def tempo(
     """
     import librosa
 
-    check_spectrum(in_, ctx)
     env = _onset_envelope(in_, 1, 1, 128, False)
     channels, frames = env.shape
     out = np.empty((channels, 1, frames), dtype=np.float32)

@@ -12,6 +12,7 @@ scipy.signal or numba.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 
@@ -181,6 +182,20 @@ class _SosFilter(BlockEffect):
         return sosfilt_inplace(block, self._sos, self._zi, self._scratch)
 
 
+FREQUENCY_RANGE_HZ = (1.0, 100_000.0)
+
+
+def frequency_param(default: float | None, description: str, *, below_nyquist: bool = True) -> Any:
+    """A filter frequency in Hz within FREQUENCY_RANGE_HZ and, by default, below Nyquist."""
+    return param(
+        default,
+        unit="Hz",
+        range=FREQUENCY_RANGE_HZ,
+        below=NYQUIST if below_nyquist else None,
+        description=description,
+    )
+
+
 @node("filter.biquad", version=1)
 class Biquad(_SosFilter):
     """Second-order filter from the RBJ Audio-EQ cookbook: pass, cut, peak or shelf.
@@ -200,13 +215,7 @@ class Biquad(_SosFilter):
     """
 
     mode: str = param("lowpass", choices=BIQUAD_MODES, description="filter shape")
-    cutoff_hz: float = param(
-        1000.0,
-        unit="Hz",
-        range=(1.0, 100_000.0),
-        below=NYQUIST,
-        description="corner, centre or shelf mid-point frequency",
-    )
+    cutoff_hz: float = frequency_param(1000.0, "corner, centre or shelf mid-point frequency")
     q: float = param(0.7071, range=(0.05, 50.0), description="quality factor (resonance, width)")
     gain_db: float = param(
         0.0, unit="dB", range=(-60.0, 60.0), description="boost or cut of peak and shelf modes"
@@ -236,18 +245,11 @@ class Butterworth(_SosFilter):
 
     mode: str = param("lowpass", choices=BUTTERWORTH_MODES, description="filter type")
     order: int = param(4, range=(1, 8), description="filter order (6 dB/octave each)")
-    cutoff_hz: float = param(
-        1000.0,
-        unit="Hz",
-        range=(1.0, 100_000.0),
-        below=NYQUIST,
-        description="-3 dB corner (lowpass, highpass) or lower band edge (bandpass)",
+    cutoff_hz: float = frequency_param(
+        1000.0, "-3 dB corner (lowpass, highpass) or lower band edge (bandpass)"
     )
-    high_cutoff_hz: float | None = param(
-        None,
-        unit="Hz",
-        range=(1.0, 100_000.0),
-        description="upper -3 dB band edge; bandpass only",
+    high_cutoff_hz: float | None = frequency_param(
+        None, "upper -3 dB band edge; bandpass only", below_nyquist=False
     )
 
     def prepare(self, spec: StreamSpec) -> None:

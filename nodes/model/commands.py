@@ -54,9 +54,9 @@ def register(subparsers: Any) -> None:
     )
     train.add_argument(
         "--input-param",
-        required=True,
         metavar="NAME",
-        help="graph parameter (or node.param) set to each file's path",
+        help="a file input of the graph (a graph parameter) or node.param set to each file's "
+        "path (default: the graph's only file input)",
     )
     train.add_argument("--arch", required=True, choices=("mlp", "cnn", "lstm"))
     train.add_argument("--patience", type=int, default=20, metavar="N", help="early stopping")
@@ -71,7 +71,11 @@ def register(subparsers: Any) -> None:
     gen.add_argument(
         "--inputs", nargs="+", default=[], metavar="FILE", help="audio files (default: run once)"
     )
-    gen.add_argument("--input-param", metavar="NAME", help="parameter set to each input's path")
+    gen.add_argument(
+        "--input-param",
+        metavar="NAME",
+        help="as for train (default with --inputs: the graph's only file input)",
+    )
     gen.add_argument("--arch", required=True, choices=("lstm_gen", "gan"))
     gen.set_defaults(func=cmd_train_gen)
 
@@ -137,8 +141,23 @@ def cmd_train(args: argparse.Namespace) -> int:
     """Train a classifier; prints the metrics and writes MODEL_DIR; returns the exit code."""
     from nodes.model import train_classifier
 
+    if not args.input_param:
+        args.input_param = _only_file_input(args.graph)
     given = {"labels": args.labels, "patience": args.patience, "test_fraction": args.test_fraction}
     return _train(args, train_classifier, **given)
+
+
+def _only_file_input(graph: str) -> str:
+    """The graph's one file input, the default of ``--input-param``."""
+    import graphengine as ge
+    from graphengine.fileslots import file_slots
+    from graphengine.registry import default_registry
+
+    document = ge.load(graph)
+    try:
+        return file_slots(document, default_registry()).one_input("--input-param")
+    except GraphError as error:
+        raise GraphError(str(error), file=document.file) from None
 
 
 def cmd_train_gen(args: argparse.Namespace) -> int:
@@ -146,5 +165,5 @@ def cmd_train_gen(args: argparse.Namespace) -> int:
     from nodes.model import train_generator
 
     if args.inputs and not args.input_param:
-        raise GraphError("--inputs needs --input-param (the parameter that takes each path)")
+        args.input_param = _only_file_input(args.graph)
     return _train(args, train_generator, inputs=args.inputs)

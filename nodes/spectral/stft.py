@@ -437,15 +437,6 @@ def mel_power(
     return out.copy()
 
 
-def check_spectrum(spectrum: Spectrum, ctx: NodeContext) -> None:
-    """A spectrum value must have n_fft // 2 + 1 bins."""
-    bins = spectrum.data.shape[1]
-    if bins != spectrum.n_fft // 2 + 1:
-        raise ctx.port_error(
-            "in", f"spectrum has {bins} bins, expected n_fft // 2 + 1 = {spectrum.n_fft // 2 + 1}"
-        )
-
-
 @node("spectral.mel", version=1, infer=infer_mel)
 def mel(
     in_: Spectrum,

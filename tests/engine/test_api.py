@@ -310,3 +310,9 @@ def test_an_auto_converter_is_inserted_once_per_source() -> None:
     samples = g.run(outputs=["src"], cache=False, registry=registry)["src"].samples
     parseval = np.sum(np.abs(np.fft.rfft(samples)) ** 2)
     assert result["e1"].values[0] == pytest.approx(parseval, rel=1e-5)
+
+
+def test_a_spectrum_must_have_the_bins_of_its_n_fft() -> None:
+    # The port type keeps its own invariant, so no node checks it again.
+    with pytest.raises(ValueError, match=r"n_fft // 2 \+ 1 = 513 bins, got 512"):
+        ge.Spectrum(np.ones((1, 512, 4)), 1024, 256, "hann", 22050)

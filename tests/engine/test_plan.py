@@ -22,12 +22,11 @@ from hypothesis import strategies as st
 import graphengine as ge
 from graphengine.plan import (
     COMPUTE,
-    STREAM_TAP_BYTES,
-    STREAM_TAP_TOTAL_BYTES,
     Plan,
     Step,
     Unit,
     _streamable,
+    add_cache_taps,
     compute_keys,
     group_units,
     make_plan,
@@ -109,16 +108,8 @@ def _reference_taps(plan: Plan, unit: Unit, steps: dict[str, Step], cache_taps: 
             taps.update(ref.node for ref in refs if ref.node in members)
     taps.update(node_id for node_id in plan.wanted if node_id in members)
     taps = {t for t in taps if not valid.nodes[t].spec.is_sink}
-    if cache_taps:
-        total = sum(valid.nodes[n].info["out"].nbytes or 0 for n in taps)
-        for node_id in unit.node_ids:
-            node = valid.nodes[node_id]
-            if node.spec.is_sink or node_id in taps:
-                continue
-            nbytes = node.info["out"].nbytes or 0
-            if nbytes <= STREAM_TAP_BYTES and total + nbytes <= STREAM_TAP_TOTAL_BYTES:
-                taps.add(node_id)
-                total += nbytes
+    if cache_taps:  # the budget rule itself is not what this reference checks
+        add_cache_taps(valid, unit.node_ids, taps)
     return taps
 
 

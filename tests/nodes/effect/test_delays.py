@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import scipy.signal as sps
-from stream_harness import SR, assert_block_invariant, ctx_for, noise, params_for, whole
+from stream_harness import (
+    SR,
+    assert_block_invariant,
+    ctx_for,
+    feedback_comb,
+    noise,
+    params_for,
+    whole,
+)
 
 from graphengine.node import PortInfo
 from graphengine.types import Audio
@@ -47,12 +54,7 @@ def test_delay_impulse_taps_land_on_exact_samples():
 def test_delay_matches_scipy_lfilter_of_its_transfer_function():
     audio, spacing, feedback, mix = noise(frames=5000, seed=1), 130, -0.8, 0.6
     out = whole(Delay, audio, time_ms=spacing * 1000 / SR, feedback=feedback, mix=mix)
-    # y = (1 - mix) x + mix z^-d / (1 - feedback z^-d) x
-    b = np.zeros(spacing + 1)
-    b[0], b[spacing] = 1 - mix, mix - (1 - mix) * feedback
-    a = np.zeros(spacing + 1)
-    a[0], a[spacing] = 1.0, -feedback
-    reference = sps.lfilter(b, a, audio.samples.astype(np.float64), axis=1)
+    reference = feedback_comb(audio.samples, spacing, feedback, mix)
     np.testing.assert_allclose(out, reference, atol=1e-5)
 
 

@@ -194,6 +194,19 @@ def test_time_stretch_is_deterministic_and_keeps_three_channels_apart():
     assert np.abs(first[2]).max() == 0.0 and np.abs(first[0]).max() > 0.1
 
 
+@pytest.mark.parametrize("node", [time_stretch, pitch_shift])
+def test_read_only_input_as_the_cache_hands_it_over(node):
+    x = np.random.default_rng(4).uniform(-0.5, 0.5, (2, 8000)).astype(np.float32)
+    frozen = x.copy()
+    frozen.setflags(write=False)
+    ctx = make_ctx(node.spec.type_id)
+    change = {"rate": 0.8} if node is time_stretch else {"shift_semitones": 3.0}
+    expected = run_node(node, ctx, Audio(x, SR), **change).samples
+    np.testing.assert_array_equal(
+        run_node(node, ctx, Audio(frozen, SR), **change).samples, expected
+    )
+
+
 @pytest.mark.parametrize("semitones", [12.0, -12.0])
 def test_pitch_shift_by_an_octave(semitones):
     x = harmonic_tone(1.0)

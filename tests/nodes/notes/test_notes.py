@@ -131,8 +131,12 @@ def test_progression_i_ii_v6_i():
     np.testing.assert_allclose(timed.duration_s, [0.25] * 3 + [0.5] * 3)
 
 
+QUARTER_TONES = Frequencies(440.0 * 2 ** (np.arange(25) / 24))
+"""The 25 quarter tones from A4 to A5, written as 440 * 2 ** (k / 24)."""
+
+
 def test_sequence_pitches_chords_rests_and_tuning_steps():
-    tuning = Frequencies(440.0 * 2 ** (np.arange(25) / 24))
+    tuning = QUARTER_TONES
     out = run_node(
         sequence,
         make_ctx("notes.sequence"),
@@ -149,7 +153,7 @@ def test_sequence_pitches_chords_rests_and_tuning_steps():
 
 
 def test_from_tuning_and_merge():
-    tuning = Frequencies(440.0 * 2 ** (np.arange(25) / 24))
+    tuning = QUARTER_TONES
     chords = run_node(
         from_tuning,
         make_ctx("notes.from_tuning"),

@@ -131,25 +131,3 @@ def test_normalize_passes_silence_through_with_a_warning():
     silent = Audio(np.zeros((1, 10), np.float32), SR)
     np.testing.assert_array_equal(run_node(normalize, ctx, silent).samples, silent.samples)
     assert any("silent" in w for w in ctx.warnings)
-
-
-def test_chained_pedals_runs_on_a_file_when_the_source_is_switched(tmp_path):
-    import shutil
-
-    import soundfile as sf
-
-    import graphengine as ge
-    from support import REPO_ROOT
-
-    graphs = tmp_path / "graphs"
-    shutil.copytree(
-        REPO_ROOT / "graphs", graphs, ignore=shutil.ignore_patterns("out", ".graphengine-cache")
-    )
-    rng = np.random.default_rng(0)
-    sf.write(tmp_path / "take.wav", 0.1 * rng.standard_normal((22050, 2)), 22050)
-    params = {"source": "sources/file.toml", "input": str(tmp_path / "take.wav")}
-    result = ge.load(graphs / "chained_pedals.toml").run(params=params, cache=False)
-    samples, rate = sf.read(result.outputs[0])
-    # 1 s file -> echo +3 s -> stretch / 0.8 -> half speed x2 -> +1.5 s delay tail
-    assert rate == 44100 and samples.shape[0] == round(44100 * (4.0 / 0.8 * 2 + 1.5))
-    assert np.abs(samples).max() == pytest.approx(10 ** (-1 / 20), abs=1e-4)
