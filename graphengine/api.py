@@ -158,8 +158,14 @@ class Graph(GraphDocument):
         return validate(resolved, registry, values=inputs, memory_budget=memory_budget)
 
     def cache_dir(self) -> Path | None:
-        """Where this graph's disk cache lives by default (next to its file)."""
-        return self.path.resolve().parent / CACHE_DIR_NAME if self.path is not None else None
+        """Where this graph's disk cache lives by default: in the folder the graph lives in.
+
+        That is next to its file; for a graph read from an output's sidecar, next
+        to the graph file that rendered it (None, memory only, when that is not
+        known), so a cache is never planted among the outputs.
+        """
+        home = self.home
+        return home / CACHE_DIR_NAME if home is not None else None
 
     def run(
         self,
@@ -230,7 +236,7 @@ class Graph(GraphDocument):
         report = executor.run(valid, values=inputs, targets=targets)
         if store is not None and store.warning:
             report.warnings.insert(0, store.warning)
-        self._explain(report.stats, report.keys, store)
+        self._explain(report.stats, report.keys, store, valid)
         return Result(
             report.values, report.stats, report.outputs, report.warnings, report.keys, valid, store
         )
@@ -240,8 +246,18 @@ class Graph(GraphDocument):
         return "run-" + hashlib.sha256(identity.encode()).hexdigest()[:24]
 
     def _explain(
-        self, stats: list[NodeStats], keys: Mapping[str, NodeKey], store: Cache | None
+        self,
+        stats: list[NodeStats],
+        keys: Mapping[str, NodeKey],
+        store: Cache | None,
+        valid: ValidGraph,
     ) -> None:
+        """Give each computed node its reason, and record what each node ran with.
+
+        The record keeps, per node, the key material of its last value: a node
+        this run did not reach (outside a ``--target``) keeps what it had, so a
+        later run explains it against the value it really had.
+        """
         name = self._record_name()
         previous = _RUN_RECORDS.get(name)
         if previous is None and store is not None and store.disk is not None:
@@ -249,8 +265,16 @@ class Graph(GraphDocument):
         previous = previous or {}
         for stat in stats:
             if stat.status == COMPUTED:
-                stat.reason = explain(keys[stat.node].material, previous.get(stat.node))
-        record = {node_id: key.material for node_id, key in keys.items()}
+                node = valid.nodes.get(stat.node)
+                feeds = node.inputs if node is not None else {}
+                sources = {port: [ref.node for ref in refs] for port, refs in feeds.items()}
+                stat.reason = explain(keys[stat.node].material, previous.get(stat.node), sources)
+        reached = {stat.node for stat in stats}
+        record = {
+            node_id: key.material if node_id in reached else previous[node_id]
+            for node_id, key in keys.items()
+            if node_id in reached or node_id in previous
+        }
         _RUN_RECORDS[name] = record
         if store is not None and store.disk is not None:
             with contextlib.suppress(OSError):  # only later --explain reasons need it
@@ -291,7 +315,7 @@ def load(source: str | os.PathLike | Mapping[str, Any] | GraphDocument) -> Graph
         if not isinstance(source, Mapping):
             raise GraphError("a provenance record's 'graph' must be a table (object)")
     document = graphfile.load(source)
-    return Graph(
+    graph = Graph(
         document.sample_rate,
         name=document.name,
         seed=document.seed,
@@ -301,3 +325,5 @@ def load(source: str | os.PathLike | Mapping[str, Any] | GraphDocument) -> Graph
         outputs=document.outputs,
         path=document.path,
     )
+    graph.from_sidecar, graph.sidecar_home = document.from_sidecar, document.sidecar_home
+    return graph

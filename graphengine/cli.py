@@ -150,15 +150,32 @@ def cmd_schema(args: argparse.Namespace) -> str:
     return json.dumps(graph_schema(default_registry()), indent=2) + "\n"
 
 
-def cmd_viz(args: argparse.Namespace) -> Path:
-    """Write a picture of the graph: DOT text, or PNG when the file ends in .png."""
+VIZ_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}
+"""What ``viz -o`` writes for each file name ending."""
+
+
+def cmd_viz(args: argparse.Namespace) -> Path | str:
+    """Draw the graph: DOT text on stdout, or a file by its ending (.dot/.gv, .svg, .png).
+
+    Returns the path written, or the DOT text when there is no ``-o``. An
+    ending it cannot draw is refused (exit 2) before the graph is read.
+    """
     from graphengine import viz
     from graphengine.api import load
     from graphengine.fsutil import write_text_atomic
 
+    output = Path(args.output) if args.output else None
+    kind = VIZ_FORMATS.get(output.suffix.lower()) if output is not None else "dot"
+    if kind is None:
+        endings = ", ".join(VIZ_FORMATS)
+        raise GraphError(
+            f"viz -o {output}: cannot draw a {output.suffix or 'file without an ending'!r} "
+            f"picture (endings: {endings}; no -o prints DOT)"
+        )
     valid = load(args.graph).validate(_overrides(args.set))
-    output = Path(args.output)
-    if output.suffix.lower() == ".png":
+    if output is None:
+        return viz.dot(valid)
+    if kind == "png":
         temp = output.with_name(f".{output.name}.tmp.png")
         output.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -166,6 +183,10 @@ def cmd_viz(args: argparse.Namespace) -> Path:
             temp.replace(output)
         finally:
             temp.unlink(missing_ok=True)
+    elif kind == "svg":
+        from graphengine.svg import svg
+
+        write_text_atomic(output, svg(valid))
     else:
         write_text_atomic(output, viz.dot(valid))
     return output
@@ -179,9 +200,17 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any]:
     """
     from graphengine.api import CACHE_DIR_NAME
     from graphengine.cache import DiskStore, folder_kind
+    from graphengine.graph import SIDECAR_SUFFIX
 
     if args.cache_dir:
         directory = Path(args.cache_dir)
+    elif args.graph and args.graph.endswith(SIDECAR_SUFFIX):
+        from graphengine.api import load
+
+        found = load(args.graph).cache_dir()
+        if found is None:
+            raise GraphError(f"{args.graph}: the sidecar does not say where its graph's cache is")
+        directory = found
     elif args.graph:
         directory = Path(args.graph).resolve().parent / CACHE_DIR_NAME
     else:
@@ -197,6 +226,32 @@ def cmd_cache(args: argparse.Namespace) -> dict[str, Any]:
     if args.action == "clear":
         return {"directory": str(directory), "removed": store.clear()}
     return store.info()
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    """Print what each audio file holds; returns 0, or 2 when a file could not be read.
+
+    Every file is reported (a bad one as one ``error:`` line naming it, on
+    stderr) before the exit code says whether any failed.
+    """
+    from graphengine import info
+
+    reports: list[dict[str, Any]] = []
+    failed = 0
+    for name in args.files:
+        try:
+            reports.append(info.file_info(name))
+        except GraphError as error:
+            failed += 1
+            print(f"error: {error}", file=sys.stderr)
+            if args.json:
+                reports.append({"file": name, "error": str(error)})
+    if args.json:
+        cleaned = [info.json_ready(r) for r in reports]
+        print(json.dumps(cleaned, indent=2, allow_nan=False))
+    else:
+        sys.stdout.write("".join(info.text(r) for r in reports))
+    return EXIT_BAD_GRAPH if failed else EXIT_OK
 
 
 # -- output ---------------------------------------------------------------------
@@ -468,9 +523,18 @@ def build_parser() -> argparse.ArgumentParser:
     _add_debug(schema)
     schema.set_defaults(func=cmd_schema)
 
-    viz = graph_command("viz", "draw a graph: Graphviz DOT, or PNG when -o ends in .png")
-    viz.add_argument("-o", "--output", required=True, metavar="FILE")
+    viz = graph_command(
+        "viz", "draw a graph: Graphviz DOT on stdout, or -o FILE ending in .dot, .gv, .svg or .png"
+    )
+    viz.add_argument("-o", "--output", metavar="FILE", help="the picture (default: DOT on stdout)")
     viz.set_defaults(func=cmd_viz)
+
+    help = "what audio files hold: rate, channels, length, format, bit depth, peak, RMS, clipping"
+    info = sub.add_parser("info", help=help, description=help + " (read in blocks).")
+    info.add_argument("files", nargs="+", metavar="FILE", help="audio files")
+    info.add_argument("--json", action="store_true", help="a JSON list, one object per file")
+    _add_debug(info)
+    info.set_defaults(func=cmd_info)
 
     cache = sub.add_parser("cache", help="show or clear the disk cache")
     cache.add_argument("action", choices=("info", "clear"))
@@ -659,7 +723,10 @@ def _print_result(args: argparse.Namespace, value: Any, seconds: float) -> None:
     elif func in (cmd_nodes, cmd_schema):
         sys.stdout.write(value)
     elif func is cmd_viz:
-        print(f"wrote {value}")
+        if isinstance(value, str):
+            sys.stdout.write(value)
+        else:
+            print(f"wrote {value}")
     elif func is cmd_cache:
         print(json.dumps(value, indent=2))
 

@@ -7,7 +7,7 @@ importing each other.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -30,6 +30,10 @@ class NodeContext:
         During validation, the most bytes one value may take (``--memory-budget``);
         a node that would need more working memory than this says so. None when
         running.
+    sources : mapping of str to tuple of str
+        Input port -> the outputs feeding it, as ``"node.port"`` in connection
+        order, for messages that name where a value came from. A node's output
+        must not depend on them: cache keys do not.
     """
 
     node_id: str
@@ -40,6 +44,7 @@ class NodeContext:
     open_output: Callable[[str], str] | None = None
     finals: dict[str, str] = field(default_factory=dict)
     memory_budget: int | None = None
+    sources: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
 
     def final_path(self, path: str) -> str:
         """The final path of an ``OutputPath`` parameter (the node receives a temporary one)."""

@@ -79,6 +79,23 @@ def _body(spec: NodeSpec) -> str:
     return textwrap.dedent(text[:cut] if cut >= 0 else text).strip()
 
 
+def automatic(spec: NodeSpec) -> str:
+    """For a converter validation inserts by itself: where, under what id, and how to tune it."""
+    if not spec.auto_convert or not spec.inputs or not spec.outputs:
+        return ""
+    source, target = spec.inputs[0].type, spec.outputs[0].type
+    dashed = spec.type_id.replace(".", "-")
+    article = "an" if source[:1] in "aeiou" else "a"
+    return (
+        f"Inserted automatically where {article} {source} output is connected straight to a "
+        f"{target} input: one node `<source>--{dashed}` per {source} output (e.g. "
+        f"`osc--{dashed}`), shared by all its {target} readers, with the default "
+        f"parameters below; it shows in `--explain` and `--stats` under that id. Its "
+        f"parameters cannot be set (`--set osc--{dashed}.PARAM` says so): to choose them, "
+        f"add a `{spec.type_id}` node and connect those inputs to it."
+    )
+
+
 def _port_text(spec: NodeSpec) -> list[str]:
     lines = []
     for port in spec.inputs:
@@ -98,6 +115,8 @@ def text(spec: NodeSpec) -> str:
     body = _body(spec)
     if body:
         lines += [textwrap.indent(body, "  "), ""]
+    if automatic(spec):
+        lines += [textwrap.indent(textwrap.fill(automatic(spec), 76), "  "), ""]
     lines += ["ports:", *_port_text(spec), ""]
     if spec.params:
         lines.append("parameters:")
@@ -151,6 +170,8 @@ def markdown(specs: Iterable[NodeSpec]) -> str:
             body = _body(spec)
             if body:
                 out += [body, ""]
+            if automatic(spec):
+                out += [automatic(spec), ""]
             out += ["| port | direction | type |", "| --- | --- | --- |"]
             for port in spec.inputs:
                 extra = " (list)" if port.variadic else (" (optional)" if port.optional else "")

@@ -81,6 +81,92 @@ def image_repr(image: Any) -> str:
     return f"Image({shape[0]} x {shape[1]}, {kind})"
 
 
+def _number(value: float) -> str:
+    return f"{value:.4g}" if math.isfinite(value) else str(value)
+
+
+def _pairs(names: tuple[str, ...], values: np.ndarray, most: int = 4) -> str:
+    """``a=1, b=2, c=3`` for up to ``most`` entries, else the first three, ``...`` and the last."""
+    labels = names if len(names) == values.size else tuple(f"v{k}" for k in range(values.size))
+    shown = [f"{labels[k]}={_number(float(values[k]))}" for k in range(values.size)]
+    if len(shown) > most:
+        shown = [*shown[: most - 1], "...", shown[-1]]
+    return ", ".join(shown)
+
+
+def vector_repr(vector: Any) -> str:
+    """``Vector(3 values: mse=0.0012, correlation=0.98, snr_db=12.3)``."""
+    count = vector.values.size
+    if count == 0:
+        return "Vector(0 values)"
+    plural = "value" if count == 1 else "values"
+    return f"Vector({count} {plural}: {_pairs(vector.names, vector.values)})"
+
+
+def _pitch(hz: float) -> str:
+    from graphengine.pitch import name_of
+
+    if not (math.isfinite(hz) and hz > 0):
+        return f"{hz:g} Hz"
+    return _rounded_name(name_of(hz))
+
+
+def _rounded_name(name: str) -> str:
+    """A pitch name without its cents offset (``A4+50c`` -> ``A4``)."""
+    for sign in "+-":
+        head, sep, tail = name.rpartition(sign)
+        if sep and tail.endswith("c") and head:
+            return head
+    return name
+
+
+def notes_repr(notes: Any) -> str:
+    """``Notes(12 notes, 0.0–6.0 s, C4–A5)``: count, time span and pitch range."""
+    count = notes.onset_s.size
+    if count == 0:
+        return "Notes(0 notes)"
+    start = float(notes.onset_s.min())
+    end = float((notes.onset_s + notes.duration_s).max())
+    voiced = notes.frequency_hz[np.isfinite(notes.frequency_hz) & (notes.frequency_hz > 0)]
+    plural = "note" if count == 1 else "notes"
+    text = f"Notes({count} {plural}, {start:.1f}–{end:.1f} s"
+    if voiced.size:
+        low, high = _pitch(float(voiced.min())), _pitch(float(voiced.max()))
+        text += f", {low}" if low == high else f", {low}–{high}"
+    return text + ")"
+
+
+def frequencies_repr(frequencies: Any) -> str:
+    """``Frequencies(128 values, 8.1758–12543.9 Hz, C-1–G9)``."""
+    hz = frequencies.hz
+    if hz.size == 0:
+        return "Frequencies(0 values)"
+    low, high = float(hz.min()), float(hz.max())
+    plural = "value" if hz.size == 1 else "values"
+    span = f"{low:.6g} Hz" if low == high else f"{low:.6g}–{high:.6g} Hz"
+    text = f"Frequencies({hz.size} {plural}, {span}"
+    if low > 0 and math.isfinite(high):
+        names = (_pitch(low), _pitch(high))
+        text += f", {names[0]}" if names[0] == names[1] else f", {names[0]}–{names[1]}"
+    return text + ")"
+
+
+def prediction_repr(prediction: Any) -> str:
+    """``Prediction(3 classes, top dog 0.87)`` or ``Prediction(5 items x 3 classes, ...)``."""
+    probs = prediction.probabilities
+    classes = prediction.classes
+    width = probs.shape[-1] if probs.ndim else 0
+    labels = classes if len(classes) == width else tuple(f"class_{k}" for k in range(width))
+    if probs.ndim == 1 and probs.size:
+        best = int(np.argmax(probs))
+        return f"Prediction({width} classes, top {labels[best]} {float(probs[best]):.2f})"
+    if probs.ndim == 2 and probs.size:
+        tops = [labels[int(k)] for k in np.argmax(probs, axis=1)]
+        shown = ", ".join(tops[:3]) + (", ..." if len(tops) > 3 else "")
+        return f"Prediction({probs.shape[0]} items x {width} classes, top: {shown})"
+    return f"Prediction(shape {tuple(probs.shape)})"
+
+
 def result_repr(result: Any) -> str:
     """``Result(8 nodes: 2 computed, 6 cached; outputs: out/demo.wav)``."""
     statuses: dict[str, int] = {}

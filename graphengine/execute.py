@@ -353,7 +353,14 @@ class Executor:
         finals = {str(temp): final for final, temp in temps.items()}
         graph = valid.graph
         ctx = NodeContext(
-            node.id, node.type, graph.sample_rate, graph.base_dir, emit, open_output, finals
+            node.id,
+            node.type,
+            graph.sample_rate,
+            graph.base_dir,
+            emit,
+            open_output,
+            finals,
+            sources=node.sources(),
         )
         return ctx, params, temps
 

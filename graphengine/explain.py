@@ -2,15 +2,25 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from graphengine.codehash import code_changes
 from graphengine.plan import canonical
 
 
-def explain(material: Mapping[str, Any], previous: Mapping[str, Any] | None) -> str:
-    """Why a node's key differs from the one it had in the previous run."""
+def explain(
+    material: Mapping[str, Any],
+    previous: Mapping[str, Any] | None,
+    sources: Mapping[str, Sequence[str]] | None = None,
+) -> str:
+    """Why a node's key differs from the one it had when it last ran.
+
+    ``previous`` is the node's key material when it was last computed or found
+    in the cache (a ``--target`` run leaves the nodes it did not reach as they
+    were); ``sources`` names the nodes feeding each input port, so that a
+    changed input says where it comes from.
+    """
     if previous is None:
         return "first run: not in the cache"
     if canonical(dict(material)) == canonical(dict(previous)):
@@ -30,7 +40,8 @@ def explain(material: Mapping[str, Any], previous: Mapping[str, Any] | None) -> 
     old_inputs, new_inputs = previous.get("inputs", {}), material.get("inputs", {})
     for port in sorted(set(old_inputs) | set(new_inputs)):
         if old_inputs.get(port) != new_inputs.get(port):
-            reasons.append(f"input {port} changed")
+            upstream = ", ".join(dict.fromkeys((sources or {}).get(port, ())))
+            reasons.append(f"input {port} changed" + (f" (from {upstream})" if upstream else ""))
     if material.get("provided") != previous.get("provided"):
         reasons.append("value given from Python changed")
     if material.get("type") != previous.get("type"):

@@ -81,6 +81,8 @@ class ResolvedGraph:
     """Ids of declared nodes left out of ``nodes`` (unknown type, duplicate id)."""
     errors: list[Any] = field(default_factory=list)
     """Problems found while resolving, when :func:`graphfile.resolve` was asked to collect them."""
+    home: Path | None = None
+    """Where the graph lives (:attr:`GraphDocument.home`): recorded in provenance sidecars."""
 
     def locate(self, errors: list[Any]) -> list[Any]:
         """Add ``(in sub.toml)`` to errors about nodes declared in a sub-graph file."""
@@ -158,6 +160,23 @@ class GraphDocument:
         self.inputs: dict[str, Any] = dict(inputs or {})
         self.outputs: dict[str, Any] = dict(outputs or {})
         self.path: Path | None = Path(path) if path is not None else None
+        self.from_sidecar = False
+        """Read from an output's provenance sidecar (``x.wav.graph.json``)."""
+        self.sidecar_home: Path | None = None
+        """For a graph read from a sidecar: the folder of the graph that rendered it, if known."""
+
+    @property
+    def home(self) -> Path | None:
+        """The folder the graph lives in, where its disk cache goes by default.
+
+        Its file's folder; for a graph read from a provenance sidecar, the folder
+        of the graph file that rendered the output (never the outputs' folder),
+        None when the sidecar does not say or that folder is gone. None for a
+        graph built in Python and not saved.
+        """
+        if self.from_sidecar:
+            return self.sidecar_home
+        return self.path.resolve().parent if self.path is not None else None
 
     @property
     def base_dir(self) -> Path:
@@ -232,7 +251,7 @@ class GraphDocument:
         return tree
 
     def copy(self) -> GraphDocument:
-        return type(self)(
+        twin = type(self)(
             self.sample_rate,
             name=self.name,
             seed=self.seed,
@@ -242,6 +261,8 @@ class GraphDocument:
             outputs=copy.deepcopy(self.outputs),
             path=self.path,
         )
+        twin.from_sidecar, twin.sidecar_home = self.from_sidecar, self.sidecar_home
+        return twin
 
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, GraphDocument):

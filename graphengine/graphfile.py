@@ -112,7 +112,16 @@ def load_file(path: str | os.PathLike) -> GraphDocument:
         raise GraphFileError(f"cannot read graph file: {error}", file=file) from None
     tree = parse_text(text, file=file, suffix=path.suffix)
     if "provenance" in tree and isinstance(tree.get("graph"), dict):
-        tree = tree["graph"]  # a sidecar written beside an output: re-render what made it
+        # a sidecar written beside an output: re-render what made it, with the cache of
+        # the graph file that made it (never one planted among the outputs)
+        recorded = (
+            tree["provenance"].get("graph_home") if isinstance(tree["provenance"], dict) else None
+        )
+        document = from_tree(tree["graph"], path=path)
+        document.from_sidecar = True
+        if isinstance(recorded, str) and Path(recorded).is_absolute() and Path(recorded).is_dir():
+            document.sidecar_home = Path(recorded)
+        return document
     return from_tree(tree, path=path)
 
 
@@ -326,6 +335,21 @@ def _split_overrides(
                 )
             )
     return graph_params, node_params, errors
+
+
+def _inserted_converter(node_id: str, registry: Registry) -> tuple[str, str] | None:
+    """(source, converter type) when ``node_id`` names a converter validation inserts.
+
+    Such ids are ``<source>--<type with dashes>`` (``osc--spectral-stft``); see
+    :func:`graphengine.validate._insert_converter`.
+    """
+    source, sep, dashed = node_id.rpartition("--")
+    if not sep or not source:
+        return None
+    for spec in registry:
+        if spec.auto_convert and spec.type_id.replace(".", "-") == dashed:
+            return source, spec.type_id
+    return None
 
 
 # -- resolving ----------------------------------------------------------------
@@ -598,6 +622,17 @@ def resolve(
     resolver.rewrite_aliases()
     for node_id in sorted(set(node_params) - resolver.used_overrides):
         names = ", ".join(f"{node_id}.{k}" for k in node_params[node_id])
+        inserted = _inserted_converter(node_id, registry)
+        if inserted is not None:
+            source, type_id = inserted
+            resolver.errors.append(
+                GraphError(
+                    f"--set {names}: {node_id} is the {type_id} node validation inserts after "
+                    f"{source}, always with default parameters; to choose them, add a {type_id} "
+                    f'node (in = "{source}") and connect the inputs it feeds to it'
+                )
+            )
+            continue
         resolver.errors.append(
             GraphError(
                 f"--set {names}: no node {node_id!r}{did_you_mean(node_id, resolver.instances)}"
@@ -615,6 +650,7 @@ def resolve(
         nodes=resolver.instances,
         file=document.file,
         base_dir=document.base_dir,
+        home=document.home,
         params=params,
         overrides=overrides,
         aliases=resolver.aliases,

@@ -319,6 +319,7 @@ def provenance(
         "provenance": {
             "engine": f"graphengine {__version__}",
             "graph_file": graph.file,
+            "graph_home": str(graph.home) if graph.home is not None else None,
             "params": graph.params,
             "overrides": graph.overrides,
             "node": node.id,

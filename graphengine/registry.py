@@ -58,18 +58,34 @@ class Registry:
         return self._specs.get(self.canonical(type_id))
 
     def suggest(self, type_id: str, n: int = 3) -> list[str]:
-        """Closest known type ids to a misspelt one: the best, and others nearly as close."""
-        scored = sorted(
-            (
-                (difflib.SequenceMatcher(None, type_id, known).ratio(), known)
-                for known in self._specs
-            ),
-            reverse=True,
-        )
-        if not scored or scored[0][0] < 0.5:
+        """Known type ids close to a misspelt one: the best, and others nearly as close.
+
+        An id is ``category.name``. A candidate is close when the whole id is a
+        near-spelling (``efect.gain``), when its name is close and its category
+        too or absent (``effect.gian``, ``gain``), or when its name is nearly the
+        same whatever the category (``filter.gain`` -> ``effect.gain``). A made-up
+        id (``my.invert``) gets no suggestion rather than a far one.
+        """
+
+        def ratio(a: str, b: str) -> float:
+            return difflib.SequenceMatcher(None, a, b).ratio()
+
+        category, _, name = type_id.rpartition(".")
+        scored = []
+        for known in self._specs:
+            known_category, _, known_name = known.rpartition(".")
+            whole, name_score = ratio(type_id, known), ratio(name, known_name)
+            category_score = ratio(category, known_category) if category else 1.0
+            close = (
+                whole >= 0.85 or (name_score >= 0.75 and category_score >= 0.6) or name_score >= 0.9
+            )
+            if close:
+                scored.append((max(whole, (name_score + category_score) / 2), known))
+        scored.sort(reverse=True)
+        if not scored:
             return []
         best = scored[0][0]
-        return [known for score, known in scored[:n] if score >= 0.5 and score >= best - 0.08]
+        return [known for score, known in scored[:n] if score >= best - 0.08]
 
     def converters(self, source: str, target: str) -> list[str]:
         """Node types with one input of type ``source`` and an output of type ``target``."""

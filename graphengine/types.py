@@ -221,6 +221,11 @@ class Vector(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Vector:
         return cls(arrays["values"], tuple(meta["names"]))
 
+    def __repr__(self) -> str:
+        from graphengine import display
+
+        return display.vector_repr(self)
+
 
 @dataclass(frozen=True, eq=False)
 class Image(Value):
@@ -289,6 +294,11 @@ class Notes(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Notes:
         return cls(**arrays)
 
+    def __repr__(self) -> str:
+        from graphengine import display
+
+        return display.notes_repr(self)
+
 
 @dataclass(frozen=True, eq=False)
 class Frequencies(Value):
@@ -306,6 +316,11 @@ class Frequencies(Value):
     @classmethod
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Frequencies:
         return cls(arrays["hz"])
+
+    def __repr__(self) -> str:
+        from graphengine import display
+
+        return display.frequencies_repr(self)
 
 
 @dataclass(frozen=True, eq=False)
@@ -327,6 +342,11 @@ class Prediction(Value):
     @classmethod
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Prediction:
         return cls(arrays["probabilities"], tuple(meta["classes"]))
+
+    def __repr__(self) -> str:
+        from graphengine import display
+
+        return display.prediction_repr(self)
 
 
 # --------------------------------------------------------------------------- subbands

@@ -55,6 +55,13 @@ class ValidNode:
     def type(self) -> str:
         return self.spec.type_id
 
+    def sources(self) -> dict[str, tuple[str, ...]]:
+        """Input port -> the ``"node.port"`` outputs feeding it, in connection order."""
+        return {
+            port: tuple(f"{ref.node}.{ref.port}" if ref.port else ref.node for ref in refs)
+            for port, refs in self.inputs.items()
+        }
+
 
 @dataclass
 class ValidGraph:
@@ -572,7 +579,12 @@ def _infer(
         if node.spec.infer is None:
             continue
         ctx = NodeContext(
-            node_id, node.type, graph.sample_rate, graph.base_dir, memory_budget=budget
+            node_id,
+            node.type,
+            graph.sample_rate,
+            graph.base_dir,
+            memory_budget=budget,
+            sources=node.sources(),
         )
         try:
             node.info = dict(node.spec.infer(inputs, node.params, ctx))

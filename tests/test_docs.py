@@ -327,7 +327,18 @@ def test_every_cli_command_is_in_cli_md() -> None:
 
     text = (DOCS / "cli.md").read_text()
     sub = next(a for a in build_parser()._actions if a.dest == "command")
-    engine = ("render", "validate", "watch", "new", "nodes", "schema", "viz", "cache", "batch")
+    engine = (
+        "render",
+        "validate",
+        "watch",
+        "new",
+        "nodes",
+        "schema",
+        "viz",
+        "cache",
+        "batch",
+        "info",
+    )
     assert set(engine) <= set(sub.choices)
     for name in engine:
         assert f"graphengine {name}" in text, f"cli.md does not show `graphengine {name}`"

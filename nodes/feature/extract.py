@@ -815,27 +815,74 @@ def stack(in_: list[Features], *, ctx: NodeContext) -> Features:
 
 
 def infer_stack_vectors(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
-    """(Σ n,) when every input's length is known."""
-    infos = [i for i in inputs.get("in") or [] if isinstance(i, PortInfo)]
+    """(Σ n,) when every input's length is known; ``prefixes``, if given, one per input."""
+    connected = inputs.get("in") or []
+    prefixes = params.get("prefixes") or []
+    if prefixes and len(prefixes) != len(connected):
+        raise ctx.param_error(
+            "prefixes",
+            f"{len(prefixes)} prefixes for {len(connected)} inputs; give one per input (or none)",
+        )
+    if any(not p for p in prefixes):
+        raise ctx.param_error("prefixes", "a prefix must not be empty")
+    infos = [i for i in connected if isinstance(i, PortInfo)]
     shapes = [i.shape for i in infos]
     known = bool(shapes) and all(s is not None for s in shapes)
     return {"out": PortInfo("vector", (sum(s[0] for s in shapes),) if known else None)}
 
 
 @node("feature.stack_vectors", version=1, infer=infer_stack_vectors)
-def stack_vectors(in_: list[Vector]) -> Vector:
+def stack_vectors(
+    in_: list[Vector],
+    *,
+    prefixes: list[str] = param([], description="one per input: its names become <prefix>.<name>"),
+    ctx: NodeContext,
+) -> Vector:
     """Join vectors end to end, keeping their names (e.g. summaries of several features).
+
+    The names must all differ: a name that two inputs share (``snr_db`` from two
+    ``metric.snr`` nodes) is an error naming both sources, never a value
+    silently lost in a JSON object or a repeated CSV column. Give ``prefixes``,
+    one per input, to tell them apart: with ``prefixes = ["noisy", "clean"]``
+    the names are ``noisy.snr_db`` and ``clean.snr_db`` (a prefix may repeat
+    where the names it leads differ). An input without names
+    gets ``v<k>``, k counting from the start of the output.
 
     Example
     -------
         all = {in = ["stats_a", "stats_b"]}
     """
     names: list[str] = []
-    for v in in_:
-        names.extend(
+    origin: dict[str, int] = {}
+    clashes: dict[str, tuple[int, int]] = {}
+    for index, v in enumerate(in_):
+        own = (
             v.names
             if len(v.names) == v.values.size
-            else (f"v{len(names) + k}" for k in range(v.values.size))
+            else tuple(f"v{len(names) + k}" for k in range(v.values.size))
         )
+        if prefixes:
+            own = tuple(f"{prefixes[index]}.{name}" for name in own)
+        for name in own:
+            if name in origin and origin[name] != index:
+                clashes.setdefault(name, (origin[name], index))
+            origin.setdefault(name, index)
+        names.extend(own)
+    if clashes:
+        raise ctx.port_error("in", _clash_message(clashes, ctx, len(in_)))
     values = np.concatenate([v.values for v in in_]) if in_ else np.zeros(0, np.float32)
     return Vector(values, tuple(names))
+
+
+def _clash_message(clashes: dict[str, tuple[int, int]], ctx: NodeContext, count: int) -> str:
+    """Which names two inputs share, naming the two sources, and the fix."""
+    sources = list(ctx.sources.get("in", ()))
+    sources += [f"input {k}" for k in range(len(sources), count)]
+    nodes = [source.split(".")[0] for source in sources]
+    shown = [f"{n!r} from both {sources[a]} and {sources[b]}" for n, (a, b) in clashes.items()]
+    more = f" (and {len(shown) - 3} more)" if len(shown) > 3 else ""
+    example = ", ".join(f'"{n}"' for n in nodes)
+    return (
+        f"names repeat: {'; '.join(shown[:3])}{more}; a vector's names must differ, so set "
+        f"prefixes = [{example}] to name them <prefix>.<name>"
+    )

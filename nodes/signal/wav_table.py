@@ -80,7 +80,7 @@ def split_single_wav_s(
     inputs: dict[str, Audio] = {}
     if isinstance(wav, str | os.PathLike):
         found = analyze_wav(wav)  # the file's own rate, so nothing is resampled
-        graph.sample_rate = float(found["sample_rate"])
+        graph.sample_rate = float(found["sample_rate_hz"])
         graph.add("src", "source.file", path=str(Path(wav).resolve()))
         frames, mono = found["frames"], False
     else:
@@ -105,27 +105,12 @@ def split_single_wav_s(
 
 
 def analyze_wav(path: str | os.PathLike) -> dict[str, Any]:
-    """What a sound file holds: sample rate (Hz), channels, frames, duration (s), bit depth."""
-    import soundfile as sf
+    """What a sound file holds, as ``graphengine info --json`` prints it.
 
-    info = sf.info(str(path))
-    return {
-        "sample_rate": info.samplerate,
-        "channels": info.channels,
-        "frames": info.frames,
-        "duration_s": info.frames / info.samplerate,
-        "format": info.format,
-        "subtype": info.subtype,
-        "bit_depth": _BITS.get(info.subtype),
-    }
+    ``sample_rate_hz``, ``channels``, ``frames``, ``duration_s``, ``format``,
+    ``subtype``, ``bit_depth`` (None for lossy codecs), peak and RMS in dBFS
+    and clipped samples; read in blocks, so a long file is never held whole.
+    """
+    from graphengine.info import file_info
 
-
-_BITS = {
-    "PCM_S8": 8,
-    "PCM_U8": 8,
-    "PCM_16": 16,
-    "PCM_24": 24,
-    "PCM_32": 32,
-    "FLOAT": 32,
-    "DOUBLE": 64,
-}
+    return file_info(path)

@@ -43,7 +43,7 @@ def unique_names(names: list[str], what: str, ctx: NodeContext) -> list[str]:
         raise ctx.port_error(
             "in",
             f"the {what} names repeat: {', '.join(repeated)}; {ctx.node_type} needs each name "
-            "once (give the inputs of feature.stack_vectors different names)",
+            "once (feature.stack_vectors's prefixes tell the inputs of a stack apart)",
         )
     return names
 
@@ -103,7 +103,7 @@ def csv_table(
         rows.append([_cell(v) for v in in_.values])
     else:
         assert isinstance(in_, Features)
-        rows = [["time_s", *unique_names(feature_columns(in_), "feature", ctx)]]
+        rows = [unique_names(["time_s", *feature_columns(in_)], "feature", ctx)]
     with writing(path, ctx), open(path, "w", newline="") as handle:
         writer = csv.writer(handle)
         writer.writerows(rows)

@@ -23,7 +23,7 @@ def test_a_tone_written_to_a_file(tmp_path):
     assert np.abs(samples).max() == pytest.approx(0.5, abs=1e-3)
     found = wav_table.analyze_wav(path)
     info = sf.info(str(path))
-    assert found["sample_rate"] == info.samplerate == 8000
+    assert found["sample_rate_hz"] == info.samplerate == 8000
     assert found["frames"] == info.frames and found["channels"] == info.channels == 1
     assert found["bit_depth"] == 16 and found["duration_s"] == 2.5
 

@@ -113,17 +113,10 @@ in = "spec"
 [nodes.a]
 type = "feature.summary"
 in = "rms"
-stats = ["mean"]
-[nodes.b]
-type = "feature.summary"
-in = "rms"
-stats = ["mean", "max"]
-[nodes.both]
-type = "feature.stack_vectors"
-in = ["a", "b"]
+stats = ["mean", "mean", "max"]
 [nodes.out]
 type = "{sink}"
-in = "both"
+in = "a"
 path = "out/stats.{suffix}"
 """
 
