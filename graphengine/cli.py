@@ -80,10 +80,7 @@ def cmd_render(args: argparse.Namespace) -> Any:
     from graphengine.api import load, target_node
 
     graph = load(args.graph)
-    if args.cache_dir:
-        cache: Any = args.cache_dir
-    else:
-        cache = not args.no_cache
+    cache = cache_choice(args)
     outputs = [args.target] if args.target else None
     valid = graph.validate(_graph_overrides(args, graph), memory_budget=args.memory_budget)
     if outputs is None and not any(valid.nodes[n].spec.is_sink for n in valid.order):
@@ -415,6 +412,25 @@ def _add_memory_budget(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_cache_options(command: argparse.ArgumentParser) -> None:
+    """``--no-cache`` and ``--cache-dir``, read back by :func:`cache_choice`."""
+    command.add_argument(
+        "--no-cache", action="store_true", help="compute everything; read and write no cache"
+    )
+    command.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="cache directory (default: .graphengine-cache next to the graph); used only "
+        "when new, empty or already a cache, else the run goes on without a disk cache, "
+        "with a warning (so a folder of other files is never written into)",
+    )
+
+
+def cache_choice(args: argparse.Namespace) -> Any:
+    """The ``cache`` argument of a run: the folder given, or whether to use the default one."""
+    return args.cache_dir if args.cache_dir else not args.no_cache
+
+
 def _add_file_slots(command: argparse.ArgumentParser) -> None:
     """The arguments that bind files to a graph's file inputs and outputs."""
     command.add_argument(
@@ -462,16 +478,7 @@ def build_parser() -> argparse.ArgumentParser:
         "render", "render a graph: run every sink (or --target) that is not up to date"
     )
     _add_file_slots(render)
-    render.add_argument(
-        "--no-cache", action="store_true", help="compute everything; read and write no cache"
-    )
-    render.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="cache directory (default: .graphengine-cache next to the graph); used only "
-        "when new, empty or already a cache, else the render runs without a disk cache, "
-        "with a warning (so a folder of other files is never written into)",
-    )
+    _add_cache_options(render)
     render.add_argument(
         "--target", metavar="NODE[.PORT]", help="run only this node and its stale ancestors"
     )
@@ -613,12 +620,7 @@ def _add_batch_command(sub: Any) -> None:
     batch.add_argument(
         "--force", action="store_true", help="redo inputs the manifest records as done"
     )
-    batch.add_argument(
-        "--cache-dir",
-        metavar="DIR",
-        help="shared cache directory (default: .graphengine-cache next to the graph)",
-    )
-    batch.add_argument("--no-cache", action="store_true", help="read and write no cache")
+    _add_cache_options(batch)
     _add_memory_budget(batch)
     batch.add_argument("--quiet", "-q", action="store_true", help="print nothing but errors")
     _add_debug(batch, "show tracebacks")
@@ -632,10 +634,7 @@ def cmd_watch(args: argparse.Namespace) -> int:
     """Render a graph now and on every change of it or a file it uses; returns 0."""
     from graphengine.watch import watch
 
-    if args.cache_dir:
-        cache: Any = args.cache_dir
-    else:
-        cache = not args.no_cache
+    cache = cache_choice(args)
     watch(
         args.graph,
         _overrides(args.set),
@@ -669,8 +668,7 @@ def _add_authoring_commands(sub: Any) -> None:
     watch.add_argument(
         "--play", action="store_true", help="play the main audio output after each render"
     )
-    watch.add_argument("--cache-dir", metavar="DIR", help="cache directory")
-    watch.add_argument("--no-cache", action="store_true", help="compute everything every time")
+    _add_cache_options(watch)
     watch.add_argument(
         "--interval", type=float, default=0.25, metavar="S", help="seconds between polls"
     )
