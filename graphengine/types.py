@@ -19,7 +19,7 @@ def _names(names: Any) -> tuple[str, ...]:
     return tuple(str(n) for n in (names or ()))
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Value:
     """Base of all port values."""
 
@@ -44,8 +44,22 @@ class Value:
         """Bytes held by the value's arrays."""
         return sum(a.nbytes for a in self.to_arrays()[0].values())
 
+    def __repr__(self) -> str:
+        """One short line (``display.<port type>_repr``), never the arrays themselves."""
+        from graphengine import display
 
-@dataclass(frozen=True, eq=False)
+        describe = getattr(display, f"{self.port_type}_repr", None)
+        return describe(self) if describe is not None else f"{type(self).__name__}()"
+
+    def _repr_html_(self) -> str | None:
+        """A notebook view (player, picture) where ``display`` has one for the port type."""
+        from graphengine import display
+
+        html = getattr(display, f"{self.port_type}_html", None)
+        return html(self) if html is not None else None
+
+
+@dataclass(frozen=True, eq=False, repr=False)
 class Audio(Value):
     """Audio samples, float32 shaped (channels, frames), C-contiguous.
 
@@ -97,18 +111,8 @@ class Audio(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Audio:
         return cls(arrays["samples"], meta["sample_rate"])
 
-    def __repr__(self) -> str:
-        from graphengine import display
 
-        return display.audio_repr(self)
-
-    def _repr_html_(self) -> str:
-        from graphengine import display
-
-        return display.audio_html(self)
-
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Spectrum(Value):
     """A complex STFT shaped (channels, bins, frames) with its analysis settings.
 
@@ -151,18 +155,8 @@ class Spectrum(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Spectrum:
         return cls(arrays["data"], **meta)
 
-    def __repr__(self) -> str:
-        from graphengine import display
 
-        return display.spectrum_repr(self)
-
-    def _repr_html_(self) -> str:
-        from graphengine import display
-
-        return display.spectrum_html(self)
-
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Features(Value):
     """Frame-rate signals, float32 shaped (channels, n, frames), one name per row."""
 
@@ -190,18 +184,8 @@ class Features(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Features:
         return cls(arrays["values"], meta["frame_rate"], tuple(meta["names"]))
 
-    def __repr__(self) -> str:
-        from graphengine import display
 
-        return display.features_repr(self)
-
-    def _repr_html_(self) -> str:
-        from graphengine import display
-
-        return display.features_html(self)
-
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Vector(Value):
     """A float32 1-D vector with optional names (summaries, model inputs)."""
 
@@ -221,13 +205,8 @@ class Vector(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Vector:
         return cls(arrays["values"], tuple(meta["names"]))
 
-    def __repr__(self) -> str:
-        from graphengine import display
 
-        return display.vector_repr(self)
-
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Image(Value):
     """A float32 image in [0, 1], (rows, columns) or (rows, columns, colours); row 0 is the top."""
 
@@ -247,18 +226,8 @@ class Image(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Image:
         return cls(arrays["pixels"])
 
-    def __repr__(self) -> str:
-        from graphengine import display
 
-        return display.image_repr(self)
-
-    def _repr_html_(self) -> str:
-        from graphengine import display
-
-        return display.image_html(self)
-
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Notes(Value):
     """Note events: onset and duration in seconds, frequency in Hz, velocity in [0, 1]."""
 
@@ -294,13 +263,8 @@ class Notes(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Notes:
         return cls(**arrays)
 
-    def __repr__(self) -> str:
-        from graphengine import display
 
-        return display.notes_repr(self)
-
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Frequencies(Value):
     """A float64 1-D array of frequencies in Hz (a tuning system)."""
 
@@ -317,13 +281,8 @@ class Frequencies(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Frequencies:
         return cls(arrays["hz"])
 
-    def __repr__(self) -> str:
-        from graphengine import display
 
-        return display.frequencies_repr(self)
-
-
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Prediction(Value):
     """Class probabilities, float32 shaped (classes,) or (items, classes), with class names."""
 
@@ -343,17 +302,12 @@ class Prediction(Value):
     def from_arrays(cls, arrays: Arrays, meta: dict) -> Prediction:
         return cls(arrays["probabilities"], tuple(meta["classes"]))
 
-    def __repr__(self) -> str:
-        from graphengine import display
-
-        return display.prediction_repr(self)
-
 
 # --------------------------------------------------------------------------- subbands
 # Multi-rate decompositions (wavelet transforms, filter banks): bands of different lengths.
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class Subbands(Value):
     """A signal split into bands sampled at different rates: a wavelet or filter-bank decomposition.
 
@@ -489,7 +443,7 @@ def decode(port_type: str, arrays: Arrays, meta: dict) -> Value:
 # ----------------------------------------------------------------------------- constant-Q spectra
 
 
-@dataclass(frozen=True, eq=False)
+@dataclass(frozen=True, eq=False, repr=False)
 class ConstantQ(Value):
     """A complex constant-Q (or variable-Q) transform shaped (channels, bins, frames).
 
