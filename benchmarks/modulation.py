@@ -170,31 +170,15 @@ def speed_table(seconds: float, repeats: int) -> list[tuple[str, float, str, flo
         return seconds / best_time(go, repeats)
 
     pb = pedalboard
+    chorus = board(pb and pb.Chorus(rate_hz=1.0, depth=0.25, centre_delay_ms=7.0, mix=0.5))
+    flanger = board(pb and pb.Chorus(rate_hz=0.25, depth=0.6, centre_delay_ms=3.0, feedback=0.5))
+    phaser = board(pb and pb.Phaser(rate_hz=0.5, depth=0.5, feedback=0.5, mix=0.5))
+    one_voice = {"voices": 1, "rate_hz": 1.0, "depth_ms": 1.75, "delay_ms": 7.0}
     rows = [
-        (
-            "chorus, 1 voice",
-            ours(Chorus, voices=1, rate_hz=1.0, depth_ms=1.75, delay_ms=7.0),
-            "pedalboard.Chorus",
-            board(pb and pb.Chorus(rate_hz=1.0, depth=0.25, centre_delay_ms=7.0, mix=0.5)),
-        ),
-        (
-            "chorus, 3 voices",
-            ours(Chorus, voices=3),
-            "pedalboard.Chorus",
-            board(pb and pb.Chorus(rate_hz=1.0, depth=0.25, centre_delay_ms=7.0, mix=0.5)),
-        ),
-        (
-            "flanger",
-            ours(Flanger),
-            "pedalboard.Chorus (3 ms, feedback 0.5)",
-            board(pb and pb.Chorus(rate_hz=0.25, depth=0.6, centre_delay_ms=3.0, feedback=0.5)),
-        ),
-        (
-            "phaser, 6 stages",
-            ours(Phaser, stages=6),
-            "pedalboard.Phaser",
-            board(pb and pb.Phaser(rate_hz=0.5, depth=0.5, feedback=0.5, mix=0.5)),
-        ),
+        ("chorus, 1 voice", ours(Chorus, **one_voice), "pedalboard.Chorus", chorus),
+        ("chorus, 3 voices", ours(Chorus, voices=3), "pedalboard.Chorus", chorus),
+        ("flanger", ours(Flanger), "pedalboard.Chorus (3 ms, feedback 0.5)", flanger),
+        ("phaser, 6 stages", ours(Phaser, stages=6), "pedalboard.Phaser", phaser),
         ("phaser, 4 stages", ours(Phaser, stages=4), "", None),
         ("tremolo", ours(Tremolo), "numpy, same formula", numpy_tremolo()),
         ("vibrato", ours(Vibrato), "", None),
