@@ -374,13 +374,7 @@ def scale(
     -------
         a_major = {root = "A4", mode = "major", direction = "up", tempo_bpm = 120}
     """
-    params = {
-        "root": root,
-        "mode": mode,
-        "direction": direction,
-        "octaves": octaves,
-        **timing,
-    }
+    params = {"root": root, "mode": mode, "direction": direction, "octaves": octaves, **timing}
     inputs = {"tuning": None if tuning is None else PortInfo("frequencies", tuning.hz.shape)}
     _scale_check(inputs, params, ctx)
     root_hz = pitch_param(root, "root", timing["a4_hz"], ctx)
