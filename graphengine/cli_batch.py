@@ -72,13 +72,11 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
         name: getattr(args, name)
         for name in ("bind", "scheduler", "workers", "threads_per_worker", "retries", "force")
     }
-    from graphengine.cli import cache_choice
-
     options.update(
         out_dir=Path(args.out_dir),
         params=dict(graphfile.parse_override(pair) for pair in args.set or ()),
         collect=args.collect or (),
-        cache=cache_choice(args),
+        cache=args.cache_dir if args.cache_dir else not args.no_cache,
         memory_budget=args.memory_budget,
     )
     return options

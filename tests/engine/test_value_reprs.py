@@ -7,7 +7,15 @@ import numpy as np
 import pytest
 
 import graphengine as ge
-from graphengine.types import PORT_TYPES, Frequencies, Notes, Prediction, Vector
+from graphengine.types import (
+    PORT_TYPES,
+    ConstantQ,
+    Frequencies,
+    Notes,
+    Prediction,
+    Subbands,
+    Vector,
+)
 
 BIG = 1_000_000
 
@@ -23,6 +31,15 @@ def _big(port_type: str) -> ge.types.Value:
         "notes": lambda: Notes(np.arange(BIG) / 100, np.full(BIG, 0.01), np.full(BIG, 440.0)),
         "frequencies": lambda: Frequencies(np.linspace(20, 20000, BIG)),
         "prediction": lambda: Prediction(rng.random((1000, 50))),
+        "cqt": lambda: ConstantQ(np.ones((1, 84, 10_000), np.complex64), 512, 22050.0, 32.7, 12),
+        "subbands": lambda: Subbands(
+            [np.zeros((1, BIG // 2**k)) for k in (3, 3, 2, 1)],
+            ("a3", "d3", "d2", "d1"),
+            (5512.5, 5512.5, 11025.0, 22050.0),
+            BIG,
+            44100.0,
+            {"kind": "dwt", "wavelet": "db4", "mode": "symmetric"},
+        ),
     }
     return values[port_type]()
 
