@@ -554,6 +554,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     _add_batch_command(sub)
     _add_authoring_commands(sub)
+    _add_studio_command(sub)
     _plugin_commands(sub)
     return parser
 
@@ -688,6 +689,47 @@ def _add_authoring_commands(sub: Any) -> None:
     new.add_argument("--force", action="store_true", help="overwrite an existing file")
     _add_debug(new)
     new.set_defaults(func=cmd_new)
+
+
+def cmd_studio(args: argparse.Namespace) -> int:
+    """Serve the studio page for a graph until Ctrl-C; returns 0."""
+    from graphengine.api import load
+    from graphengine.studio.server import serve
+
+    graph = load(args.graph)
+    serve(
+        args.graph,
+        _graph_overrides(args, graph),
+        host=args.host,
+        port=args.port,
+        cache=cache_choice(args),
+        echo=lambda line: print(line, flush=True),
+    )
+    return EXIT_OK
+
+
+def _add_studio_command(sub: Any) -> None:
+    help = "see, hear and try every node of a graph in a local web page"
+    studio = sub.add_parser(
+        "studio",
+        help=help,
+        description=help + " (follows the file as it is saved; Ctrl-C stops). "
+        "Needs the studio extra: pip install 'graphengine[studio]'.",
+    )
+    studio.add_argument("graph", help="graph file (.toml or .json)")
+    _add_file_slots(studio)
+    studio.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override a parameter (as for render)"
+    )
+    studio.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: this machine only)"
+    )
+    studio.add_argument(
+        "--port", type=int, default=8765, help="port to listen on (0: any free port)"
+    )
+    _add_cache_options(studio)
+    _add_debug(studio)
+    studio.set_defaults(func=cmd_studio)
 
 
 def _plugin_commands(sub: Any) -> None:

@@ -17,7 +17,7 @@ def _default(param: ParamSpec) -> Any:
     return None if param.default is REQUIRED else param.default
 
 
-def _bounds(param: ParamSpec) -> str:
+def bounds_text(param: ParamSpec) -> str:
     """Choices, or the allowed interval plus bounds by reference: ``(0, 1]``, ``< nyquist``."""
     if param.choices is not None:
         return " | ".join(str(c) for c in param.choices)
@@ -123,7 +123,7 @@ def text(spec: NodeSpec) -> str:
         for p in spec.params:
             default = "required" if p.required else f"default {_default(p)!r}"
             unit = f" {p.unit}" if p.unit else ""
-            bounds = f"  {_bounds(p)}" if _bounds(p) else ""
+            bounds = f"  {bounds_text(p)}" if bounds_text(p) else ""
             lines.append(f"  {p.name} ({p.kind}{unit}, {default}){bounds}")
             if p.description:
                 lines.append(f"      {p.description}")
@@ -188,7 +188,7 @@ def markdown(specs: Iterable[NodeSpec]) -> str:
                     default = "required" if p.required else f"`{_default(p)!r}`"
                     out.append(
                         f"| `{p.name}` | {p.kind} | {_cell(default)} | {p.unit or ''} "
-                        f"| {_cell(_bounds(p))} | {_cell(p.description)} |"
+                        f"| {_cell(bounds_text(p))} | {_cell(p.description)} |"
                     )
                 out.append("")
             if spec.example:

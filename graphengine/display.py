@@ -103,7 +103,7 @@ def vector_repr(vector: Any) -> str:
     return f"Vector({count} {plural}: {_pairs(vector.names, vector.values)})"
 
 
-def _pitch(hz: float) -> str:
+def pitch_label(hz: float) -> str:
     from graphengine.pitch import name_of
 
     if not (math.isfinite(hz) and hz > 0):
@@ -131,7 +131,7 @@ def notes_repr(notes: Any) -> str:
     plural = "note" if count == 1 else "notes"
     text = f"Notes({count} {plural}, {start:.1f}–{end:.1f} s"
     if voiced.size:
-        low, high = _pitch(float(voiced.min())), _pitch(float(voiced.max()))
+        low, high = pitch_label(float(voiced.min())), pitch_label(float(voiced.max()))
         text += f", {low}" if low == high else f", {low}–{high}"
     return text + ")"
 
@@ -146,7 +146,7 @@ def frequencies_repr(frequencies: Any) -> str:
     span = f"{low:.6g} Hz" if low == high else f"{low:.6g}–{high:.6g} Hz"
     text = f"Frequencies({hz.size} {plural}, {span}"
     if low > 0 and math.isfinite(high):
-        names = (_pitch(low), _pitch(high))
+        names = (pitch_label(low), pitch_label(high))
         text += f", {names[0]}" if names[0] == names[1] else f", {names[0]}–{names[1]}"
     return text + ")"
 
@@ -288,6 +288,34 @@ def spectrogram_png(samples: np.ndarray, sample_rate: float, title: str = "") ->
         log_freq=True,
         ylim=(max(20.0, freqs[1] / 2), sample_rate / 2),
     )
+
+
+def waveform_png(samples: np.ndarray, sample_rate: float, title: str = "") -> bytes:
+    """Each channel's waveform over time (s), as min/max envelopes of ~2000 columns."""
+    samples = np.asarray(samples, dtype=np.float64)
+    channels, frames = samples.shape
+    figure = _figure()
+    ax = figure.add_subplot()
+    columns = max(1, min(frames, 2000))
+    edges = np.linspace(0, frames, columns + 1).astype(np.int64)
+    times = edges[:-1] / sample_rate
+    for channel in range(channels):
+        row = samples[channel]
+        if frames == 0:
+            continue
+        starts = np.minimum(edges[:-1], frames - 1)
+        low = np.minimum.reduceat(row, starts)
+        high = np.maximum.reduceat(row, starts)
+        ax.fill_between(times, low, high, step="post", alpha=0.6, label=f"channel {channel}")
+    ax.set_xlim(0, max(frames / sample_rate, 1 / sample_rate))
+    ax.set_ylim(-1.05, 1.05)
+    ax.set_xlabel("time (s)")
+    ax.set_ylabel("amplitude")
+    if channels > 1:
+        ax.legend(loc="upper right", fontsize="small")
+    ax.set_title(title or f"waveform ({channels} ch, peak {_peak_dbfs(samples)})")
+    figure.tight_layout()
+    return _png(figure)
 
 
 def spectrum_png(spectrum: Any) -> bytes:

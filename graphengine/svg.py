@@ -31,6 +31,21 @@ LANE_GAP = 6.0
 
 FILL = {"source": "#e6f4ea", "sink": "#fce8e6", "node": "#e8f0fe"}
 STROKE = {"source": "#188038", "sink": "#c5221f", "node": "#3367d6"}
+PORT_COLOURS = {
+    "audio": "#1a73e8",
+    "spectrum": "#e8710a",
+    "cqt": "#f29900",
+    "features": "#9334e6",
+    "vector": "#d01884",
+    "image": "#12b5cb",
+    "notes": "#188038",
+    "frequencies": "#7cb342",
+    "prediction": "#c5221f",
+    "subbands": "#795548",
+}
+PORT_OTHER = "#5f6368"
+PORT_RADIUS = 4.5
+LEGEND_HEIGHT = 26.0
 
 
 @dataclass
@@ -164,8 +179,12 @@ def _order(columns: list[list[str]], edges: list[Edge]) -> None:
         sweep(range(len(columns) - 2, -1, -1), after)
 
 
-def layout(valid: ValidGraph) -> Layout:
-    """Place every node of ``valid`` (positions in px) and list its edges."""
+def layout(valid: ValidGraph, *, every_output: bool = False) -> Layout:
+    """Place every node of ``valid`` (positions in px) and list its edges.
+
+    A box has an attachment point for each connected port; with
+    ``every_output``, for each of its outputs, connected or not.
+    """
     edges = _edges(valid)
     layer = _layers(valid, edges)
     boxes: dict[str, Box] = {}
@@ -181,6 +200,8 @@ def layout(valid: ValidGraph) -> Layout:
         width = max(len(node_id), len(node.type)) * CHAR_PX + 2 * 12
         box = Box(node_id, node.type, kind, layer[node_id], width)
         box.ins = [p.name for p in spec.inputs if node.inputs.get(p.name)]
+        if every_output:
+            box.outs = [p.name for p in spec.outputs]
         boxes[node_id] = box
     for edge in edges:
         outs = boxes[edge.source].outs
@@ -221,10 +242,52 @@ def layout(valid: ValidGraph) -> Layout:
     return Layout(boxes, edges, columns, x + MARGIN, height)
 
 
-def svg(valid: ValidGraph) -> str:
-    """The graph as a standalone SVG document (UTF-8 text)."""
-    drawn = layout(valid)
-    width, height = round(drawn.width), round(drawn.height)
+def _port_marks(valid: ValidGraph, box: Box) -> list[str]:
+    """A dot per port of a box, coloured by its port type, with a ``name: type`` tooltip."""
+    spec = valid.nodes[box.node].spec
+    marks = []
+    for side, names, point, find in (
+        ("in", box.ins, box.in_point, spec.input),
+        ("out", box.outs, box.out_point, spec.output),
+    ):
+        for name in names:
+            port = find(name)
+            kind = port.type if port is not None else "any"
+            x, y = point(name)
+            marks.append(
+                f'<circle class="port {side}" data-port="{escape(name)}" data-port-type='
+                f'"{escape(kind)}" cx="{x:.1f}" cy="{y:.1f}" r="{PORT_RADIUS}" '
+                f'fill="{PORT_COLOURS.get(kind, PORT_OTHER)}" stroke="#ffffff" stroke-width="1">'
+                f"<title>{side}put {escape(name)}: {escape(kind)}</title></circle>"
+            )
+    return marks
+
+
+def _legend(valid: ValidGraph, y: float) -> list[str]:
+    """One swatch per port type the graph uses, in a row at ``y``."""
+    kinds = sorted(
+        {p.type for n in valid.nodes.values() for p in (*n.spec.inputs, *n.spec.outputs)}
+    )
+    parts, x = [], MARGIN
+    for kind in kinds:
+        parts.append(
+            f'<circle cx="{x + PORT_RADIUS:.1f}" cy="{y:.1f}" r="{PORT_RADIUS}" '
+            f'fill="{PORT_COLOURS.get(kind, PORT_OTHER)}"/>'
+            f'<text x="{x + 3 * PORT_RADIUS:.1f}" y="{y + 4:.1f}" fill="#3c4043">'
+            f"{escape(kind)}</text>"
+        )
+        x += 3 * PORT_RADIUS + len(kind) * CHAR_PX + 16
+    return parts
+
+
+def svg(valid: ValidGraph, *, ports: bool = False) -> str:
+    """The graph as a standalone SVG document (UTF-8 text).
+
+    With ``ports``, every output and connected input is a dot coloured by its
+    port type (tooltip ``name: type``), with a legend of the types below.
+    """
+    drawn = layout(valid, every_output=ports)
+    width, height = round(drawn.width), round(drawn.height + (LEGEND_HEIGHT if ports else 0))
     title = valid.graph.name or "graph"
     lines = [
         '<?xml version="1.0" encoding="UTF-8"?>',
@@ -272,7 +335,11 @@ def svg(valid: ValidGraph) -> str:
             f'<text x="{centre:.1f}" y="{box.y + 18:.1f}" text-anchor="middle" '
             f'font-weight="bold">{escape(box.node)}</text>'
             f'<text x="{centre:.1f}" y="{box.y + 34:.1f}" text-anchor="middle" '
-            f'fill="#5f6368">{escape(box.type)}</text></g>'
+            f'fill="#5f6368">{escape(box.type)}</text>'
+            + "".join(_port_marks(valid, box) if ports else ())
+            + "</g>"
         )
+    if ports:
+        lines += _legend(valid, drawn.height + LEGEND_HEIGHT / 2 - 6)
     lines.append("</svg>")
     return "\n".join(lines) + "\n"

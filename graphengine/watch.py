@@ -143,7 +143,7 @@ def referenced_files(valid: Any) -> set[Path]:
     return files
 
 
-def _signature(path: Path) -> Any:
+def file_signature(path: Path) -> Any:
     """What changes when a file is saved: content for graph files, mtime and size otherwise."""
     try:
         if path.suffix.lower() in GRAPH_SUFFIXES:
@@ -192,7 +192,7 @@ class Watcher:
 
     def snapshot(self) -> dict[Path, Any]:
         """The current signature of every watched file."""
-        return {path: _signature(path) for path in sorted(self.watched)}
+        return {path: file_signature(path) for path in sorted(self.watched)}
 
     def changed_files(self) -> list[Path]:
         """Watched files whose signature differs from the last render's."""
