@@ -161,6 +161,10 @@ def test_click_play_try_and_follow_a_save(browser, tmp_path: Path) -> None:
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'g.node[data-node="quiet"]'))
         assert "saved: g.toml" in browser.find_element(By.ID, "status").text
         browser.save_screenshot(str(tmp_path / "3-saved.png"))
+        browser.find_element(By.ID, "take-back-all").click()
+        wait.until(lambda d: "took back every tried value" in d.find_element(By.ID, "status").text)
+        assert not browser.find_elements(By.CSS_SELECTOR, "#panel tr.tried")
+        assert not browser.find_element(By.ID, "trials").is_displayed()
 
         graph.write_text(graph.read_text().replace("gain_db = -12.0", "gain_db = 99.0"))
         flagged = wait.until(

@@ -56,6 +56,13 @@ function drawStatus() {
   status.textContent = state.ok
     ? `${state.trigger} — ran in ${state.seconds.toFixed(2)} s; computed: ${computed}`
     : `${state.trigger} — failed; showing the last good run`;
+  const trials = document.getElementById("trials");
+  const tried = Object.entries(state.trials);
+  trials.hidden = !tried.length;
+  trials.replaceChildren(
+    document.createTextNode("trying: " + tried.map(([k, v]) => `${k} = ${show(v)}`).join(", ") + " "),
+    el("button", { text: "take back all", id: "take-back-all", onclick: () => post("/api/take-back", {}) })
+  );
   const warnings = document.getElementById("warnings");
   warnings.hidden = !state.warnings.length;
   warnings.textContent = state.warnings.join("\n");
@@ -158,7 +165,9 @@ function valueView(value) {
     el("h3", { text: `output ${value.port} (${value.type})` }),
     el("div", { class: "repr", text: value.repr }));
   if (value.audio) {
-    const audio = el("audio", { controls: true, preload: "auto", src: value.audio.url, "data-port": value.port,
+    // keep a player whose sound did not change, so a refresh does not stop it
+    const kept = [...document.querySelectorAll("#panel audio")].find((a) => a.getAttribute("src") === value.audio.url);
+    const audio = kept || el("audio", { controls: true, preload: "auto", src: value.audio.url, "data-port": value.port,
       "data-duration": value.audio.duration_s });
     box.append(audio);
     if (value.audio.player_s < value.audio.duration_s) {
