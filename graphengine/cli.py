@@ -320,10 +320,20 @@ def _explain_table(result: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _describe_value(value: Any) -> str:
-    arrays, _meta = value.to_arrays()
-    shapes = ", ".join(f"{k} {tuple(v.shape)} {v.dtype}" for k, v in arrays.items())
-    return f"{value.port_type}: {shapes}"
+def _target_lines(result: Any, target: str) -> list[str]:
+    """``mix: Audio(2 ch, 88200 frames, 44100 Hz, 2.000 s, peak -3.1 dBFS)`` per output shown.
+
+    ``--target node.port`` shows that output; ``--target node`` every output of
+    the node (one, or one line per port); a sink's target shows none.
+    """
+    from graphengine.graph import PortRef
+
+    ref = result.valid.graph.resolve_alias(PortRef.parse(target))
+    spec = result.valid.nodes[ref.node].spec
+    names = [target] if ref.port else [f"{ref.node}.{p.name}" for p in spec.outputs]
+    if not ref.port and len(names) == 1:
+        names = [ref.node]
+    return [f"{name}: {result[name]!r}" for name in names if name in result]
 
 
 def _write_stats(result: Any, destination: str) -> None:
@@ -710,8 +720,9 @@ def _print_result(args: argparse.Namespace, value: Any, seconds: float) -> None:
             print(f"warning: {warning}", file=sys.stderr)
         if args.explain:
             sys.stderr.write(_explain_table(value))
-        if args.target and args.target in value:
-            print(f"{args.target}: {_describe_value(value[args.target])}", file=sys.stderr)
+        if args.target:
+            for line in _target_lines(value, args.target):
+                print(line, file=sys.stderr)
         print(f"{args.graph}: {_summary(value, seconds)}", file=sys.stderr)
     elif func is cmd_validate:
         sinks = ", ".join(value["sinks"]) or "none"
