@@ -641,14 +641,18 @@ def _add_batch_command(sub: Any) -> None:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    """Render a graph now and on every change of it or a file it uses; returns 0."""
+    """Render a graph now and on every change of it or a file it uses; returns 0.
+
+    Files are bound to the graph's file inputs and outputs as for ``render``
+    (again at every render, so an edit of the graph's slots is followed).
+    """
     from graphengine.watch import watch
 
     cache = cache_choice(args)
     watch(
         args.graph,
-        _overrides(args.set),
         play=args.play,
+        bind=lambda graph: _graph_overrides(args, graph),
         cache=cache,
         interval_s=args.interval,
         max_seconds=args.max_seconds,
@@ -675,6 +679,7 @@ def _add_authoring_commands(sub: Any) -> None:
     watch.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a parameter (as for render)"
     )
+    _add_file_slots(watch)
     watch.add_argument(
         "--play", action="store_true", help="play the main audio output after each render"
     )
