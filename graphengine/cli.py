@@ -588,6 +588,12 @@ def _add_batch_command(sub: Any) -> None:
     )
     batch.add_argument("graph", help="graph file (.toml or .json)")
     batch.add_argument(
+        "patterns",
+        nargs="*",
+        metavar="GLOB",
+        help="input files, as for --inputs (quote a glob so the shell leaves it alone)",
+    )
+    batch.add_argument(
         "--inputs", action="append", metavar="GLOB", help="input files; ** recurses (repeatable)"
     )
     batch.add_argument(

@@ -134,9 +134,10 @@ def test_batch_binds_the_same_input_name_or_the_only_one(graphs, tmp_path):
     for name, seconds in (("a", 0.5), ("b", 1.0)):
         _take(takes / f"{name}.wav", seconds)
     pedals = str(graphs / "chained_pedals.toml")
-    for out, bind_args in (("named", ["--bind", "input"]), ("default", [])):
+    runs = (("named", ["takes/*.wav", "--bind", "input"]), ("default", ["--inputs", "takes/*"]))
+    for out, bind_args in runs:
         done = run_cli(
-            "batch", pedals, "--inputs", "takes/*.wav", *bind_args, "--out-dir", out,
+            "batch", pedals, *bind_args, "--out-dir", out,
             "--workers", "1", "--no-cache", cwd=tmp_path, timeout=300,
         )  # fmt: skip
         assert done.returncode == 0, done.stderr
