@@ -450,7 +450,10 @@ def _add_file_slots(command: argparse.ArgumentParser) -> None:
         help="files for the graph's file inputs, in order (paths relative to this folder)",
     )
     command.add_argument(
-        "-o", "--out", metavar="PATH", help="the file for the graph's one file output"
+        "-o",
+        "--out",
+        metavar="PATH",
+        help="the file for the graph's main file output (the one set from a graph parameter)",
     )
     command.add_argument(
         "--input", action="append", metavar="NAME=PATH", help="a file for a named file input"
