@@ -922,7 +922,7 @@ def stack_vectors(
 
     Example
     -------
-        all = {in = ["stats_a", "stats_b"]}
+        all = {in = ["stats_a", "stats_b"], prefixes = ["a", "b"]}
     """
     names = _joined_names([(v.names, v.values.size) for v in in_], prefixes, ctx)
     values = np.concatenate([v.values for v in in_]) if in_ else np.zeros(0, np.float32)
