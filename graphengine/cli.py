@@ -320,10 +320,20 @@ def _explain_table(result: Any) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _describe_value(value: Any) -> str:
-    arrays, _meta = value.to_arrays()
-    shapes = ", ".join(f"{k} {tuple(v.shape)} {v.dtype}" for k, v in arrays.items())
-    return f"{value.port_type}: {shapes}"
+def _target_lines(result: Any, target: str) -> list[str]:
+    """``mix: Audio(2 ch, 88200 frames, 44100 Hz, 2.000 s, peak -3.1 dBFS)`` per output shown.
+
+    ``--target node.port`` shows that output; ``--target node`` every output of
+    the node (one, or one line per port); a sink's target shows none.
+    """
+    from graphengine.graph import PortRef
+
+    ref = result.valid.graph.resolve_alias(PortRef.parse(target))
+    spec = result.valid.nodes[ref.node].spec
+    names = [target] if ref.port else [f"{ref.node}.{p.name}" for p in spec.outputs]
+    if not ref.port and len(names) == 1:
+        names = [ref.node]
+    return [f"{name}: {result[name]!r}" for name in names if name in result]
 
 
 def _write_stats(result: Any, destination: str) -> None:
@@ -440,7 +450,10 @@ def _add_file_slots(command: argparse.ArgumentParser) -> None:
         help="files for the graph's file inputs, in order (paths relative to this folder)",
     )
     command.add_argument(
-        "-o", "--out", metavar="PATH", help="the file for the graph's one file output"
+        "-o",
+        "--out",
+        metavar="PATH",
+        help="the file for the graph's main file output (the one set from a graph parameter)",
     )
     command.add_argument(
         "--input", action="append", metavar="NAME=PATH", help="a file for a named file input"
@@ -579,6 +592,12 @@ def _add_batch_command(sub: Any) -> None:
     )
     batch.add_argument("graph", help="graph file (.toml or .json)")
     batch.add_argument(
+        "patterns",
+        nargs="*",
+        metavar="GLOB",
+        help="input files, as for --inputs (quote a glob so the shell leaves it alone)",
+    )
+    batch.add_argument(
         "--inputs", action="append", metavar="GLOB", help="input files; ** recurses (repeatable)"
     )
     batch.add_argument(
@@ -632,14 +651,18 @@ def _add_batch_command(sub: Any) -> None:
 
 
 def cmd_watch(args: argparse.Namespace) -> int:
-    """Render a graph now and on every change of it or a file it uses; returns 0."""
+    """Render a graph now and on every change of it or a file it uses; returns 0.
+
+    Files are bound to the graph's file inputs and outputs as for ``render``
+    (again at every render, so an edit of the graph's slots is followed).
+    """
     from graphengine.watch import watch
 
     cache = cache_choice(args)
     watch(
         args.graph,
-        _overrides(args.set),
         play=args.play,
+        bind=lambda graph: _graph_overrides(args, graph),
         cache=cache,
         interval_s=args.interval,
         max_seconds=args.max_seconds,
@@ -666,6 +689,7 @@ def _add_authoring_commands(sub: Any) -> None:
     watch.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override a parameter (as for render)"
     )
+    _add_file_slots(watch)
     watch.add_argument(
         "--play", action="store_true", help="play the main audio output after each render"
     )
@@ -752,8 +776,9 @@ def _print_result(args: argparse.Namespace, value: Any, seconds: float) -> None:
             print(f"warning: {warning}", file=sys.stderr)
         if args.explain:
             sys.stderr.write(_explain_table(value))
-        if args.target and args.target in value:
-            print(f"{args.target}: {_describe_value(value[args.target])}", file=sys.stderr)
+        if args.target:
+            for line in _target_lines(value, args.target):
+                print(line, file=sys.stderr)
         print(f"{args.graph}: {_summary(value, seconds)}", file=sys.stderr)
     elif func is cmd_validate:
         sinks = ", ".join(value["sinks"]) or "none"

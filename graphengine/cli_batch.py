@@ -85,10 +85,11 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run, print failures and a summary line; returns the exit code (0, 3; 2 is raised)."""
     started = time.perf_counter()
-    files, bases = expand_inputs(args.inputs or (), args.inputs_file or ())
+    patterns = [*(args.patterns or ()), *(args.inputs or ())]
+    files, bases = expand_inputs(patterns, args.inputs_file or ())
     if not files:
-        sources = [*(args.inputs or ()), *(args.inputs_file or ())]
-        raise GraphError(f"no input files matched {' '.join(sources) or '(no --inputs given)'}")
+        sources = [*patterns, *(args.inputs_file or ())]
+        raise GraphError(f"no input files matched {' '.join(sources) or '(no inputs given)'}")
     options = _options(args)
     root = args.input_root or input_root(files, bases, None)
     bar = ProgressBar("batch", "files", enabled=not args.quiet and sys.stderr.isatty(), rate=True)

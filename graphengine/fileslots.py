@@ -6,7 +6,9 @@ A graph is a processor of files when some of its nodes take file paths
 parameter it is set from (``path = "$input"`` makes the slot ``input``) or,
 when set in the node table itself, by ``NODE.PARAM`` (``src.path``). The
 slot's value in the file is its example default, so the graph renders as
-shipped; ``graphengine render G in.wav -o out.wav`` replaces them.
+shipped; ``graphengine render G in.wav -o out.wav`` replaces them (``-o``
+sets the output declared as a graph parameter when the graph also writes
+side files from paths in node tables).
 
 Paths typed on a command line are relative to the folder the command runs
 in, not to the graph's folder: :func:`bind` makes them absolute.
@@ -29,12 +31,33 @@ from graphengine.registry import Registry
 class Slots:
     """A graph's file slots in file order: name -> the override key that sets it.
 
-    ``targets`` maps each slot to the ``(node, param)`` pairs it sets.
+    ``targets`` maps each slot to the ``(node, param)`` pairs it sets;
+    ``declared`` holds the slots that are graph parameters (``path =
+    "$output"``), as opposed to paths written in a node table.
     """
 
     inputs: dict[str, str]
     outputs: dict[str, str]
     targets: dict[str, list[tuple[str, str]]]
+    declared: frozenset[str] = frozenset()
+
+    def main_output(self, what: str) -> str:
+        """The output ``-o`` sets: the one declared as a graph parameter, else the only one.
+
+        A graph with side outputs written in node tables (a report, a picture)
+        and one ``$output`` parameter takes ``-o`` for that parameter.
+        """
+        declared = [name for name in self.outputs if name in self.declared]
+        if len(declared) == 1:
+            return declared[0]
+        if len(self.outputs) == 1:
+            return next(iter(self.outputs))
+        known = ", ".join(self.outputs) or "none"
+        shown = f"{len(declared) or 'none'} declared as graph parameters"
+        raise GraphError(
+            f"{what}: the graph has {len(self.outputs)} file outputs ({known}; {shown}); "
+            "name one with --output NAME=PATH"
+        )
 
     def one_input(self, what: str) -> str:
         """The graph's only file input, or a GraphError saying why there is no one."""
@@ -50,6 +73,7 @@ def file_slots(document: GraphDocument, registry: Registry) -> Slots:
     """The graph's file inputs and outputs (its top-level nodes; sub-graphs are not entered)."""
     found: dict[str, dict[str, str]] = {"input_path": {}, "output_path": {}}
     targets: dict[str, list[tuple[str, str]]] = {}
+    declared: set[str] = set()
     for node_id, table in document.nodes.items():
         spec = registry.get(str(table.get("type", "")))
         if spec is None:
@@ -60,6 +84,7 @@ def file_slots(document: GraphDocument, registry: Registry) -> Slots:
             value = table.get(param.name, param.default)
             if isinstance(value, str) and value.startswith("$") and value[1:] in document.params:
                 name = key = value[1:]
+                declared.add(name)
             elif isinstance(value, str):
                 name = key = f"{node_id}.{param.name}"
             else:
@@ -74,7 +99,7 @@ def file_slots(document: GraphDocument, registry: Registry) -> Slots:
 
     # A graph parameter in both roles (rare) counts as an input.
     outputs = {k: v for k, v in found["output_path"].items() if k not in found["input_path"]}
-    return Slots(ordered(found["input_path"]), ordered(outputs), targets)
+    return Slots(ordered(found["input_path"]), ordered(outputs), targets, frozenset(declared))
 
 
 def _absolute(path: str | os.PathLike, cwd: Path) -> str:
@@ -106,8 +131,9 @@ def bind(
     """Overrides that set the named slots to absolute paths.
 
     ``positional`` files fill the file inputs in order; ``inputs`` and
-    ``outputs`` are ``NAME=PATH`` pairs; ``output`` is the one file output
-    (``-o``). Raises :class:`GraphError` naming the slot or option at fault.
+    ``outputs`` are ``NAME=PATH`` pairs; ``output`` is the main file output
+    (``-o``: see :meth:`Slots.main_output`). Raises :class:`GraphError`
+    naming the slot or option at fault.
     """
     folder = Path(cwd) if cwd is not None else Path.cwd()
     chosen = _named(inputs, "--input", slots.inputs, "input")
@@ -122,13 +148,7 @@ def bind(
     chosen.update(zip(free, positional, strict=False))
     written = _named(outputs, "--output", slots.outputs, "output")
     if output is not None:
-        if len(slots.outputs) != 1:
-            known = ", ".join(slots.outputs) or "none"
-            raise GraphError(
-                f"-o {output}: the graph has {len(slots.outputs)} file outputs ({known}); "
-                "name one with --output NAME=PATH"
-            )
-        written[next(iter(slots.outputs))] = output
+        written[slots.main_output(f"-o {output}")] = output
     overrides = {slots.inputs[name]: _absolute(path, folder) for name, path in chosen.items()}
     overrides.update({slots.outputs[name]: _absolute(p, folder) for name, p in written.items()})
     return overrides

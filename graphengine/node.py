@@ -144,13 +144,17 @@ class PortInfo:
     """What validation knows of a port's value before anything runs.
 
     ``shape`` is the array shape the value will have (``(channels, frames)``
-    for audio), ``None`` where unknown; ``itemsize`` its bytes per element.
+    for audio), ``None`` where unknown; ``itemsize`` its bytes per element;
+    ``names`` the names a ``vector``'s values or a ``features`` value's rows
+    will carry, ``None`` where only the run knows them (checks on names,
+    such as a table sink refusing a repeated one, then wait for the run).
     """
 
     type: str
     shape: tuple[int, ...] | None = None
     sample_rate: float | None = None
     itemsize: int = 4
+    names: tuple[str, ...] | None = None
 
     @property
     def nbytes(self) -> int | None:

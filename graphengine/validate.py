@@ -521,12 +521,14 @@ def _topological_order(nodes: dict[str, ValidNode]) -> list[str]:
 def _value_info(value: Value) -> dict[str, PortInfo]:
     arrays, meta = value.to_arrays()
     primary = next(iter(arrays.values()))
+    names = getattr(value, "names", None) if value.port_type in ("vector", "features") else None
     return {
         "out": PortInfo(
             value.port_type,
             tuple(primary.shape),
             meta.get("sample_rate"),
             primary.dtype.itemsize,
+            tuple(names) if names is not None else None,
         )
     }
 

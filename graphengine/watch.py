@@ -1,7 +1,9 @@
 """Watch mode: re-render a graph whenever it, a sub-graph or an input file changes.
 
-``graphengine watch GRAPH`` polls the modification state of the graph file and
-of every file it references (sub-graph files and the files that nodes read),
+``graphengine watch GRAPH`` (or ``watch FX.toml in.wav -o out.wav``, files
+bound as for ``render``) polls the modification state of the graph file and
+of every file it references (sub-graph files and the files that nodes read,
+the bound input files among them),
 and re-renders through the cache, so an edit recomputes only the edited node
 and what depends on it. Each render prints what was recomputed and one line
 per output (duration, peak level, path); a graph that does not load or
@@ -170,6 +172,11 @@ class Watcher:
         Called with the path of the main audio output after each render.
     echo : callable, optional
         Receives every line to print (default: nothing is printed).
+    bind : callable, optional
+        Called with the loaded graph at every render; returns more overrides
+        (files bound to its file inputs and outputs, as ``render in.wav -o
+        out.wav`` does). Asked again each time, so a renamed input is
+        followed; a :class:`GraphError` it raises is shown like a bad save.
     """
 
     def __init__(
@@ -180,9 +187,11 @@ class Watcher:
         cache: bool | str | os.PathLike = True,
         play: Callable[[Path], Any] | None = None,
         echo: Callable[[str], Any] | None = None,
+        bind: Callable[[Any], Mapping[str, Any]] | None = None,
     ) -> None:
         self.path = Path(path).resolve()
         self.overrides = dict(overrides or {})
+        self.bind = bind
         self.cache = cache
         self.play = play
         self.echo = echo or (lambda line: None)
@@ -208,7 +217,8 @@ class Watcher:
         self.renders += 1
         try:
             graph = load(self.path)
-            result = graph.run(self.overrides, cache=self.cache)
+            overrides = {**self.overrides, **(self.bind(graph) if self.bind else {})}
+            result = graph.run(overrides, cache=self.cache)
         except GraphError as error:
             change = Change(False, error=str(error), changed=list(changed or []))
             change.seconds = time.perf_counter() - started
@@ -324,10 +334,14 @@ def watch(
     interval_s: float = 0.25,
     max_seconds: float | None = None,
     echo: Callable[[str], Any] = print,
+    bind: Callable[[Any], Mapping[str, Any]] | None = None,
 ) -> list[Change]:
-    """Render ``path`` now and again on every change, until ``max_seconds`` (or Ctrl-C)."""
+    """Render ``path`` now and again on every change, until ``max_seconds`` (or Ctrl-C).
+
+    ``bind`` is as for :class:`Watcher`: the CLI binds ``in.wav -o out.wav``.
+    """
     player = sound_player(echo) if play else None
-    watcher = Watcher(path, overrides, cache=cache, play=player, echo=echo)
+    watcher = Watcher(path, overrides, cache=cache, play=player, echo=echo, bind=bind)
     echo(f"watching {_relative(watcher.path, Path.cwd())} (Ctrl-C stops)")
     changes = [watcher.render()]
     try:

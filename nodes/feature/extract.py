@@ -20,7 +20,7 @@ equals librosa called on each channel alone).
 from __future__ import annotations
 
 import itertools
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
@@ -51,12 +51,14 @@ PITCH_METHODS = ("pyin", "yin")
 _TINY32 = float(np.finfo(np.float32).tiny)
 
 
-def _from_spectrum(inputs: Mapping[str, Any], rows: int) -> dict[str, PortInfo]:
+def _from_spectrum(
+    inputs: Mapping[str, Any], rows: int, names: tuple[str, ...] | None = None
+) -> dict[str, PortInfo]:
     info = spectrum_info(inputs)
     shape = None
     if info is not None and info.shape is not None:
         shape = (info.shape[0], rows, info.shape[2])
-    return {"out": PortInfo("features", shape)}
+    return {"out": PortInfo("features", shape, names=names)}
 
 
 def _per_channel(spectrum: Spectrum, rows: int) -> np.ndarray:
@@ -97,24 +99,43 @@ def _centroid(s0: np.ndarray, s1: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return s1 / norm, norm
 
 
-def infer_one_row(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
-    """(channels, 1, frames) at the spectrum's frame rate."""
-    return _from_spectrum(inputs, 1)
+def infer_one_row(name: str) -> InferFn:
+    """The infer function of a feature of one row named ``name``."""
+
+    def infer(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
+        return _from_spectrum(inputs, 1, (name,))
+
+    infer.__doc__ = f"(channels, 1, frames) at the spectrum's frame rate; the row {name!r}."
+    return infer
 
 
-def infer_rows(count_param: str) -> InferFn:
-    """The infer function of a feature with as many rows as parameter ``count_param`` says."""
+def infer_rows(count_param: str, names: Callable[[int], tuple[str, ...]]) -> InferFn:
+    """The infer function of a feature with as many rows as parameter ``count_param`` says.
+
+    ``names(count)`` gives the rows' names.
+    """
 
     def infer(
         inputs: Mapping[str, Any], params: Mapping[str, Any], ctx: NodeContext
     ) -> dict[str, PortInfo]:
-        return _from_spectrum(inputs, params[count_param])
+        count = params[count_param]
+        return _from_spectrum(inputs, count, names(count))
 
     infer.__doc__ = f"(channels, {count_param}, frames) at the spectrum's frame rate."
     return infer
 
 
-@node("feature.centroid", version=1, infer=infer_one_row)
+def mfcc_names(n_mfcc: int) -> tuple[str, ...]:
+    return tuple(f"mfcc_{k}" for k in range(n_mfcc))
+
+
+def chroma_names(n_chroma: int) -> tuple[str, ...]:
+    if n_chroma == 12:
+        return tuple(f"chroma_{p}" for p in PITCH_CLASSES)
+    return tuple(f"chroma_{k}" for k in range(n_chroma))
+
+
+@node("feature.centroid", version=1, infer=infer_one_row("centroid"))
 def centroid(in_: Spectrum, *, ctx: NodeContext) -> Features:
     """Spectral centroid ("brightness"): the magnitude-weighted mean frequency, in Hz.
 
@@ -133,7 +154,7 @@ def centroid(in_: Spectrum, *, ctx: NodeContext) -> Features:
     return _out(in_, out, ("centroid",))
 
 
-@node("feature.bandwidth", version=1, infer=infer_one_row)
+@node("feature.bandwidth", version=1, infer=infer_one_row("bandwidth"))
 def bandwidth(
     in_: Spectrum,
     *,
@@ -170,7 +191,7 @@ def bandwidth(
 # --------------------------------------------------------------------------- rolloff, flatness
 
 
-@node("feature.rolloff", version=1, infer=infer_one_row)
+@node("feature.rolloff", version=1, infer=infer_one_row("rolloff"))
 def rolloff(
     in_: Spectrum,
     *,
@@ -202,7 +223,7 @@ def rolloff(
     return _out(in_, out, ("rolloff",))
 
 
-@node("feature.flatness", version=1, infer=infer_one_row)
+@node("feature.flatness", version=1, infer=infer_one_row("flatness"))
 def flatness(
     in_: Spectrum,
     *,
@@ -240,6 +261,10 @@ def _octaves(fmin: float, n_bands: int) -> np.ndarray:
     return octa
 
 
+def contrast_names(n_bands: int) -> tuple[str, ...]:
+    return tuple(f"contrast_{k}" for k in range(n_bands + 1))
+
+
 def infer_contrast(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
     """(channels, n_bands + 1, frames); the top band's lower edge must lie below Nyquist."""
     fmin, n_bands = params["fmin_hz"], params["n_bands"]
@@ -251,7 +276,7 @@ def infer_contrast(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str
             f"band {n_bands} starts at {top:g} Hz, not below Nyquist ({rate / 2:g} Hz): "
             "lower fmin_hz or n_bands",
         )
-    return _from_spectrum(inputs, n_bands + 1)
+    return _from_spectrum(inputs, n_bands + 1, contrast_names(n_bands))
 
 
 @node("feature.contrast", version=1, infer=infer_contrast)
@@ -306,13 +331,13 @@ def contrast(
             out[c] = peak - valley
         else:
             out[c] = power_to_db(peak) - power_to_db(valley)
-    return _out(in_, out, tuple(f"contrast_{k}" for k in range(n_bands + 1)))
+    return _out(in_, out, contrast_names(n_bands))
 
 
 # --------------------------------------------------------------------------- rms, zcr
 
 
-@node("feature.rms", version=1, infer=infer_one_row)
+@node("feature.rms", version=1, infer=infer_one_row("rms"))
 def rms(in_: Spectrum, *, ctx: NodeContext) -> Features:
     """Root-mean-square level per frame from the spectrum (librosa.feature.rms(S=|X|)).
 
@@ -348,7 +373,7 @@ def infer_zcr(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, Por
                 "frame_length", f"the signal is shorter than {frame_length} samples"
             )
         shape = (channels, 1, stft_frames(samples, frame_length, hop, params["center"]))
-    return {"out": PortInfo("features", shape)}
+    return {"out": PortInfo("features", shape, names=("zcr",))}
 
 
 @node("feature.zcr", version=1, infer=infer_zcr)
@@ -390,7 +415,7 @@ def zcr(
 # --------------------------------------------------------------------------- mel, mfcc
 
 
-@node("feature.mfcc", version=1, infer=infer_rows("n_mfcc"))
+@node("feature.mfcc", version=1, infer=infer_rows("n_mfcc", mfcc_names))
 def mfcc(
     in_: Spectrum,
     *,
@@ -429,7 +454,7 @@ def mfcc(
     if lifter > 0:
         weights = 1 + (lifter / 2) * np.sin(np.pi * np.arange(1, 1 + n_mfcc) / lifter)
         out *= weights[:, np.newaxis].astype(np.float32)
-    return _out(in_, out, tuple(f"mfcc_{k}" for k in range(n_mfcc)))
+    return _out(in_, out, mfcc_names(n_mfcc))
 
 
 # --------------------------------------------------------------------------- chroma
@@ -471,7 +496,7 @@ def estimate_tuning(power_values: np.ndarray, sample_rate: float, n_fft: int, n_
         return float(pitch_tuning(pitches[(mags >= threshold) & voiced], bins_per_octave=n_chroma))
 
 
-@node("feature.chroma", version=1, infer=infer_rows("n_chroma"))
+@node("feature.chroma", version=1, infer=infer_rows("n_chroma", chroma_names))
 def chroma(
     in_: Spectrum,
     *,
@@ -512,12 +537,7 @@ def chroma(
             length = np.sum(np.abs(raw).astype(np.float64) ** order, axis=0) ** (1.0 / order)
         length[length < _TINY32] = 1.0
         out[c] = raw / length
-    names = (
-        tuple(f"chroma_{p}" for p in PITCH_CLASSES)
-        if n_chroma == 12
-        else tuple(f"chroma_{k}" for k in range(n_chroma))
-    )
-    return _out(in_, out, names)
+    return _out(in_, out, chroma_names(n_chroma))
 
 
 # --------------------------------------------------------------------------- onset, tempo
@@ -546,7 +566,7 @@ def _onset_envelope(
     return out
 
 
-@node("feature.onset_strength", version=1, infer=infer_one_row)
+@node("feature.onset_strength", version=1, infer=infer_one_row("onset_strength"))
 def onset_strength(
     in_: Spectrum,
     *,
@@ -571,7 +591,7 @@ def onset_strength(
     return _out(in_, env[:, np.newaxis, :], ("onset_strength",))
 
 
-@node("feature.tempo", version=1, infer=infer_one_row)
+@node("feature.tempo", version=1, infer=infer_one_row("tempo_bpm"))
 def tempo(
     in_: Spectrum,
     *,
@@ -631,11 +651,15 @@ def infer_pitch(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, P
             f"a period of {fmin:g} Hz ({rate / fmin:.0f} samples) does not fit twice in "
             f"a frame of {frame_length}; raise fmin_hz or frame_length",
         )
-    rows = 3 if params["method"] == "pyin" else 1
+    names = pitch_names(params["method"])
     shape = None
     if info is not None and info.shape is not None:
-        shape = (info.shape[0], rows, stft_frames(info.shape[1], frame_length, hop, True))
-    return {"out": PortInfo("features", shape)}
+        shape = (info.shape[0], len(names), stft_frames(info.shape[1], frame_length, hop, True))
+    return {"out": PortInfo("features", shape, names=names)}
+
+
+def pitch_names(method: str) -> tuple[str, ...]:
+    return ("f0_hz", "voiced_prob", "voiced") if method == "pyin" else ("f0_hz",)
 
 
 @node("feature.pitch", version=1, infer=infer_pitch)
@@ -689,8 +713,7 @@ def pitch(
                 frame_length=frame_length,
                 hop_length=hop,
             )
-    names = ("f0_hz", "voiced_prob", "voiced") if method == "pyin" else ("f0_hz",)
-    return Features(out, in_.sample_rate / hop, names)
+    return Features(out, in_.sample_rate / hop, pitch_names(method))
 
 
 # --------------------------------------------------------------------------- summary, stack
@@ -717,10 +740,15 @@ def infer_summary(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str,
     if per == 0:
         raise ctx.param_error("stats", "no statistics asked for (stats and percentiles both empty)")
     info = inputs.get("in")
-    shape = None
+    shape = names = None
     if isinstance(info, PortInfo) and info.shape is not None:
-        shape = (info.shape[0] * info.shape[1] * per,)
-    return {"out": PortInfo("vector", shape)}
+        channels, n, _ = info.shape
+        shape = (channels * n * per,)
+        if info.names is not None:
+            rows = info.names if len(info.names) == n else tuple(f"f{k}" for k in range(n))
+            stats = _summary_names(rows, channels, params["stats"], params["percentiles"])
+            names = tuple(stats)
+    return {"out": PortInfo("vector", shape, names=names)}
 
 
 @node("feature.summary", version=1, infer=infer_summary)
@@ -785,7 +813,22 @@ def infer_stack(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, P
         raise ctx.port_error(
             "in", f"inputs have different frame counts {sorted(frames)}: use one hop and centring"
         )
-    return {"out": PortInfo("features", (shapes[0][0], sum(s[1] for s in shapes), shapes[0][2]))}
+    shape = (shapes[0][0], sum(s[1] for s in shapes), shapes[0][2])
+    names = None
+    if all(i.names is not None for i in infos):
+        names = _stacked_names([(i.names, i.shape[1]) for i in infos])
+    return {"out": PortInfo("features", shape, names=names)}
+
+
+def _stacked_names(inputs: list[tuple[tuple[str, ...], int]]) -> tuple[str, ...]:
+    """Each input's row names (``f<k>`` when they do not fit), a repeat suffixed ``_2``, ..."""
+    names: list[str] = []
+    seen: dict[str, int] = {}
+    for own, n in inputs:
+        for name in own if len(own) == n else tuple(f"f{k}" for k in range(n)):
+            seen[name] = seen.get(name, 0) + 1
+            names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    return tuple(names)
 
 
 @node("feature.stack", version=1, infer=infer_stack)
@@ -804,18 +847,17 @@ def stack(in_: list[Features], *, ctx: NodeContext) -> Features:
     rates = {round(f.frame_rate, 9) for f in in_}
     if len(rates) > 1:
         raise ctx.port_error("in", f"inputs have different frame rates {sorted(rates)}")
-    names: list[str] = []
-    seen: dict[str, int] = {}
-    for f in in_:
-        for name in _row_names(f.values, f.names):
-            seen[name] = seen.get(name, 0) + 1
-            names.append(name if seen[name] == 1 else f"{name}_{seen[name]}")
+    names = _stacked_names([(f.names, f.values.shape[1]) for f in in_])
     values = np.concatenate([f.values for f in in_], axis=1)
-    return Features(values, in_[0].frame_rate, tuple(names))
+    return Features(values, in_[0].frame_rate, names)
 
 
 def infer_stack_vectors(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
-    """(Σ n,) when every input's length is known; ``prefixes``, if given, one per input."""
+    """(Σ n,) when every input's length is known; ``prefixes``, if given, one per input.
+
+    Where every input's names are known too, the output's are, and a name
+    two inputs share is refused here, before the run.
+    """
     connected = inputs.get("in") or []
     prefixes = params.get("prefixes") or []
     if prefixes and len(prefixes) != len(connected):
@@ -828,7 +870,35 @@ def infer_stack_vectors(inputs: Inputs, params: Params, ctx: NodeContext) -> dic
     infos = [i for i in connected if isinstance(i, PortInfo)]
     shapes = [i.shape for i in infos]
     known = bool(shapes) and all(s is not None for s in shapes)
-    return {"out": PortInfo("vector", (sum(s[0] for s in shapes),) if known else None)}
+    names = None
+    if known and len(infos) == len(connected) and all(i.names is not None for i in infos):
+        names = _joined_names([(i.names, i.shape[0]) for i in infos], prefixes, ctx)
+    return {"out": PortInfo("vector", (sum(s[0] for s in shapes),) if known else None, names=names)}
+
+
+def _joined_names(
+    inputs: list[tuple[tuple[str, ...], int]], prefixes: list[str], ctx: NodeContext
+) -> tuple[str, ...]:
+    """The names of the joined vector; a PortError on ``in`` when two inputs share one.
+
+    ``inputs`` holds each input's (names, length); an input whose names do not
+    fit its length gets ``v<k>``, k counting from the start of the output.
+    """
+    names: list[str] = []
+    origin: dict[str, int] = {}
+    clashes: dict[str, tuple[int, int]] = {}
+    for index, (given, size) in enumerate(inputs):
+        own = given if len(given) == size else tuple(f"v{len(names) + k}" for k in range(size))
+        if prefixes:
+            own = tuple(f"{prefixes[index]}.{name}" for name in own)
+        for name in own:
+            if name in origin and origin[name] != index:
+                clashes.setdefault(name, (origin[name], index))
+            origin.setdefault(name, index)
+        names.extend(own)
+    if clashes:
+        raise ctx.port_error("in", _clash_message(clashes, ctx, len(inputs)))
+    return tuple(names)
 
 
 @node("feature.stack_vectors", version=1, infer=infer_stack_vectors)
@@ -842,7 +912,9 @@ def stack_vectors(
 
     The names must all differ: a name that two inputs share (``snr_db`` from two
     ``metric.snr`` nodes) is an error naming both sources, never a value
-    silently lost in a JSON object or a repeated CSV column. Give ``prefixes``,
+    silently lost in a JSON object or a repeated CSV column. Validation finds
+    it where the inputs' names are known before the run (metrics, summaries
+    of the built-in features), the run otherwise. Give ``prefixes``,
     one per input, to tell them apart: with ``prefixes = ["noisy", "clean"]``
     the names are ``noisy.snr_db`` and ``clean.snr_db`` (a prefix may repeat
     where the names it leads differ). An input without names
@@ -850,28 +922,11 @@ def stack_vectors(
 
     Example
     -------
-        all = {in = ["stats_a", "stats_b"]}
+        all = {in = ["stats_a", "stats_b"], prefixes = ["a", "b"]}
     """
-    names: list[str] = []
-    origin: dict[str, int] = {}
-    clashes: dict[str, tuple[int, int]] = {}
-    for index, v in enumerate(in_):
-        own = (
-            v.names
-            if len(v.names) == v.values.size
-            else tuple(f"v{len(names) + k}" for k in range(v.values.size))
-        )
-        if prefixes:
-            own = tuple(f"{prefixes[index]}.{name}" for name in own)
-        for name in own:
-            if name in origin and origin[name] != index:
-                clashes.setdefault(name, (origin[name], index))
-            origin.setdefault(name, index)
-        names.extend(own)
-    if clashes:
-        raise ctx.port_error("in", _clash_message(clashes, ctx, len(in_)))
+    names = _joined_names([(v.names, v.values.size) for v in in_], prefixes, ctx)
     values = np.concatenate([v.values for v in in_]) if in_ else np.zeros(0, np.float32)
-    return Vector(values, tuple(names))
+    return Vector(values, names)
 
 
 def _clash_message(clashes: dict[str, tuple[int, int]], ctx: NodeContext, count: int) -> str:

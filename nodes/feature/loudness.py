@@ -230,9 +230,9 @@ def infer_loudness(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str
         rate = info.sample_rate or ctx.sample_rate
         series = (1, 1, hop_count(frames, rate))
     return {
-        "out": PortInfo("vector", (len(STATS),)),
-        "momentary": PortInfo("features", series),
-        "short_term": PortInfo("features", series),
+        "out": PortInfo("vector", (len(STATS),), names=tuple(STATS)),
+        "momentary": PortInfo("features", series, names=("momentary_lufs",)),
+        "short_term": PortInfo("features", series, names=("short_term_lufs",)),
     }
 
 

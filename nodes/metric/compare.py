@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import Inputs, NodeContext, Params, PortInfo, node, param
+from graphengine.node import InferFn, Inputs, NodeContext, Params, PortInfo, node, param
 from graphengine.types import Audio, Vector
 
 
@@ -26,10 +26,15 @@ def _check_shapes(ref: Any, test: Any, ctx: NodeContext) -> None:
         )
 
 
-def infer_metric(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
-    """(1,); ref and test must have the same (channels, samples)."""
-    _check_shapes(inputs.get("ref"), inputs.get("test"), ctx)
-    return {"out": PortInfo("vector", (1,))}
+def infer_metric(name: str) -> InferFn:
+    """The infer function of a metric whose one value is named ``name``."""
+
+    def infer(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
+        _check_shapes(inputs.get("ref"), inputs.get("test"), ctx)
+        return {"out": PortInfo("vector", (1,), names=(name,))}
+
+    infer.__doc__ = f"(1,), named {name!r}; ref and test must have the same (channels, samples)."
+    return infer
 
 
 def _pair(ref: Audio, test: Audio, ctx: NodeContext) -> tuple[np.ndarray, np.ndarray]:
@@ -37,7 +42,7 @@ def _pair(ref: Audio, test: Audio, ctx: NodeContext) -> tuple[np.ndarray, np.nda
     return ref.samples.astype(np.float64), test.samples.astype(np.float64)
 
 
-@node("metric.mse", version=1, infer=infer_metric)
+@node("metric.mse", version=1, infer=infer_metric("mse"))
 def mse(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
     """Mean squared error between test and reference samples (full scale = 1).
 
@@ -49,7 +54,7 @@ def mse(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
     return Vector([np.mean((t - r) ** 2)], ("mse",))
 
 
-@node("metric.correlation", version=1, infer=infer_metric)
+@node("metric.correlation", version=1, infer=infer_metric("correlation"))
 def correlation(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
     """Pearson correlation coefficient of test and reference samples, in [-1, 1].
 
@@ -66,7 +71,7 @@ def correlation(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
     return Vector([value], ("correlation",))
 
 
-@node("metric.snr", version=1, infer=infer_metric)
+@node("metric.snr", version=1, infer=infer_metric("snr_db"))
 def snr(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
     """Signal-to-noise ratio in dB: 10 log10(Σ ref² / Σ (test - ref)²).
 
@@ -84,7 +89,7 @@ def snr(ref: Audio, test: Audio, *, ctx: NodeContext) -> Vector:
     return Vector([value], ("snr_db",))
 
 
-@node("metric.lsd", version=1, infer=infer_metric)
+@node("metric.lsd", version=1, infer=infer_metric("lsd_db"))
 def lsd(
     ref: Audio,
     test: Audio,

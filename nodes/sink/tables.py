@@ -5,7 +5,8 @@ feature row) or a vector as one row; ``sink.json`` writes vectors, features,
 predictions or metrics as plain JSON. Non-finite numbers are written as empty
 CSV cells and JSON ``null`` (strict JSON has no NaN). Both refuse names that
 repeat (a JSON object would keep only the last value, a CSV header would be
-ambiguous).
+ambiguous): at validation where the input's names are known before the run,
+else when it runs.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.node import NodeContext, OutputPath, node, param
+from graphengine.node import InferFn, Inputs, NodeContext, OutputPath, Params, PortInfo, node, param
 from graphengine.types import Features, Prediction, Value, Vector
 from nodes.sink.audio import check_port_type, sink_infer, writing
 
@@ -40,21 +41,53 @@ def unique_names(names: list[str], what: str, ctx: NodeContext) -> list[str]:
     """``names`` when no name repeats; else a PortError on ``in`` naming the repeated ones."""
     repeated = [f"{name!r} ({count} times)" for name, count in Counter(names).items() if count > 1]
     if repeated:
+        source = ", ".join(ctx.sources.get("in", ())) or "its input"
         raise ctx.port_error(
             "in",
-            f"the {what} names repeat: {', '.join(repeated)}; {ctx.node_type} needs each name "
-            "once (feature.stack_vectors's prefixes tell the inputs of a stack apart)",
+            f"the {what} names from {source} repeat: {', '.join(repeated)}; {ctx.node_type} "
+            "needs each name once (feature.stack_vectors's prefixes tell the inputs of a "
+            "stack apart)",
         )
     return names
+
+
+def _columns(names: tuple[str, ...], channels: int, n: int) -> list[str]:
+    rows = _names(names, n, "f")  # checked for repeats by the sinks
+    if channels == 1:
+        return rows
+    return [f"ch{c}_{name}" for c in range(channels) for name in rows]
 
 
 def feature_columns(features: Features) -> list[str]:
     """Column names of a feature table: row names, prefixed ``ch<c>_`` when multi-channel."""
     channels, n, _ = features.values.shape
-    names = _names(features.names, n, "f")  # checked for repeats by the sinks
-    if channels == 1:
-        return names
-    return [f"ch{c}_{name}" for c in range(channels) for name in names]
+    return _columns(features.names, channels, n)
+
+
+def table_infer(allowed: tuple[str, ...], table: bool) -> InferFn:
+    """A table sink's infer: the port type, and repeated names where they are known already.
+
+    ``table`` (CSV) checks the header a features input gives (``time_s`` and a
+    column per row and channel); JSON checks a features input's row names.
+    Where the names are known only to the run, the run checks them.
+    """
+    check_type = sink_infer(allowed)
+
+    def infer(inputs: Inputs, params: Params, ctx: NodeContext) -> dict[str, PortInfo]:
+        check_type(inputs, params, ctx)
+        info = inputs.get("in")
+        if not isinstance(info, PortInfo) or info.names is None or info.shape is None:
+            return {}
+        if info.type == "vector":
+            unique_names(_names(info.names, info.shape[0], "v"), "vector", ctx)
+        elif info.type == "features" and table:
+            unique_names(["time_s", *_columns(info.names, *info.shape[:2])], "feature", ctx)
+        elif info.type == "features":
+            unique_names(_names(info.names, info.shape[1], "f"), "feature", ctx)
+        return {}
+
+    infer.__doc__ = f"No outputs; the input is one of {', '.join(allowed)}, its names unique."
+    return infer
 
 
 def frame_times(features: Features) -> np.ndarray:
@@ -74,7 +107,7 @@ def _cell(value: float) -> str:
     return repr(float(value)) if math.isfinite(value) else ""
 
 
-@node("sink.csv", version=1, infer=sink_infer(CSV_TYPES))
+@node("sink.csv", version=1, infer=table_infer(CSV_TYPES, table=True))
 def csv_table(
     in_: Value,
     *,
@@ -121,7 +154,7 @@ def _finite(values: np.ndarray) -> Any:
     return np.where(np.isfinite(array), array.astype(object), None).tolist()
 
 
-@node("sink.json", version=1, infer=sink_infer(JSON_TYPES))
+@node("sink.json", version=1, infer=table_infer(JSON_TYPES, table=False))
 def json_file(
     in_: Value,
     *,

@@ -472,7 +472,11 @@ def test_target_runs_only_the_ancestors_and_writes_no_wav(run, demo, tmp_path):
     assert set(statuses(stats).values()) == {"computed"}
     assert not demo_wav(demo).exists()
     assert not demo_wav(demo).parent.exists()
-    assert f"mix: audio: samples (2, {int(DEMO_SECONDS * DEMO_RATE)}) float32" in err
+    mix = ge.load(demo).run(outputs=["mix"], cache=False)["mix"].samples
+    peak_db = 20 * np.log10(np.abs(mix).max())
+    frames = int(DEMO_SECONDS * DEMO_RATE)
+    assert mix.shape == (2, frames)
+    assert f"mix: Audio(2 ch, {frames} frames, 44100 Hz, 4.000 s, peak {peak_db:.1f} dBFS)\n" in err
 
 
 def test_target_port_after_a_full_render_loads_from_the_cache(run, demo, tmp_path):
@@ -481,7 +485,37 @@ def test_target_port_after_a_full_render_loads_from_the_cache(run, demo, tmp_pat
     assert code == 0
     got = statuses(stats_of(tmp_path / "s.json"))
     assert got["master"] == "cached" and "out" not in got
-    assert "master.out: audio: samples (2, 176400) float32" in err
+    assert "master.out: Audio(2 ch, 176400 frames, 44100 Hz, 4.000 s, peak " in err
+
+
+def test_target_of_a_node_with_several_outputs_shows_each_and_a_sink_shows_none(run, tmp_path):
+    graph = tmp_path / "loud.toml"
+    graph.write_text(
+        textwrap.dedent(
+            """
+            format = 1
+            sample_rate = 8000
+            [nodes.osc]
+            type = "source.tone"
+            frequency = 440.0
+            duration_s = 1.0
+            [nodes.loud]
+            type = "feature.loudness"
+            in = "osc"
+            [nodes.out]
+            type = "sink.json"
+            in = "loud"
+            path = "loud.json"
+            """
+        )
+    )
+    code, _, err = run("render", graph, "--target", "loud", "--no-cache")
+    assert code == 0, err
+    shown = [line.split(":")[0] for line in err.splitlines()[:-1]]
+    assert shown == ["loud.out", "loud.momentary", "loud.short_term"]
+    assert "loud.out: Vector(" in err and "loud.momentary: Features(1 ch, 1 rows, " in err
+    code, _, err = run("render", graph, "--target", "out", "--no-cache")
+    assert code == 0 and len(err.splitlines()) == 1 and err.startswith(f"{graph}: ")
 
 
 def test_explain_prints_a_line_per_node_with_the_reason(run, demo):

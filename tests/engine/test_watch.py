@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import os
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
 import soundfile as sf
 
+from graphengine import cli
 from graphengine.watch import Watcher, summarize_output
 from support import graph_toml, run_cli
 
@@ -144,3 +147,44 @@ def test_watch_says_the_warnings_of_a_render(tmp_path: Path) -> None:
     watcher = Watcher(graph, cache=tmp_path / "blocker" / "cache", echo=lines.append)
     assert watcher.render().ok
     assert any(line.startswith("warning: ") and "cache" in line for line in lines), lines
+
+
+def test_watch_binds_files_like_render_and_follows_the_input_file(tmp_path, monkeypatch, capsys):
+    """``watch FX.toml in.wav -o out.wav``: paths from the shell; saving in.wav re-renders."""
+    fx = tmp_path / "graphs" / "fx.toml"
+    fx.parent.mkdir()
+    fx.write_text(
+        graph_toml(
+            {
+                "src": {"type": "source.file", "path": "$input"},
+                "quiet": {"type": "effect.gain", "in": "src", "gain_db": -6.0},
+                "out": {"type": "sink.wav", "in": "quiet", "path": "$output"},
+            },
+            format=1,
+            sample_rate=22050,
+            params={"input": "missing.wav", "output": "out/fx.wav"},
+        )
+    )
+    work = tmp_path / "session"
+    work.mkdir()
+    t = np.arange(2205) / 22050
+    sf.write(work / "in.wav", 0.5 * np.sin(2 * np.pi * 440 * t), 22050)
+    monkeypatch.chdir(work)
+    args = [str(fx), "in.wav", "-o", "wet.wav", "--no-cache", "--interval", "0.02"]
+    watcher = threading.Thread(target=cli.main, args=(["watch", *args, "--max-seconds", "2"],))
+    watcher.start()
+    deadline = time.monotonic() + 10
+    while not (work / "wet.wav").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)
+    first, _ = sf.read(work / "wet.wav")
+    assert first.shape == (2205,)
+    expected = 0.5 * 10 ** (-6 / 20) * np.sin(2 * np.pi * 440 * t)
+    np.testing.assert_allclose(first, expected, atol=1e-4)
+    sf.write(work / "in.wav", 0.25 * np.ones(1000), 22050)
+    os.utime(work / "in.wav", ns=(1, 1))  # a different mtime even on coarse clocks
+    watcher.join()
+    second, _ = sf.read(work / "wet.wav")
+    np.testing.assert_allclose(second, np.full(1000, 0.25 * 10 ** (-6 / 20)), atol=1e-4)
+    out = capsys.readouterr().out
+    assert "changed: in.wav" in out and out.count("recomputed src, quiet, out") == 2, out
+    assert "  wet.wav  0.100 s" in out and not (fx.parent / "out").exists()

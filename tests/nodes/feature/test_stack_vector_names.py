@@ -76,10 +76,15 @@ def _write(tmp_path: Path, prefixes: str = "", hiss: float = 0.05) -> None:
     (tmp_path / "g.toml").write_text(REPORT.format(prefixes=prefixes, hiss=hiss))
 
 
-def test_a_name_two_inputs_share_is_an_error_naming_both_sources(tmp_path: Path) -> None:
+def test_a_name_two_inputs_share_is_an_error_at_validation_naming_both_sources(
+    tmp_path: Path,
+) -> None:
     _write(tmp_path)
+    done = run_cli("validate", "g.toml", cwd=tmp_path)
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    assert "'snr_db' from both snr_noisy.out and snr_quiet.out" in done.stderr
     done = run_cli("render", "g.toml", "--no-cache", cwd=tmp_path)
-    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.returncode == 2 and "Traceback" not in done.stderr
     assert "report.in [feature.stack_vectors]" in done.stderr
     assert "'snr_db' from both snr_noisy.out and snr_quiet.out" in done.stderr
     assert 'prefixes = ["snr_noisy", "snr_quiet", "mse"]' in done.stderr
@@ -137,3 +142,20 @@ def test_a_feature_named_time_s_does_not_repeat_the_csv_header(tmp_path: Path) -
     with pytest.raises(ge.GraphError, match=r"'time_s' \(2 times\)"):
         g.run(inputs={"feats": values}, cache=False)
     assert not (tmp_path / "t.csv").exists()
+
+
+def test_names_known_only_when_it_runs_are_refused_when_it_runs(tmp_path: Path) -> None:
+    """Two wavelet-energy vectors (names made by the run) share every name: refused then."""
+    import graphengine as ge
+
+    g = ge.Graph(sample_rate=8000)
+    g.add("osc", "source.tone", frequency=440.0, duration_s=0.1)
+    g.add("quiet", "effect.gain", in_="osc", gain_db=-6.0)
+    g.add("a", "feature.wavelet_energy", in_="osc", levels=3)
+    g.add("b", "feature.wavelet_energy", in_="quiet", levels=3)
+    g.add("both", "feature.stack_vectors", in_=["a", "b"])
+    g.add("report", "sink.json", in_="both", path=str(tmp_path / "r.json"))
+    assert g.validate().nodes["both"].info["out"].names is None
+    with pytest.raises(ge.GraphError, match=r"names repeat: '\S+' from both a.out and b.out"):
+        g.run(cache=False)
+    assert not (tmp_path / "r.json").exists()

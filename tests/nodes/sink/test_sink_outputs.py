@@ -122,14 +122,14 @@ path = "out/stats.{suffix}"
 
 
 @pytest.mark.parametrize("sink, suffix", [("sink.json", "json"), ("sink.csv", "csv")])
-def test_repeated_vector_names_are_refused_naming_the_node_and_the_name(
+def test_repeated_vector_names_are_refused_at_validation_naming_the_node_and_the_name(
     tmp_path: Path, sink: str, suffix: str
 ) -> None:
     (tmp_path / "g.toml").write_text(DUPLICATES.format(sink=sink, suffix=suffix))
     done = run_cli("render", "g.toml", "--no-cache", cwd=tmp_path)
-    assert done.returncode == 1, done.stderr
+    assert done.returncode == 2, done.stderr
     assert "Traceback" not in done.stderr
-    assert f"g.toml: out.in [{sink}]" in done.stderr
+    assert f"g.toml: out.in [{sink}]: the vector names from a.out repeat:" in done.stderr
     assert "'rms_mean' (2 times)" in done.stderr and "rms_max" not in done.stderr
     out = tmp_path / "out"
     assert not (out / f"stats.{suffix}").exists()
