@@ -572,7 +572,7 @@ def test_render_a_graph_without_a_sink_exits_2(run, tmp_path):
     assert err == f"{graph}: nothing to render: the graph has no sink (use --target NODE)\n"
     assert list(tmp_path.iterdir()) == [graph]
     code, _, err = run("render", graph, "--target", "t", "--no-cache")
-    assert code == 0 and "t: audio: samples (1, 4410) float32" in err
+    assert code == 0 and "t: Audio(1 ch, 4410 frames, 44100 Hz, 0.100 s" in err
 
 
 # -- viz ----------------------------------------------------------------------------------
