@@ -82,6 +82,16 @@ def _options(args: argparse.Namespace) -> dict[str, Any]:
     return options
 
 
+def _absolute_file_params(graph_path: str, params: dict[str, Any]) -> dict[str, Any]:
+    """``--set`` values for the graph's file inputs and outputs, relative to this folder."""
+    from graphengine import fileslots
+    from graphengine.api import load
+    from graphengine.registry import default_registry
+
+    slots = fileslots.file_slots(load(graph_path), default_registry())
+    return fileslots.absolute_overrides(slots, params)
+
+
 def cmd_batch(args: argparse.Namespace) -> int:
     """Run, print failures and a summary line; returns the exit code (0, 3; 2 is raised)."""
     started = time.perf_counter()
@@ -91,6 +101,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         sources = [*patterns, *(args.inputs_file or ())]
         raise GraphError(f"no input files matched {' '.join(sources) or '(no inputs given)'}")
     options = _options(args)
+    options["params"] = _absolute_file_params(args.graph, options["params"])
     root = args.input_root or input_root(files, bases, None)
     bar = ProgressBar("batch", "files", enabled=not args.quiet and sys.stderr.isatty(), rate=True)
     progress = BatchProgress(bar)

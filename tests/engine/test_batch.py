@@ -390,3 +390,37 @@ def test_cli_collects_feature_summaries(client, tmp_path: Path) -> None:
             [float(row[n]) for n in expected.names], expected.values, rtol=1e-6
         )
     assert [r["status"] for r in manifest_rows(out)] == ["ok"] * len(names)
+
+
+def test_set_file_paths_resolve_against_the_shells_folder(
+    client, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    graph = tmp_path / "graphs" / "two.toml"
+    graph.parent.mkdir()
+    graph.write_text(
+        graph_toml(
+            {
+                "src": FILE_SOURCE,
+                "side": {"type": "source.file", "path": "placeholder.wav"},
+                "mix": {"type": "signal.mix", "in": ["src", "side"]},
+                "out": {"type": "sink.wav", "in": "mix", "path": "mixed.wav", "subtype": "FLOAT"},
+            },
+            sample_rate=RATE,
+        )
+    )
+    work = tmp_path / "work"
+    work.mkdir()
+    takes = write_inputs(work, ["takes/a.wav", "side.wav"])
+    monkeypatch.chdir(work)
+    code = batch_main(
+        Path("../graphs/two.toml"),
+        Path("wet"),
+        "takes/*.wav",
+        "--set",
+        "side.path=side.wav",
+        client=client,
+    )
+    assert code == 0
+    mixed, rate = sf.read(work / "wet" / "a" / "mixed.wav", always_2d=True)
+    assert rate == RATE
+    np.testing.assert_allclose(mixed, takes["takes/a.wav"] + takes["side.wav"], atol=1e-6)
