@@ -29,6 +29,7 @@ REQUIRED = os.environ.get("GRAPHENGINE_REQUIRE_BROWSER") == "1"
 if not (CHROMIUM and DRIVER) and not REQUIRED:
     pytest.skip("no chromium and chromedriver here", allow_module_level=True)
 webdriver = pytest.importorskip("selenium.webdriver")
+from selenium.common.exceptions import StaleElementReferenceException  # noqa: E402
 from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.common.keys import Keys  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
@@ -96,10 +97,36 @@ def browser():
         driver.quit()
 
 
-def spectrogram_moved(driver, before_src: str):
-    """The panel's spectrogram image once its URL differs from ``before_src``, else False."""
-    found = driver.find_elements(By.CSS_SELECTOR, '#panel img[data-picture="spectrogram"]')
-    return found[0] if found and found[0].get_attribute("src") != before_src else False
+SPECTROGRAM = '#panel img[data-picture="spectrogram"]'
+PLAYER = '#panel audio[data-port="out"]'
+
+
+def src_of(driver, selector: str) -> str | None:
+    """The ``src`` of the element ``selector`` picks, read in one script (the panel redraws)."""
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e && e.src;", selector
+    )
+
+
+def spectrogram_moved(driver, before_src: str) -> str | bool:
+    """The spectrogram's URL once it differs from ``before_src`` and the picture has loaded."""
+    return (
+        driver.execute_script(
+            "const i = document.querySelector(arguments[0]);"
+            "return i && i.src !== arguments[1] && i.complete && i.naturalWidth > 0 && i.src;",
+            SPECTROGRAM,
+            before_src,
+        )
+        or False
+    )
+
+
+def type_value(driver, selector: str, text: str) -> bool:
+    """Select the field's text and type ``text`` + Enter (found afresh: the panel redraws)."""
+    field = driver.find_element(By.CSS_SELECTOR, selector)
+    field.send_keys(Keys.CONTROL, "a")
+    field.send_keys(text, Keys.ENTER)
+    return True
 
 
 def high_share(url: str) -> float:
@@ -114,13 +141,12 @@ def test_click_play_try_and_follow_a_save(browser, tmp_path: Path) -> None:
     graph = tmp_path / "g.toml"
     write_graph(graph)
     with running(graph) as url:
-        wait = WebDriverWait(browser, 30)
+        wait = WebDriverWait(browser, 30, ignored_exceptions=(StaleElementReferenceException,))
         browser.get(url)
         node = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, 'g.node[data-node="lp"]'))
         assert browser.find_elements(By.CSS_SELECTOR, 'g.node[data-node="tone"] circle.port')
         node.click()
-        player = '#panel audio[data-port="out"]'
-        audio = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, player))
+        audio = wait.until(lambda d: d.find_element(By.CSS_SELECTOR, PLAYER))
         played = browser.execute_async_script(
             """
             const [audio, done] = arguments;
@@ -140,17 +166,11 @@ def test_click_play_try_and_follow_a_save(browser, tmp_path: Path) -> None:
         assert abs(lp["duration_s"] - 0.75) < 1 / RATE
         browser.save_screenshot(str(tmp_path / "1-clicked.png"))
 
-        picture = browser.find_element(By.CSS_SELECTOR, '#panel img[data-picture="spectrogram"]')
-        before_src = picture.get_attribute("src")
-        before_high = high_share(audio.get_attribute("src"))
-        field = browser.find_element(By.CSS_SELECTOR, 'input[data-param="lp.cutoff_hz"]')
-        field.send_keys(Keys.CONTROL, "a")
-        field.send_keys("400", Keys.ENTER)
-        changed = wait.until(lambda d: spectrogram_moved(d, before_src))
-        loaded = "return arguments[0].complete && arguments[0].naturalWidth"
-        wait.until(lambda d: d.execute_script(loaded, changed) > 0)
-        after_audio = browser.find_element(By.CSS_SELECTOR, player)
-        assert high_share(after_audio.get_attribute("src")) < 0.1 * before_high
+        before_src = wait.until(lambda d: spectrogram_moved(d, ""))
+        before_high = high_share(src_of(browser, PLAYER))
+        wait.until(lambda d: type_value(d, 'input[data-param="lp.cutoff_hz"]', "400"))
+        wait.until(lambda d: spectrogram_moved(d, before_src))
+        assert high_share(src_of(browser, PLAYER)) < 0.1 * before_high
         status = browser.find_element(By.ID, "status").text
         assert "tried lp.cutoff_hz = 400" in status and "computed: lp" in status
         assert browser.find_elements(By.CSS_SELECTOR, "#panel tr.tried")
@@ -161,10 +181,10 @@ def test_click_play_try_and_follow_a_save(browser, tmp_path: Path) -> None:
         wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, 'g.node[data-node="quiet"]'))
         assert "saved: g.toml" in browser.find_element(By.ID, "status").text
         browser.save_screenshot(str(tmp_path / "3-saved.png"))
-        browser.find_element(By.ID, "take-back-all").click()
+        wait.until(lambda d: d.find_element(By.ID, "take-back-all").click() or True)
         wait.until(lambda d: "took back every tried value" in d.find_element(By.ID, "status").text)
         assert not browser.find_elements(By.CSS_SELECTOR, "#panel tr.tried")
-        assert not browser.find_element(By.ID, "trials").is_displayed()
+        assert browser.execute_script("return document.getElementById('trials').hidden")
 
         graph.write_text(graph.read_text().replace("gain_db = -12.0", "gain_db = 99.0"))
         flagged = wait.until(
