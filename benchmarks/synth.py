@@ -22,6 +22,7 @@ from timing import seconds_of
 
 from graphengine.node import NodeContext
 from nodes.notes import events as notes
+from nodes.synth import clarinet as reed
 from nodes.synth import voices as synth
 
 RATE = 44100.0
@@ -84,6 +85,7 @@ def main() -> None:
         ("synth.additive (5 partials)", lambda: call(synth.additive, stream)),
         ("synth.fm", lambda: call(synth.fm, stream)),
         ("synth.pluck", lambda: call(synth.pluck, stream)),
+        ("synth.clarinet", lambda: call(reed.clarinet, stream)),
     ]
     reference = best_of(lambda: numpy_additive(stream))
     print(f"{stream.onset_s.size} notes, {count} s of audio at {RATE:g} Hz")

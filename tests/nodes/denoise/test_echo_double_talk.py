@@ -123,3 +123,20 @@ def test_off_is_the_plain_nlms_recursion():
         double_talk="off",
     )
     np.testing.assert_allclose(out.samples[0], expected, atol=1e-6)
+
+
+@pytest.mark.parametrize("near_db", [0.0, 6.0])
+def test_mdf_keeps_the_near_end_and_the_echo_20_db_down_through_double_talk(near_db):
+    s = scenario(near_db)
+    out = cancel(s, algorithm="mdf")
+    assert erle_db(s, out, 4.0, 8.0) >= 20.0  # far end alone, converged
+    assert erle_db(s, out, *DOUBLE_TALK) >= 20.0  # the echo under the near end's speech
+    assert erle_db(s, out, 13.0, 16.0) >= 20.0  # far end alone again
+    assert near_snr(s, out) >= near_db + 15.0
+
+
+def test_mdf_learns_a_changed_path():
+    s = scenario(0.0, change_path=True)
+    out = cancel(s, algorithm="mdf")
+    assert erle_db(s, out, 6.0, 8.0) >= 20.0
+    assert erle_db(s, out, 14.0, 16.0) >= 15.0  # 8 s after the change (19 dB measured)
