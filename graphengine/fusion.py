@@ -449,9 +449,10 @@ def _lane(
     ``block``, else only the last member's tap. Per member and frame: each
     stage's step, then the float32 rounding its block store does, zero past
     its end (as the block loop zeroes), its tap. Channels go in pairs (two
-    independent recursions keep the CPU busy), and the frames where every
-    member is within its length and the input within its value run without
-    any of those checks; the rest of the block runs one channel at a time.
+    independent recursions keep the CPU busy), over the frames where every
+    member is within its length and the input within its value, without any
+    of those checks; the rest of the block runs after it as a block of its
+    own (states are saved and resumed exactly), one channel at a time.
     """
     edge = members[first].edges[0]
     span = range(first, last + 1)
@@ -513,6 +514,11 @@ def _lane(
             for q, args in enumerate(stage_args[j])
         ]
 
+    def after(frames: str) -> list[str]:
+        return [
+            f"k{j}_{q}a({frames}, {args})" for j in span for q, args in enumerate(stage_args[j])
+        ]
+
     def indent(lines: list[str], depth: int) -> list[str]:
         return ["    " * depth + line for line in lines]
 
@@ -520,18 +526,19 @@ def _lane(
     pair = ["d = c + 1", *rows("c"), *rows("d"), *begin("c", "st"), *begin("d", "su")]
     pair += ["for i in range(full):"]
     pair += indent(frame("c", "st", "y", False) + frame("d", "su", "w", False), 1)
-    pair += ["for i in range(full, n):", *indent(frame("c", "st", "y", True), 1)]
-    pair += ["for i in range(full, n):", *indent(frame("d", "su", "w", True), 1)]
     pair += [*finish("c", "st"), *finish("d", "su"), "c += 2"]
     code += indent(pair, 2)
     one = [*rows("c"), *begin("c", "st"), "for i in range(full):"]
     one += indent(frame("c", "st", "y", False), 1)
-    one += ["for i in range(full, n):", *indent(frame("c", "st", "y", True), 1)]
     one += [*finish("c", "st"), "c += 1"]
     code += ["    else:", *indent(one, 2)]
-    for j in span:
-        for q, args in enumerate(stage_args[j]):
-            code.append(f"k{j}_{q}a(n, {args})")
+    code += after("full")
+    # the rest of the block, as a block of its own (states saved and resumed exactly)
+    rest = [f"for c in range({source}.shape[0]):"]
+    rest += indent([*rows("c"), *begin("c", "st"), "for i in range(full, n):"], 1)
+    rest += indent(frame("c", "st", "y", True), 2)
+    rest += indent(finish("c", "st"), 1)
+    code += ["if full < n:", *indent(rest + after("n - full"), 1)]
     return code
 
 
