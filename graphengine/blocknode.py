@@ -200,7 +200,11 @@ class BlockSource(BlockNode):
         return int(getattr(self, "channels", 1))
 
     def process(self, frames: int) -> np.ndarray:
-        """The next ``frames`` frames of the output, shaped (channels, frames)."""
+        """The next ``frames`` frames of the output, shaped (channels, frames).
+
+        A new array: the engine hands it on as the next member's block, which
+        may change it in place.
+        """
         raise NotImplementedError
 
 

@@ -374,14 +374,28 @@ def _process(
             node.process(blocks[0][:, :valid])
         return None
     if node.kind == "source":
+        made = node.process(valid) if valid else None
+        if valid == n and _owned_block(made, member.channels, n):
+            return made  # a new array (the BlockSource contract): no copy
         out = np.zeros((member.channels, n), np.float32)
         if valid:
-            out[:, :valid] = node.process(valid)
+            out[:, :valid] = made
         return out
     out = node.process(blocks if node.kind == "mixer" else blocks[0])
     if valid < n:
         out[:, valid:] = 0.0
     return out
+
+
+def _owned_block(block: Any, channels: int, n: int) -> bool:
+    """Whether a source's output can be the block itself: float32 (channels, n), C order."""
+    return (
+        isinstance(block, np.ndarray)
+        and block.dtype == np.float32
+        and block.shape == (channels, n)
+        and block.flags.c_contiguous
+        and block.flags.writeable
+    )
 
 
 def stream(
