@@ -333,11 +333,13 @@ def test_a_frame_loop_between_python_members_equals_the_per_node_loop() -> None:
             _member("effect.gain", "g", [("node", "osc")], shapes, gain_db=-6.0),
             _member("filter.biquad", "lp", [("node", "g")], shapes, cutoff_hz=1500.0),
             _member("effect.delay", "d", [("node", "lp")], shapes, time_ms=2.0, feedback=-0.4),
-            _member("channels.mono", "m", [("node", "d")], shapes),
+            _member("effect.distortion", "x", [("node", "d")], shapes, drive_db=9.0, mode="hard"),
+            _member("effect.dcblock", "dc", [("node", "x")], shapes, cutoff_hz=30.0),
+            _member("channels.mono", "m", [("node", "dc")], shapes),
         ]
 
     _assert_fused_equals_unfused(build)
     members = build()
     run_region(Region(members, 7, SR, fuse=True))
-    assert [m.looped for m in members] == [False, True, True, True, False]
-    assert members[4].fused == "g>lp>d>m"
+    assert [m.looped for m in members] == [False, True, True, True, True, True, False]
+    assert members[-1].fused == "g>lp>d>x>dc>m"
