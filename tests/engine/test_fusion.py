@@ -335,11 +335,14 @@ def test_a_frame_loop_between_python_members_equals_the_per_node_loop() -> None:
             _member("effect.delay", "d", [("node", "lp")], shapes, time_ms=2.0, feedback=-0.4),
             _member("effect.distortion", "x", [("node", "d")], shapes, drive_db=9.0, mode="hard"),
             _member("effect.dcblock", "dc", [("node", "x")], shapes, cutoff_hz=30.0),
-            _member("channels.mono", "m", [("node", "dc")], shapes),
+            _member(
+                "effect.fade", "f", [("node", "dc")], shapes, fade_in_s=0.002, fade_out_s=0.003
+            ),
+            _member("channels.mono", "m", [("node", "f")], shapes),
         ]
 
     _assert_fused_equals_unfused(build)
     members = build()
     run_region(Region(members, 7, SR, fuse=True))
-    assert [m.looped for m in members] == [False, True, True, True, True, True, False]
-    assert members[-1].fused == "g>lp>d>x>dc>m"
+    assert [m.looped for m in members] == [False] + [True] * 6 + [False]
+    assert members[-1].fused == "g>lp>d>x>dc>f>m"
