@@ -10,17 +10,20 @@ on 10 minutes of stereo 44.1 kHz noise, in one process:
 
 Each is reported as a realtime factor (seconds of audio per second) and the
 engine's speed relative to it. Then: numba start-up in a first and a second
-process, the gain kernel's memory bandwidth, and the peak RSS of rendering one
-hour of stereo through tone -> biquad -> delay -> sink.wav.
+process and the gain kernel's memory bandwidth.
 
-Compiled chains: the same chain with the region's kernels fused into one
-numba call per block (the default), run per node (``GRAPHENGINE_FUSE=0``),
-against a hand-fused numba kernel of the chain written here (one per-sample
-loop: the limit) and pedalboard; and the compile cost of the fused shape in a
-fresh process, then from numba's disk cache.
+Compiled chains (the ``fusion`` section): the chain through the engine by
+default (``auto``: one fused run, a loop over frames), per node
+(``GRAPHENGINE_FUSE=0``) and at block 256, against a hand-fused numba kernel
+of the chain written here (one per-sample loop: the limit) and pedalboard,
+interleaved repeats and medians, ratios from the same run; the first run in a
+new process with an empty numba cache (what compiling costs); and one hour
+of PCM_16 WAV through the chain to a PCM_16 WAV in a new process, its peak
+RSS (VmHWM) and speed.
 
 Run: ``python benchmarks/streaming.py`` (``python benchmarks/streaming.py fusion``:
-that section only; ``BENCH_MINUTES=1`` for a shorter signal)
+that section only; ``BENCH_MINUTES=1`` for a shorter signal, ``BENCH_HOUR_S=600``
+for a shorter file run, ``BENCH_REPEATS`` for the in-memory repeats)
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import functools
 import json
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -44,6 +48,9 @@ from graphengine.blocks import DEFAULT_BLOCK_SIZE
 SR = 44100
 MINUTES = int(os.environ.get("BENCH_MINUTES", "10"))
 REPEATS = 3
+FUSION_REPEATS = int(os.environ.get("BENCH_REPEATS", "7"))
+HOUR_SECONDS = float(os.environ.get("BENCH_HOUR_S", "3600"))
+HOUR_REPEATS = 3
 
 
 def chain_graph() -> ge.Graph:
@@ -136,23 +143,6 @@ g.run(outputs=["d"], cache=False)
 print(time.perf_counter() - started)
 """
 
-HOUR = """
-import json, sys, time
-import graphengine as ge
-g = ge.Graph(sample_rate=44100)
-g.add("osc", "source.tone", waveform="saw", frequency=110.0, duration_s=3600.0, channels=2)
-g.add("lp", "filter.biquad", in_="osc", mode="lowpass", cutoff_hz=2000.0)
-g.add("d", "effect.delay", in_="lp", time_ms=250.0, feedback=0.5)
-g.add("out", "sink.wav", in_="d", path=sys.argv[1], subtype="PCM_16")
-started = time.perf_counter()
-g.run(cache=sys.argv[2])
-seconds = time.perf_counter() - started
-# VmHWM, not ru_maxrss: the latter keeps the parent's size across fork + exec
-with open("/proc/self/status") as status:
-    peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
-print(json.dumps([peak, seconds]))
-"""
-
 
 def startup_times() -> tuple[float, float]:
     with tempfile.TemporaryDirectory() as cache:
@@ -234,17 +224,18 @@ def hand_fused(x: np.ndarray) -> np.ndarray:
 
 
 def engine_fused(
-    audio: ge.Audio, fuse: bool, block_size: int = DEFAULT_BLOCK_SIZE
+    audio: ge.Audio, fuse: bool | None, block_size: int = DEFAULT_BLOCK_SIZE
 ) -> tuple[np.ndarray, str]:
-    """The chain through the engine with fusion on or off; the output and the fused run."""
-    os.environ["GRAPHENGINE_FUSE"] = "1" if fuse else "0"
+    """The chain through the engine, fusion on, off or ``auto`` (None); output and fused run."""
+    if fuse is not None:
+        os.environ["GRAPHENGINE_FUSE"] = "1" if fuse else "0"
     try:
         graph = chain_graph()
         result = graph.run(
             outputs=["hp"], inputs={"src": audio}, cache=False, block_size=block_size
         )
     finally:
-        del os.environ["GRAPHENGINE_FUSE"]
+        os.environ.pop("GRAPHENGINE_FUSE", None)
     return result["hp"].samples, next(s.fused for s in result.stats if s.node == "hp")
 
 
@@ -283,50 +274,167 @@ def compile_times() -> dict[str, tuple[float, float]]:
     return times
 
 
+FIRST_RUN = """
+import json, sys, time
+import numpy as np
+sys.path.insert(0, sys.argv[1])
+import graphengine as ge
+from streaming import chain_graph, noise
+audio = ge.Audio(noise(), 44100)
+started = time.perf_counter()
+result = chain_graph().run(outputs=["hp"], inputs={"src": audio}, cache=False)
+seconds = time.perf_counter() - started
+print(json.dumps([seconds, next(s.fused for s in result.stats if s.node == "hp")]))
+"""
+
+
+def first_run() -> tuple[float, str]:
+    """The chain over the whole signal in a new process, ``auto``, empty numba cache."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
+        env.pop("GRAPHENGINE_FUSE", None)
+        env["PYTHONPATH"] = os.pathsep.join([str(Path.cwd()), env.get("PYTHONPATH", "")])
+        done = subprocess.run(
+            [sys.executable, "-c", FIRST_RUN, str(Path(__file__).parent)],
+            env=env,
+            capture_output=True,
+            text=True,
+            check=True,
+        )
+    seconds, run = json.loads(done.stdout)
+    return seconds, run
+
+
+HOUR = """
+import json, sys, time
+import graphengine as ge
+g = ge.Graph(sample_rate=44100)
+g.add("src", "source.file", path=sys.argv[1])
+g.add("gain", "effect.gain", in_="src", gain_db=-6.0)
+g.add("lp", "filter.biquad", in_="gain", mode="lowpass", cutoff_hz=2000.0, q=0.7071)
+g.add("delay", "effect.delay", in_="lp", time_ms=250.0, feedback=0.5, mix=0.5)
+g.add("hp", "filter.biquad", in_="delay", mode="highpass", cutoff_hz=100.0, q=0.7071)
+g.add("out", "sink.wav", in_="hp", path=sys.argv[2], subtype="PCM_16")
+started = time.perf_counter()
+result = g.run(cache=False)
+seconds = time.perf_counter() - started
+# VmHWM, not ru_maxrss: the latter keeps the parent's size across fork + exec
+with open("/proc/self/status") as status:
+    peak = next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmHWM"))
+stats = {s.node: s.seconds for s in result.stats}
+print(json.dumps([peak, seconds, stats, result.stats[1].fused]))
+"""
+
+
+def write_hour(path: Path, seconds: float) -> None:
+    """``seconds`` of stereo noise as PCM_16 WAV, written in 10 s blocks (bounded memory)."""
+    import soundfile as sf
+
+    rng = np.random.default_rng(0)
+    block = (0.25 * rng.standard_normal((10 * SR, 2))).clip(-1, 1).astype(np.float32)
+    left = round(seconds * SR)
+    with sf.SoundFile(path, "w", SR, 2, "PCM_16") as file:
+        while left > 0:
+            file.write(block[: min(left, len(block))])
+            left -= len(block)
+
+
+def hour_rows(repeats: int) -> list[tuple[float, float, dict, str]]:
+    """The chain file to file over one hour, each run a new process: peak RSS, seconds, stats."""
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        source = Path(tmp) / "hour.wav"
+        write_hour(source, HOUR_SECONDS)
+        env = dict(os.environ)
+        env["PYTHONPATH"] = os.pathsep.join([str(Path.cwd()), env.get("PYTHONPATH", "")])
+        for _ in range(repeats):
+            done = subprocess.run(
+                [sys.executable, "-c", HOUR, str(source), str(Path(tmp) / "out.wav")],
+                env=env,
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            runs.append(tuple(json.loads(done.stdout)))
+    return runs
+
+
+def load() -> str:
+    """The 1-minute load average and the core count, to print beside timings."""
+    return f"load {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores"
+
+
 def fusion_section(x: np.ndarray) -> None:
-    """Fused, per node, hand-fused, pedalboard on the chain; the fused shape's compile cost."""
+    """The chain in memory: engine (auto, per node), hand-fused kernel, pedalboard; one hour
+    file to file in a new process; the fused shape's compile cost.
+
+    Every repeat runs each implementation once, in turn, so that load on a shared
+    machine hits them alike; the table shows medians.
+    """
     seconds_of_audio = x.shape[1] / SR
     audio = ge.Audio(x, SR)
     warm = ge.Audio(x[:, :SR], SR)
     engine_fused(warm, True), engine_fused(warm, False), hand_fused(x[:, :SR])
-    fused_out, run = engine_fused(audio, True)
+    fused_out, run = engine_fused(audio, None)
     same = np.array_equal(fused_out, engine_fused(audio, False)[0])
     hand_same = np.array_equal(fused_out, hand_fused(x))
-    rows = [
-        (
-            "engine, fused (GRAPHENGINE_FUSE=1)",
-            best(lambda: engine_fused(audio, True), REPEATS + 2),
-        ),
-        (
-            "engine, per node (GRAPHENGINE_FUSE=0)",
-            best(lambda: engine_fused(audio, False), REPEATS + 2),
-        ),
-        ("hand-fused numba kernel (the limit)", best(lambda: hand_fused(x), REPEATS + 2)),
-    ]
-    for fuse, label in ((True, "fused"), (False, "per node")):  # where fusion pays: small blocks
-        rows.append(
-            (f"engine, block 256, {label}", best(lambda f=fuse: engine_fused(audio, f, 256), 2))
-        )
+    actions = {
+        "engine (auto: fused)": lambda: engine_fused(audio, None),
+        "engine, per node (GRAPHENGINE_FUSE=0)": lambda: engine_fused(audio, False),
+        "engine, block 256 (auto)": lambda: engine_fused(audio, None, 256),
+        "hand-fused numba kernel (the limit)": lambda: hand_fused(x),
+    }
     try:
         pedalboard_chain(x[:, :SR])
-        rows.append(("pedalboard", best(lambda: pedalboard_chain(x), REPEATS + 2)))
+        actions["pedalboard"] = lambda: pedalboard_chain(x)
     except ImportError:
-        rows.append(("pedalboard (not installed)", float("nan")))
-    fused_s = rows[0][1]
-    print(f"\ncompiled chains: fused run {run!r}, block {DEFAULT_BLOCK_SIZE}, {MINUTES} min stereo")
+        pass
+    before = load()
+    times: dict[str, list[float]] = {name: [] for name in actions}
+    for _ in range(FUSION_REPEATS):
+        for name, action in actions.items():
+            started = time.perf_counter()
+            action()
+            times[name].append(time.perf_counter() - started)
+    medians = {name: statistics.median(t) for name, t in times.items()}
+    engine_s = medians["engine (auto: fused)"]
+    print(f"\ncompiled chains, {MINUTES} min stereo, block {DEFAULT_BLOCK_SIZE}:", end=" ")
+    print(f"fused run {run!r}; median of {FUSION_REPEATS}, interleaved")
+    print(f"({before} before, {load()} after)")
     print(f"fused == per node, bit for bit: {same}; fused == hand-fused kernel: {hand_same}")
-    print(f"{'implementation':<40} {'seconds':>8} {'x realtime':>11} {'fused / this':>13}")
-    for name, t in rows:
-        print(f"{name:<40} {t:>8.3f} {seconds_of_audio / t:>11.0f} {t / fused_s:>13.2f}")
-    print("(fused / this: the fused engine's speed relative to the row; targets >= 0.9 against")
-    print(" the hand-fused kernel, >= 3 against pedalboard)")
-    times = compile_times()
+    print(f"{'implementation':<40} {'seconds':>8} {'x realtime':>11} {'engine speed / this':>20}")
+    for name, t in medians.items():
+        print(f"{name:<40} {t:>8.3f} {seconds_of_audio / t:>11.0f} {t / engine_s:>20.2f}")
+    if "pedalboard" not in medians:
+        print("pedalboard: not installed")
+    print("targets: engine >= 3x pedalboard, >= 0.9x the hand-fused kernel")
+
+    first, fused_first = first_run()
+    print(
+        f"the same, first run in a new process with an empty numba cache (auto, compiling): "
+        f"{first:.2f} s, fused run {fused_first!r}"
+    )
+    compile_s = compile_times()
     for fuse, label in (("1", "fused"), ("0", "per node")):
-        first, second = times[fuse]
+        first, second = compile_s[fuse]
         print(
             f"tiny chain render in a new process, {label}: empty numba cache {first:.2f} s,", end=""
         )
         print(f" disk cache {second:.2f} s")
+
+    hours = hour_rows(HOUR_REPEATS)
+    peak = statistics.median(h[0] for h in hours)
+    seconds = statistics.median(h[1] for h in hours)
+    stages = {k: statistics.median(h[2][k] for h in hours) for k in hours[0][2]}
+    chain = sum(v for k, v in stages.items() if k not in ("src", "out"))
+    minutes = HOUR_SECONDS / 60
+    print(
+        f"\n{minutes:.0f} min stereo PCM_16 WAV -> chain -> PCM_16 WAV, new process each "
+        f"(median of {HOUR_REPEATS}, {load()}): peak RSS (VmHWM) {peak / 2**20:.0f} MiB, "
+        f"{seconds:.2f} s ({HOUR_SECONDS / seconds:.0f}x realtime); src {stages['src']:.2f} s, "
+        f"chain {chain:.2f} s (fused run {hours[0][3]!r}), sink {stages['out']:.2f} s"
+    )
+    print("targets: peak RSS <= 200 MB, >= 600x realtime")
 
 
 def main() -> None:
@@ -364,21 +472,6 @@ def main() -> None:
     print(f"second {second:.2f} s")
     print(f"gain kernel: {gain_bandwidth():.1f} GB/s read+write")
 
-    with tempfile.TemporaryDirectory() as tmp:
-        done = subprocess.run(
-            [sys.executable, "-c", HOUR, str(Path(tmp) / "hour.wav"), str(Path(tmp) / "cache")],
-            capture_output=True,
-            text=True,
-            check=True,
-        )
-        rss, seconds = json.loads(done.stdout)
-    whole = 3600 * SR * 2 * 4
-    print(
-        f"one hour of stereo, tone -> biquad -> delay -> sink.wav: peak RSS {rss / 2**20:.0f} MiB "
-        f"(the signal alone is {whole / 2**20:.0f} MiB), {seconds:.1f} s "
-        f"({3600 / seconds:.0f}x realtime)"
-    )
-    print("targets: engine >= 2x pedalboard (aim 3x); hour render peak RSS < 250 MB (aim 200 MB)")
     fusion_section(x)
 
 

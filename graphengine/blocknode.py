@@ -36,6 +36,26 @@ from graphengine.errors import ParamError, PortError
 Kernel = tuple[Callable[..., Any], tuple[Any, ...]]
 """``(fn, args)``: a compiled block function and the state and scalars it takes."""
 
+
+@dataclass(frozen=True)
+class SampleStage:
+    """One stage of a node's computation sample by sample (see :meth:`BlockNode.sample_kernel`).
+
+    Four numba functions over the same ``args`` (arrays and scalars only):
+    ``begin(c, *args) -> state`` when channel ``c`` of a block starts (the
+    state: a tuple of scalars, kept in registers); ``step(state, v, *args) ->
+    (state, y)`` per frame, ``v`` and ``y`` float64; ``end(state, c, *args)``
+    when the channel's frames of the block are done (store the state);
+    ``after(n, *args)`` once per block of ``n`` frames, after every channel.
+    """
+
+    begin: Callable[..., Any]
+    step: Callable[..., Any]
+    end: Callable[..., Any]
+    after: Callable[..., Any]
+    args: tuple[Any, ...]
+
+
 DEFAULT_BLOCK_SIZE = 16384
 """Frames per block: measured fastest on the streaming benchmark (4096: -15 %, 32768: -5 %)."""
 
@@ -115,6 +135,19 @@ class BlockNode:
         """
         return None
 
+    def sample_kernel(self) -> tuple[SampleStage, ...] | None:
+        """The node's computation frame by frame, as stages, or None when it offers none.
+
+        Only for an effect whose output channel ``c`` depends on its input
+        channel ``c`` alone, with as many channels out as in. Per block and
+        channel, its stages run in order on every frame (each stage's ``y`` is
+        the next one's ``v``, in float64), and the last ``y`` rounded to
+        float32 is the output: exactly the samples :meth:`kernel` gives, with
+        the same state after the block. An executor may run a chain of such
+        nodes as one loop over frames, holding every state in registers.
+        """
+        return None
+
     def param_error(self, name: str, message: str) -> ParamError:
         """The error to raise for a bad value of parameter ``name`` of this node."""
         return self.ctx.param_error(name, message)
@@ -167,7 +200,11 @@ class BlockSource(BlockNode):
         return int(getattr(self, "channels", 1))
 
     def process(self, frames: int) -> np.ndarray:
-        """The next ``frames`` frames of the output, shaped (channels, frames)."""
+        """The next ``frames`` frames of the output, shaped (channels, frames).
+
+        A new array: the engine hands it on as the next member's block, which
+        may change it in place.
+        """
         raise NotImplementedError
 
 

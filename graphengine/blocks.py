@@ -24,14 +24,20 @@ from graphengine.blocknode import DEFAULT_BLOCK_SIZE, BlockNode, StreamSpec
 from graphengine.context import NodeContext
 from graphengine.fusion import (
     AUTO_MIN_CALLS,
+    AUTO_MIN_SAMPLES,
     MIN_RUN,
     Edge,
     FusedRun,
     RunMember,
+    assign_lanes,
     fusion_mode,
     member_kernel,
+    member_stages,
 )
 from graphengine.types import Audio
+
+CHUNK_FRAMES = 1 << 20
+"""Frames a run that loops over blocks itself is given per call: progress every ~24 s of audio."""
 
 
 @dataclass
@@ -51,6 +57,8 @@ class Member:
     seconds: float = 0.0
     fused: str = ""
     """The run this member was compiled into (its members' ids joined by ``>``), or ""."""
+    looped: bool = False
+    """Whether it ran inside a frame loop of its run (see :mod:`graphengine.fusion`)."""
 
 
 class MemberError(Exception):
@@ -123,8 +131,10 @@ def run_region(region: Region) -> dict[str, np.ndarray]:
         blocks = -(-total // region.block_size)
         steps = list(members) if mode == "off" else _schedule(region, taps, copies, mode, blocks)
         by_id = {m.node_id: m for m in members}
-        for start in range(0, total, region.block_size):
-            n = min(region.block_size, total - start)
+        stride = _stride(steps, region.block_size)
+        start = 0
+        while start < total:
+            n = min(stride, total - start)
             current: dict[str, np.ndarray] = {}
             index = 0
             while index < len(steps):
@@ -139,13 +149,18 @@ def run_region(region: Region) -> dict[str, np.ndarray]:
                                 f"the chain {label} could not be compiled as one; it ran node "
                                 "by node (the same samples, slower)"
                             )
+                        if stride != region.block_size:  # nothing ran: again, block by block
+                            stride = region.block_size
+                            break
                         continue
                 else:
                     failing = step.node_id
                     _run_member(step, taps, copies, current, start, n)
                 index += 1
-            if region.on_block is not None:
-                region.on_block(start + n, total)
+            else:
+                start += n
+                if region.on_block is not None:
+                    region.on_block(start, total)
         for member in members:
             failing = member.node_id
             if member.node.kind == "sink":
@@ -159,6 +174,13 @@ def run_region(region: Region) -> dict[str, np.ndarray]:
         for member in members:
             member.node.close()
     return taps
+
+
+def _stride(steps: Sequence[Member | FusedRun], block_size: int) -> int:
+    """Frames per pass of the region loop: a block, or many for a run that loops over blocks."""
+    if len(steps) == 1 and isinstance(steps[0], FusedRun) and steps[0].block_size:
+        return max(1, CHUNK_FRAMES // block_size) * block_size
+    return block_size
 
 
 def _run_member(
@@ -216,6 +238,7 @@ def _unfuse(run: FusedRun, by_id: dict[str, Member]) -> list[Member]:
     members = [by_id[m.node_id] for m in run.members]
     for member in members:
         member.fused = ""
+        member.looped = False
     return members
 
 
@@ -228,8 +251,10 @@ def _schedule(
 ) -> list[Member | FusedRun]:
     """The members in order, consecutive kernel members of at least MIN_RUN grouped as runs.
 
-    In ``mode`` ``"auto"`` a run is kept only if its shape is compiled already
-    or it saves at least AUTO_MIN_CALLS kernel calls over ``blocks`` blocks.
+    In ``mode`` ``"auto"`` a run is kept only if its shape is compiled already,
+    or it saves at least AUTO_MIN_CALLS kernel calls over ``blocks`` blocks, or
+    its frame loops carry at least AUTO_MIN_SAMPLES samples (frames x channels,
+    summed over their members).
     """
     steps: list[Member | FusedRun] = []
     pending: list[tuple[Member, Any]] = []
@@ -239,14 +264,21 @@ def _schedule(
         if kernel is not None:
             pending.append((member, kernel))
             continue
+        whole = region.block_size if len(pending) == len(members) else 0
         run = (
-            _fused_run(pending, members[index:], taps, copies) if len(pending) >= MIN_RUN else None
+            _fused_run(pending, members[index:], taps, copies, whole)
+            if len(pending) >= MIN_RUN
+            else None
         )
         pays = mode == "on" or blocks * (len(pending) - 1) >= AUTO_MIN_CALLS
+        if run is not None and not pays:
+            looped = zip(pending, run.members, strict=True)
+            pays = sum(m.frames * m.channels for (m, _), r in looped if r.lane) >= AUTO_MIN_SAMPLES
         if run is not None and (pays or run.known()):
             run.compile()
-            for fused, _ in pending:
+            for (fused, _), compiled in zip(pending, run.members, strict=True):
                 fused.fused = run.label
+                fused.looped = compiled.lane > 0
             steps.append(run)
         else:
             steps.extend(m for m, _ in pending)
@@ -261,8 +293,13 @@ def _fused_run(
     after: list[Member],
     taps: dict[str, np.ndarray],
     copies: dict[str, list[bool]],
+    whole: int = 0,
 ) -> FusedRun:
-    """The run of ``pending`` members (with their kernels); ``after`` follows it in the region."""
+    """The run of ``pending`` members (with their kernels); ``after`` follows it in the region.
+
+    ``whole``: the run is the whole region, to loop over blocks of this size in one call
+    (every tap then written in the call).
+    """
     inside = {m.node_id: i for i, (m, _) in enumerate(pending)}
     run = FusedRun([], [], [], [])
     for member, (fn, args) in pending:
@@ -279,15 +316,18 @@ def _fused_run(
         run.members.append(
             RunMember(member.node_id, member.node.kind, fn, args, edges, member.frames)
         )
+        run.members[-1].stages = member_stages(member.node)
     changed = {e.index for m in run.members for e in m.edges if e.kind == "inside" and not e.copy}
+    run.block_size = whole
     for index, (member, _) in enumerate(pending):
-        if member.tap and index in changed:  # overwritten later in the call: tapped in it
+        if member.tap and (whole or index in changed):  # tapped in the call
             run.members[index].tap = taps[member.node_id]
         elif member.tap:
             run.caller_taps.add(member.node_id)
     read_after = {s for m in after for kind, s in m.sources if kind == "node"}
     wanted = read_after | run.caller_taps
     run.outputs = [m.node_id for m, _ in pending if m.node_id in wanted]
+    assign_lanes(run.members, run.returned)
     return run
 
 
@@ -334,14 +374,28 @@ def _process(
             node.process(blocks[0][:, :valid])
         return None
     if node.kind == "source":
+        made = node.process(valid) if valid else None
+        if valid == n and _owned_block(made, member.channels, n):
+            return made  # a new array (the BlockSource contract): no copy
         out = np.zeros((member.channels, n), np.float32)
         if valid:
-            out[:, :valid] = node.process(valid)
+            out[:, :valid] = made
         return out
     out = node.process(blocks if node.kind == "mixer" else blocks[0])
     if valid < n:
         out[:, valid:] = 0.0
     return out
+
+
+def _owned_block(block: Any, channels: int, n: int) -> bool:
+    """Whether a source's output can be the block itself: float32 (channels, n), C order."""
+    return (
+        isinstance(block, np.ndarray)
+        and block.dtype == np.float32
+        and block.shape == (channels, n)
+        and block.flags.c_contiguous
+        and block.flags.writeable
+    )
 
 
 def stream(

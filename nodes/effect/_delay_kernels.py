@@ -67,3 +67,33 @@ def echo_inplace(x, history, position, gains, spacing):
                 p = 0
     position[0] = (start + frames) % length
     return x
+
+
+@njit(cache=True, nogil=True)
+def delay_begin(c, line, position, feedback, wet, dry):
+    """Sample form of :func:`delay_inplace` (see ``SampleStage``): state ``(c, slot)``."""
+    return (c, position[0])
+
+
+@njit(cache=True, nogil=True)
+def delay_step(state, v, line, position, feedback, wet, dry):
+    """One frame of :func:`delay_inplace` on channel ``state[0]`` at slot ``state[1]``."""
+    c, p = state
+    delayed = line[c, p]
+    line[c, p] = v + feedback * delayed
+    y = dry * v + wet * delayed
+    p += 1
+    if p == line.shape[1]:
+        p = 0
+    return (c, p), y
+
+
+@njit(cache=True, nogil=True)
+def delay_end(state, c, line, position, feedback, wet, dry):
+    """Nothing to store per channel: every channel ends on the same slot."""
+
+
+@njit(cache=True, nogil=True)
+def delay_after(n, line, position, feedback, wet, dry):
+    """Advance the slot by the block's ``n`` frames, as :func:`delay_inplace` does."""
+    position[0] = (position[0] + n) % line.shape[1]

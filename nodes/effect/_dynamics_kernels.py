@@ -143,3 +143,60 @@ def dcblock_inplace(x, state, r):
         state[c, 0] = previous_in
         state[c, 1] = previous_out
     return x
+
+
+@njit(cache=True, nogil=True)
+def distortion_begin(c, drive, hard):
+    """Sample form of :func:`distortion_inplace` (see ``SampleStage``): no state."""
+    return 0
+
+
+@njit(cache=True, nogil=True)
+def distortion_step(state, v, drive, hard):
+    """One frame of :func:`distortion_inplace`, the same arithmetic."""
+    v = drive * v
+    if hard:
+        if v > 1.0:
+            v = 1.0
+        elif v < -1.0:
+            v = -1.0
+    else:
+        v = 1.0 - 2.0 / (math.exp(2.0 * v) + 1.0)
+    return state, v
+
+
+@njit(cache=True, nogil=True)
+def distortion_end(state, c, drive, hard):
+    """Nothing to store."""
+
+
+@njit(cache=True, nogil=True)
+def distortion_after(n, drive, hard):
+    """Nothing to advance."""
+
+
+@njit(cache=True, nogil=True)
+def dcblock_begin(c, state, r):
+    """Sample form of :func:`dcblock_inplace` (see ``SampleStage``): channel ``c``'s
+    ``(x[n-1], y[n-1], r)``."""
+    return (state[c, 0], state[c, 1], r)
+
+
+@njit(cache=True, nogil=True)
+def dcblock_step(memory, v, state, r):
+    """One frame of :func:`dcblock_inplace`, the same arithmetic."""
+    previous_in, previous_out, r = memory
+    previous_out = v - previous_in + r * previous_out
+    return (v, previous_out, r), previous_out
+
+
+@njit(cache=True, nogil=True)
+def dcblock_end(memory, c, state, r):
+    """Store channel ``c``'s ``x[n-1]`` and ``y[n-1]``."""
+    state[c, 0] = memory[0]
+    state[c, 1] = memory[1]
+
+
+@njit(cache=True, nogil=True)
+def dcblock_after(n, state, r):
+    """Nothing to advance."""

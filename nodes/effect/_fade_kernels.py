@@ -39,3 +39,38 @@ def fade_inplace(x, position, fade_in, fade_out, total, equal_power):
             x[c, i] = x[c, i] * gain
     position[0] = start + frames
     return x
+
+
+@njit(cache=True, nogil=True)
+def fade_begin(c, position, fade_in, fade_out, total, equal_power):
+    """Sample form of :func:`fade_inplace` (see ``SampleStage``): the frame index."""
+    return position[0]
+
+
+@njit(cache=True, nogil=True)
+def fade_step(j, v, position, fade_in, fade_out, total, equal_power):
+    """One frame of :func:`fade_inplace` at frame ``j`` of the signal, the same arithmetic."""
+    if j >= fade_in and j < total - fade_out:
+        return j + 1, v
+    gain = 1.0
+    if j >= total:
+        gain = 0.0
+    else:
+        if j < fade_in:
+            t = j / fade_in
+            gain *= math.sin(t * (0.5 * math.pi)) if equal_power else t
+        if j >= total - fade_out:
+            t = (total - j) / fade_out
+            gain *= math.sin(t * (0.5 * math.pi)) if equal_power else t
+    return j + 1, v * gain
+
+
+@njit(cache=True, nogil=True)
+def fade_end(j, c, position, fade_in, fade_out, total, equal_power):
+    """Nothing to store per channel: every channel ends on the same frame."""
+
+
+@njit(cache=True, nogil=True)
+def fade_after(n, position, fade_in, fade_out, total, equal_power):
+    """Advance the frame index by the block's ``n`` frames."""
+    position[0] += n

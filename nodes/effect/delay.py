@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
+from graphengine.blocknode import BlockEffect, Kernel, SampleStage, StreamSpec
 from graphengine.node import node, param
 
 
@@ -77,6 +77,13 @@ class Delay(_RingEffect):
 
         mix = float(self.mix)
         return delay_inplace, (self._ring, self._position, float(self.feedback), mix, 1.0 - mix)
+
+    def sample_kernel(self) -> tuple[SampleStage, ...]:
+        """The kernel frame by frame: one stage over the same ring buffer."""
+        from nodes.effect import _delay_kernels as k
+
+        _, args = self.kernel()
+        return (SampleStage(k.delay_begin, k.delay_step, k.delay_end, k.delay_after, args),)
 
 
 @node("effect.echo", version=1)

@@ -12,7 +12,7 @@ import math
 
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
+from graphengine.blocknode import BlockEffect, Kernel, SampleStage, StreamSpec
 from graphengine.node import node, param
 
 DETECTORS = ("rms", "peak")
@@ -134,6 +134,14 @@ class Distortion(BlockEffect):
 
         return distortion_inplace, (self._drive, self.mode == "hard")
 
+    def sample_kernel(self) -> tuple[SampleStage, ...]:
+        """The kernel frame by frame: one stage, no state."""
+        from nodes.effect import _dynamics_kernels as k
+
+        _, args = self.kernel()
+        parts = (k.distortion_begin, k.distortion_step, k.distortion_end, k.distortion_after)
+        return (SampleStage(*parts, args),)
+
 
 @node("effect.bitcrush", version=1)
 class Bitcrush(BlockEffect):
@@ -204,3 +212,10 @@ class DCBlock(BlockEffect):
         from nodes.effect._dynamics_kernels import dcblock_inplace
 
         return dcblock_inplace, (self._state, self._r)
+
+    def sample_kernel(self) -> tuple[SampleStage, ...]:
+        """The kernel frame by frame: one stage, channel memories in registers."""
+        from nodes.effect import _dynamics_kernels as k
+
+        parts = (k.dcblock_begin, k.dcblock_step, k.dcblock_end, k.dcblock_after)
+        return (SampleStage(*parts, (self._state, self._r)),)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
+from graphengine.blocknode import BlockEffect, Kernel, SampleStage, StreamSpec
 from graphengine.node import node, param
 
 FADE_CURVES = ("linear", "equal_power")
@@ -60,3 +60,10 @@ class Fade(BlockEffect):
             self.curve == "equal_power",
         )
         return fade_inplace, args
+
+    def sample_kernel(self) -> tuple[SampleStage, ...]:
+        """The kernel frame by frame: one stage, the frame index as state."""
+        from nodes.effect import _fade_kernels as k
+
+        _, args = self.kernel()
+        return (SampleStage(k.fade_begin, k.fade_step, k.fade_end, k.fade_after, args),)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
+from graphengine.blocknode import BlockEffect, Kernel, SampleStage, StreamSpec
 from graphengine.node import node, param
 
 
@@ -31,6 +31,13 @@ class Gain(BlockEffect):
         from nodes.effect._gain_kernels import scale_inplace
 
         return scale_inplace, (self._factor,)
+
+    def sample_kernel(self) -> tuple[SampleStage, ...]:
+        """The kernel frame by frame: one stage of the same float32 product."""
+        from nodes.effect import _gain_kernels as k
+
+        args = (self._factor,)
+        return (SampleStage(k.scale_begin, k.scale_step, k.scale_end, k.scale_after, args),)
 
 
 gain = Gain

@@ -68,3 +68,34 @@ def sosfilt_inplace(x, sos, zi, scratch):
                     zi[d, s, 1] = w1
         c += 2
     return x
+
+
+@njit(cache=True, nogil=True)
+def section_begin(c, sos, zi, s):
+    """Sample form of section ``s`` of :func:`sosfilt_inplace` (see ``SampleStage``).
+
+    The state: the section's coefficients and channel ``c``'s two memories.
+    """
+    return (sos[s, 0], sos[s, 1], sos[s, 2], sos[s, 4], sos[s, 5], zi[c, s, 0], zi[c, s, 1])
+
+
+@njit(cache=True, nogil=True)
+def section_step(state, u, sos, zi, s):
+    """One frame through one section, the arithmetic of :func:`sosfilt_inplace`."""
+    b0, b1, b2, a1, a2, z0, z1 = state
+    y = b0 * u + z0
+    z0 = b1 * u - a1 * y + z1
+    z1 = b2 * u - a2 * y
+    return (b0, b1, b2, a1, a2, z0, z1), y
+
+
+@njit(cache=True, nogil=True)
+def section_end(state, c, sos, zi, s):
+    """Store channel ``c``'s memories of section ``s``."""
+    zi[c, s, 0] = state[5]
+    zi[c, s, 1] = state[6]
+
+
+@njit(cache=True, nogil=True)
+def section_after(n, sos, zi, s):
+    """Nothing to advance."""

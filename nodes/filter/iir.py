@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from graphengine.blocknode import BlockEffect, Kernel, StreamSpec
+from graphengine.blocknode import BlockEffect, Kernel, SampleStage, StreamSpec
 from graphengine.node import NYQUIST, node, param
 
 BIQUAD_MODES = ("lowpass", "highpass", "bandpass", "notch", "peak", "lowshelf", "highshelf")
@@ -175,6 +175,16 @@ class _SosFilter(BlockEffect):
         from nodes.filter._kernels import sosfilt_inplace
 
         return sosfilt_inplace, (self._sos, self._zi, self._scratch)
+
+    def sample_kernel(self) -> tuple[SampleStage, ...]:
+        """The kernel frame by frame: one stage per section, float64 between them."""
+        from nodes.filter import _kernels as k
+
+        begin, step, end, after = k.section_begin, k.section_step, k.section_end, k.section_after
+        return tuple(
+            SampleStage(begin, step, end, after, (self._sos, self._zi, s))
+            for s in range(len(self._sos))
+        )
 
     def process(self, block: np.ndarray) -> np.ndarray:
         from nodes.filter._kernels import sosfilt_inplace

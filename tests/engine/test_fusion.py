@@ -90,6 +90,10 @@ def test_every_kernel_node_fused_in_a_chain_equals_the_per_node_loop(spec) -> No
         return members
 
     _assert_fused_equals_unfused(build)
+    members = build()
+    run_region(Region(members, 64, SR, fuse=True))
+    offers = fusion.member_stages(members[-2].node) is not None
+    assert members[-2].looped == offers  # a sample kernel runs in the chain's frame loop
 
 
 def _chain(g: ge.Graph, tail_s: float = 0.0) -> None:
@@ -289,7 +293,56 @@ def test_an_unwritable_cache_folder_compiles_in_memory(
     fn = fusion._load(
         "import numpy as np\nfrom numba import njit\nk0 = None\n"
         "@njit(cache=True)\ndef fused(x, f):\n    return k0(x, f)\n",
-        [scale_inplace],
+        {"k0": scale_inplace},
     )
     x = np.ones((1, 4), np.float32)
     assert fn(x, np.float32(2.0))[0, 0] == 2.0
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_frame_loops_equal_the_per_node_loop(channels: int) -> None:
+    """Sample kernels of several stages, tails, taps, odd channel counts, at every block size."""
+    src = _noise(channels, 600, 11)
+
+    def build() -> list[Member]:
+        shapes: dict = {}
+        return [
+            _member("effect.gain", "g", [("value", src)], shapes, gain_db=-4.0),
+            _member("filter.butterworth", "bw", [("node", "g")], shapes, cutoff_hz=3000.0, order=5),
+            _member("effect.delay", "d", [("node", "bw")], shapes, time_ms=1.0, tail_s=0.005),
+            _member(
+                "filter.biquad", "hp", [("node", "d")], shapes, cutoff_hz=90.0, mode="highpass"
+            ),
+        ]
+
+    _assert_fused_equals_unfused(build)
+    members = build()
+    run_region(Region(members, 64, SR, fuse=True))
+    assert all(m.looped for m in members)
+
+
+def test_a_frame_loop_between_python_members_equals_the_per_node_loop() -> None:
+    """A loop fed by a source's block, its block read by a kernel after it, a tap inside."""
+
+    def build() -> list[Member]:
+        shapes: dict = {}
+        tone = _member("source.tone", "osc", [], shapes, duration_s=0.01, channels=2)
+        tone.tap = False
+        return [
+            tone,
+            _member("effect.gain", "g", [("node", "osc")], shapes, gain_db=-6.0),
+            _member("filter.biquad", "lp", [("node", "g")], shapes, cutoff_hz=1500.0),
+            _member("effect.delay", "d", [("node", "lp")], shapes, time_ms=2.0, feedback=-0.4),
+            _member("effect.distortion", "x", [("node", "d")], shapes, drive_db=9.0, mode="hard"),
+            _member("effect.dcblock", "dc", [("node", "x")], shapes, cutoff_hz=30.0),
+            _member(
+                "effect.fade", "f", [("node", "dc")], shapes, fade_in_s=0.002, fade_out_s=0.003
+            ),
+            _member("channels.mono", "m", [("node", "f")], shapes),
+        ]
+
+    _assert_fused_equals_unfused(build)
+    members = build()
+    run_region(Region(members, 7, SR, fuse=True))
+    assert [m.looped for m in members] == [False] + [True] * 6 + [False]
+    assert members[-1].fused == "g>lp>d>x>dc>f>m"
