@@ -31,13 +31,11 @@ from typing import Any, ClassVar
 import numpy as np
 
 from graphengine.context import NodeContext
+from graphengine.defaults import DEFAULT_BLOCK_SIZE as DEFAULT_BLOCK_SIZE
 from graphengine.errors import ParamError, PortError
 
 Kernel = tuple[Callable[..., Any], tuple[Any, ...]]
 """``(fn, args)``: a compiled block function and the state and scalars it takes."""
-
-DEFAULT_BLOCK_SIZE = 16384
-"""Frames per block: measured fastest on the streaming benchmark (4096: -15 %, 32768: -5 %)."""
 
 
 @dataclass(frozen=True)
