@@ -7,6 +7,7 @@ writes to ``path`` and an interrupted run leaves no partial output.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -96,6 +97,24 @@ def open_wav(path: str, rate: float, channels: int, subtype: str, container: str
     return handle
 
 
+def _interleave_for_file(block: np.ndarray, out: np.ndarray, clip: bool) -> tuple[int, int]:
+    """:func:`nodes.sink._kernels.interleave_for_file` in numpy: the same samples and counts."""
+    view = out.T  # (channels, n), writing into out
+    finite = np.isfinite(block)
+    nonfinite = block.size - int(np.count_nonzero(finite))
+    if nonfinite:
+        np.copyto(view, 0.0)
+        np.copyto(view, block, where=finite)
+    else:
+        np.copyto(view, block)
+    clipped = 0
+    if clip:
+        clipped = int(np.count_nonzero(view > 1.0)) + int(np.count_nonzero(view < -1.0))
+        if clipped:
+            np.clip(view, -1.0, 1.0, out=view)
+    return nonfinite, clipped
+
+
 @node("sink.wav", version=1)
 class Wav(BlockSink):
     """Write audio to a WAV file.
@@ -111,7 +130,9 @@ class Wav(BlockSink):
     samples give the same bytes; a failed write (a full disk) is an error
     on ``path`` naming the file. Blocks are made ready for the file (NaN
     check, clipping, interleaving) by one numba pass
-    (``nodes/sink/_kernels.py``), which beats numpy's four.
+    (``nodes/sink/_kernels.py``), which beats numpy's four, when numba is
+    loaded for other nodes; otherwise by numpy, which gives the same samples
+    without numba's start-up.
 
     With ``chunk_s`` set, the audio is also written as numbered files of
     ``round(chunk_s * rate)`` frames beside ``path`` (``take.wav`` gives
@@ -170,8 +191,10 @@ class Wav(BlockSink):
 
     def _write(self, block: np.ndarray) -> None:
         """Convert and write one block (channels, n), and its share of the chunk files."""
-        from nodes.sink._kernels import interleave_for_file
-
+        if "numba" in sys.modules:  # loaded for other nodes: the one-pass kernel is free
+            from nodes.sink._kernels import interleave_for_file
+        else:  # numba's start-up would cost more than the kernel saves
+            interleave_for_file = _interleave_for_file
         for start in range(0, block.shape[1], _CHUNK):
             part = block[:, start : start + _CHUNK]
             frames = np.empty((part.shape[1], part.shape[0]), dtype=np.float32)
