@@ -707,12 +707,11 @@ def _add_authoring_commands(sub: Any) -> None:
 
 
 def _plugin_commands(sub: Any) -> None:
-    from importlib.metadata import entry_points
-
+    from graphengine.plugins import entry_points, load
     from graphengine.registry import COMMAND_GROUP
 
-    for entry in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
-        entry.load()(sub)
+    for _name, value in entry_points(COMMAND_GROUP):
+        load(value)(sub)
 
 
 def _print_result(args: argparse.Namespace, value: Any, seconds: float) -> None:

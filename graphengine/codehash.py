@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.metadata
 import importlib.util
 import sys
 from functools import cache
@@ -154,12 +153,16 @@ def _reached(module_name: str) -> tuple[frozenset[str], frozenset[str]]:
 
 @cache
 def _distribution_names() -> dict[str, list[str]]:
+    import importlib.metadata
+
     return dict(importlib.metadata.packages_distributions())
 
 
 @cache
 def package_version(import_name: str) -> str | None:
     """The installed release of the distribution behind a top-level import name."""
+    import importlib.metadata  # here: commands that hash no code need not load it
+
     candidates = [_IMPORT_NAMES.get(import_name, import_name)]
     try:
         version = importlib.metadata.version(candidates[0])

@@ -12,9 +12,10 @@ import difflib
 import importlib
 import pkgutil
 from collections.abc import Iterator
-from importlib.metadata import entry_points
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
+
+from graphengine.plugins import entry_points
 
 if TYPE_CHECKING:
     from graphengine.node import NodeSpec
@@ -195,9 +196,8 @@ _DEFAULT: Registry | None = None
 
 
 def _node_entries() -> list[tuple[str, str]]:
-    return [
-        (e.name, e.module) for e in sorted(entry_points(group=NODE_GROUP), key=lambda e: e.name)
-    ]
+    """``(name, module)`` of each entry point of the node group, by name."""
+    return [(name, value.partition(":")[0].strip()) for name, value in entry_points(NODE_GROUP)]
 
 
 def discover(entries: list[tuple[str, str]] | None = None) -> Registry:
