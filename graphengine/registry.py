@@ -41,8 +41,11 @@ class Registry:
 
     @classmethod
     def from_index(cls, rows: dict[str, dict[str, Any]], key: str) -> Registry:
-        """A registry that imports a node's module when it is first asked for (see
-        :mod:`graphengine.nodeindex`); iterating it imports them all."""
+        """A registry that imports a node's module when one of its types is first asked for.
+
+        ``rows`` are :func:`index_row` by type id (see :mod:`graphengine.nodeindex`);
+        iterating the registry imports every module.
+        """
         registry = cls()
         registry._index = dict(rows)
         registry.index_key = key
@@ -60,7 +63,7 @@ class Registry:
         found = list(_specs_in(module))
         for spec in found:
             self._index.pop(spec.type_id, None)
-            self.add(spec)
+            self._add(spec)
         self._index.pop(type_id, None)  # a stale row: the module no longer defines it
 
     def _import_all(self) -> None:
@@ -69,6 +72,11 @@ class Registry:
                 self._import(type_id)
 
     def add(self, spec: NodeSpec) -> None:
+        """Register a spec; a registry changed so no longer matches its on-disk index."""
+        self._add(spec)
+        self.index_key = None
+
+    def _add(self, spec: NodeSpec) -> None:
         for type_id in (spec.type_id, *spec.aliases):
             holder = self._specs.get(self._aliases.get(type_id, type_id))
             if holder is not None and holder.origin != spec.origin:
