@@ -23,10 +23,9 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from graphengine.blocks import DEFAULT_BLOCK_SIZE
-from graphengine.errors import GraphError
+from graphengine.defaults import DEFAULT_BLOCK_SIZE
+from graphengine.errors import GraphError, GraphUpgradeWarning
 from graphengine.progress import ProgressBar
-from graphengine.upgrade import GraphUpgradeWarning
 
 EXIT_OK, EXIT_RUN_FAILED, EXIT_BAD_GRAPH = 0, 1, 2
 
@@ -99,24 +98,35 @@ def cmd_render(args: argparse.Namespace) -> Any:
 
 def cmd_nodes(args: argparse.Namespace) -> str:
     """The node list, one node's reference, or the whole reference as JSON/Markdown."""
-    from graphengine import describe
+    from graphengine.nodeindex import memo
     from graphengine.registry import default_registry
 
     registry = default_registry()
-    if args.type:
-        spec = registry.get(args.type)
-        if spec is None:
-            close = registry.suggest(args.type)
-            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-            raise GraphError(f"unknown node type {args.type!r}{hint}")
-        if args.json:
-            return json.dumps(describe.spec_dict(spec), indent=2) + "\n"
-        if args.markdown:
-            return describe.markdown([spec])
-        return describe.text(spec)
+    if not args.type:
+        # the whole reference is kept with the node index: printing it imports no node
+        name = "json" if args.json else "markdown" if args.markdown else "listing"
+        return memo(registry.index_key, f"nodes-{name}", lambda: _reference(registry, name))
+    from graphengine import describe
+
+    spec = registry.get(args.type)
+    if spec is None:
+        close = registry.suggest(args.type)
+        hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+        raise GraphError(f"unknown node type {args.type!r}{hint}")
     if args.json:
-        return json.dumps([describe.spec_dict(s) for s in registry], indent=2) + "\n"
+        return json.dumps(describe.spec_dict(spec), indent=2) + "\n"
     if args.markdown:
+        return describe.markdown([spec])
+    return describe.text(spec)
+
+
+def _reference(registry: Any, form: str) -> str:
+    """The whole node reference: ``json``, ``markdown`` or ``listing``."""
+    from graphengine import describe
+
+    if form == "json":
+        return json.dumps([describe.spec_dict(s) for s in registry], indent=2) + "\n"
+    if form == "markdown":
         return describe.markdown(registry)
     return describe.listing(registry)
 
@@ -141,10 +151,16 @@ def cmd_upgrade(args: argparse.Namespace) -> list[str]:
 
 def cmd_schema(args: argparse.Namespace) -> str:
     """The JSON Schema of graph files."""
+    from graphengine.nodeindex import memo
     from graphengine.registry import default_registry
-    from graphengine.schema import graph_schema
 
-    return json.dumps(graph_schema(default_registry()), indent=2) + "\n"
+    def schema() -> str:
+        from graphengine.schema import graph_schema
+
+        return json.dumps(graph_schema(registry), indent=2) + "\n"
+
+    registry = default_registry()
+    return memo(registry.index_key, "schema", schema)
 
 
 VIZ_FORMATS = {".dot": "dot", ".gv": "dot", ".svg": "svg", ".png": "png"}
@@ -757,12 +773,11 @@ def _add_studio_command(sub: Any) -> None:
 
 
 def _plugin_commands(sub: Any) -> None:
-    from importlib.metadata import entry_points
-
+    from graphengine.plugins import entry_points, load
     from graphengine.registry import COMMAND_GROUP
 
-    for entry in sorted(entry_points(group=COMMAND_GROUP), key=lambda e: e.name):
-        entry.load()(sub)
+    for _name, value in entry_points(COMMAND_GROUP):
+        load(value)(sub)
 
 
 def _print_result(args: argparse.Namespace, value: Any, seconds: float) -> None:

@@ -20,10 +20,10 @@ from __future__ import annotations
 
 import ast
 import hashlib
-import importlib.metadata
 import importlib.util
 import sys
 from functools import cache
+from importlib.machinery import ModuleSpec, PathFinder
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,33 @@ _IMPORT_NAMES = {"PIL": "pillow", "sklearn": "scikit-learn", "yaml": "pyyaml"}
 
 
 @cache
+def _find(module_name: str) -> ModuleSpec | None:
+    """The spec of a module, found without importing it or its parent packages.
+
+    ``importlib.util.find_spec`` imports the parents of a dotted name, so
+    asking whether ``nodes.sink._kernels.interleave`` is a module would run
+    ``nodes/sink/_kernels.py`` (and import numba). This asks each parent's
+    search path instead, as the import system would, and uses the loaded
+    module's spec where there is one.
+    """
+    loaded = sys.modules.get(module_name)
+    if loaded is not None:
+        return getattr(loaded, "__spec__", None)
+    parent, _, _ = module_name.rpartition(".")
+    try:
+        if not parent:
+            return importlib.util.find_spec(module_name)
+        above = _find(parent)
+        if above is None or above.submodule_search_locations is None:
+            return None
+        return PathFinder.find_spec(module_name, list(above.submodule_search_locations))
+    except (ImportError, ValueError):
+        return None
+
+
+@cache
 def _source(module_name: str) -> tuple[Path, bytes] | None:
-    spec = importlib.util.find_spec(module_name)
+    spec = _find(module_name)
     if spec is None or not spec.origin or not spec.origin.endswith(".py"):
         return None
     path = Path(spec.origin)
@@ -74,10 +99,7 @@ def _imports(module_name: str) -> tuple[str, ...]:
 
 
 def _is_module(name: str) -> bool:
-    try:
-        return importlib.util.find_spec(name) is not None
-    except (ImportError, ValueError):
-        return False
+    return _find(name) is not None
 
 
 @cache
@@ -131,12 +153,16 @@ def _reached(module_name: str) -> tuple[frozenset[str], frozenset[str]]:
 
 @cache
 def _distribution_names() -> dict[str, list[str]]:
+    import importlib.metadata
+
     return dict(importlib.metadata.packages_distributions())
 
 
 @cache
 def package_version(import_name: str) -> str | None:
     """The installed release of the distribution behind a top-level import name."""
+    import importlib.metadata  # here: commands that hash no code need not load it
+
     candidates = [_IMPORT_NAMES.get(import_name, import_name)]
     try:
         version = importlib.metadata.version(candidates[0])
@@ -200,5 +226,5 @@ def code_changes(old: dict[str, Any] | Any, new: dict[str, Any] | Any) -> list[s
 
 def forget() -> None:
     """Drop the per-process memo (for a process that edits node modules while it runs)."""
-    for memo in (_source, _imports, _file_hash, _reached, package_version):
+    for memo in (_find, _source, _imports, _file_hash, _reached, package_version):
         memo.cache_clear()

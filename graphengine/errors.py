@@ -154,3 +154,11 @@ def raise_collected(errors: Sequence[GraphError], file: str | None) -> None:
     if len(errors) == 1:
         raise errors[0].with_file(file)
     raise GraphValidationError(errors, file=file)
+
+
+class GraphUpgradeWarning(UserWarning):
+    """A graph file uses former node type ids or parameter names (it still loads).
+
+    Defined here, with the errors, so the command line can set its filter
+    without importing the loader; :mod:`graphengine.upgrade` raises it.
+    """

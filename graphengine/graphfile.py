@@ -346,9 +346,9 @@ def _inserted_converter(node_id: str, registry: Registry) -> tuple[str, str] | N
     source, sep, dashed = node_id.rpartition("--")
     if not sep or not source:
         return None
-    for spec in registry:
-        if spec.auto_convert and spec.type_id.replace(".", "-") == dashed:
-            return source, spec.type_id
+    for type_id in registry.auto_converters():
+        if type_id.replace(".", "-") == dashed:
+            return source, type_id
     return None
 
 

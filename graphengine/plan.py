@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from graphengine.errors import ParamError
+from graphengine.toposort import Digraph
 from graphengine.validate import ValidGraph, ValidNode
 
 ENGINE_KEY_VERSION = 2
@@ -411,8 +412,6 @@ def group_units(plan: Plan, *, cache_taps: bool) -> list[Unit]:
     Units come out in an order that respects every dependency, the unit of the
     earliest step first among those ready. O((n + e) log n) for n nodes, e edges.
     """
-    import networkx as nx
-
     valid = plan.valid
     regions = _regions(plan)
     units: dict[Any, Unit] = {}
@@ -426,8 +425,7 @@ def group_units(plan: Plan, *, cache_taps: bool) -> list[Unit]:
             first[key] = index
         units[key].steps.append(step)
         owner[step.node_id] = key
-    order = nx.DiGraph()
-    order.add_nodes_from(units)
+    order = Digraph(units)
     read_outside: set[str] = set()
     for step in plan.steps:
         for refs in valid.nodes[step.node_id].inputs.values():
@@ -436,7 +434,10 @@ def group_units(plan: Plan, *, cache_taps: bool) -> list[Unit]:
                     order.add_edge(owner[ref.node], owner[step.node_id])
                     if step.action == COMPUTE:
                         read_outside.add(ref.node)
-    ordered = [units[k] for k in nx.lexicographical_topological_sort(order, key=first.get)]
+    keys = order.order(key=first.get)
+    if keys is None:  # _regions never merges steps into a cycle
+        raise RuntimeError(f"units depend on each other: {order.cycle()}")
+    ordered = [units[k] for k in keys]
     for unit in ordered:
         if unit.streaming:
             unit.taps = _taps(plan, unit, read_outside, cache_taps)

@@ -12,13 +12,12 @@ from __future__ import annotations
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from graphengine.registry import Registry
+from graphengine.errors import GraphUpgradeWarning as GraphUpgradeWarning
 
-
-class GraphUpgradeWarning(UserWarning):
-    """A graph file uses former node type ids or parameter names (it still loads)."""
+if TYPE_CHECKING:
+    from graphengine.registry import Registry
 
 
 @dataclass(frozen=True)

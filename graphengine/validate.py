@@ -35,6 +35,7 @@ from graphengine.graphfile import did_you_mean
 from graphengine.node import NYQUIST, REQUIRED, NodeContext, NodeSpec, ParamSpec, PortInfo
 from graphengine.pitch import PitchError, to_hz
 from graphengine.registry import Registry
+from graphengine.toposort import Digraph
 from graphengine.types import ANY, Value, compatible
 
 DEFAULT_MEMORY_BUDGET = 4 << 30
@@ -499,20 +500,15 @@ def _insert_converter(nodes: dict[str, ValidNode], spec: NodeSpec, source: PortR
 
 
 def _topological_order(nodes: dict[str, ValidNode]) -> list[str]:
-    import networkx as nx  # here: commands that validate nothing need not load it
-
-    graph = nx.DiGraph()
-    graph.add_nodes_from(nodes)
+    graph = Digraph(nodes)
     for node in nodes.values():
         for refs in node.inputs.values():
             for ref in refs:
                 graph.add_edge(ref.node, node.id)
-    try:
-        return list(nx.lexicographical_topological_sort(graph))
-    except nx.NetworkXUnfeasible:
-        cycle = nx.find_cycle(graph)
-        path = [edge[0] for edge in cycle] + [cycle[0][0]]
-        raise CycleError(path) from None
+    order = graph.order()
+    if order is None:
+        raise CycleError(graph.cycle() or [])
+    return order
 
 
 # -- shapes ---------------------------------------------------------------------

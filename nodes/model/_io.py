@@ -26,7 +26,10 @@ again in the same process pays neither loading nor ``jax.jit`` again.
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
+import importlib.util
 import json
 import os
 import shutil
@@ -175,14 +178,28 @@ def read_weights(spec: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass
 class Loaded:
-    """A model rebuilt from its folder, with compiled apply functions per input shape."""
+    """A model of a folder, with compiled apply functions per input shape.
+
+    ``model`` (the flax module) is rebuilt on first use: a process that finds
+    the model's exported functions and decoded weights in the disk cache
+    (:func:`compiled`) never builds it, nor imports flax.
+    """
 
     spec: dict[str, Any]
-    model: Any
+    tree: dict[str, Any] | None
     extra: dict[str, np.ndarray]
     key: str
     compiled: dict[tuple, Any] = field(default_factory=dict)
     split: Any = None
+    leaves: list[Any] | None = None
+    _model: Any = None
+
+    @property
+    def model(self) -> Any:
+        if self._model is None:
+            self._model = restore(self.spec, self.tree)
+            self.tree = None
+        return self._model
 
 
 _LOADED: dict[str, Loaded] = {}
@@ -198,10 +215,14 @@ def load(path: str | os.PathLike) -> Loaded:
     ).hexdigest()
     loaded = _LOADED.get(key)
     if loaded is None:
-        tree = read_weights(spec)
-        model = restore(spec, tree)
-        extra = {k: np.asarray(v) for k, v in (tree.get("extra") or {}).items()}
-        loaded = Loaded(spec, model, extra, key)
+        extra = _read_decoded(key)
+        if extra is not None:  # decoded before, in the disk cache: no msgpack, no flax
+            loaded = Loaded(spec, None, extra, key)
+        else:
+            tree = read_weights(spec)
+            extra = {k: np.asarray(v) for k, v in (tree.get("extra") or {}).items()}
+            loaded = Loaded(spec, tree, extra, key)
+            loaded.model  # noqa: B018 - a weights file that does not fit fails here
         _LOADED[key] = loaded
     return loaded
 
@@ -267,10 +288,16 @@ def compiled(loaded: Loaded, name: str, fn: Callable, *args: Any) -> Any:
     compiled executable is kept in the :class:`Loaded` entry.
     """
     jax = jax_module()
-    from flax import nnx
-
     signature = (name, *(tuple(np.shape(a)) for a in args))
     executable = loaded.compiled.get(signature)
+    if executable is None and _can_export() and _exported_folder(loaded.key) is not None:
+        executable = _exported(loaded, fn, signature, args)
+        if executable is not None:
+            loaded.compiled[signature] = executable
+    if isinstance(executable, _ExportedCall):
+        return executable(loaded, *args)
+    from flax import nnx
+
     if loaded.split is None:
         loaded.split = nnx.split(loaded.model)
     graphdef, state = loaded.split
@@ -339,3 +366,168 @@ def jax_module() -> Any:
                 folder = None
         _CONFIGURED.append(folder)
     return jax
+
+
+# -- exported functions and decoded weights, kept across processes --------------------------
+#
+# Beside JAX's compilation cache, a model's apply functions are kept as
+# ``jax.export`` artifacts (StableHLO of the function over the model's flat
+# state) with the state's arrays and the model's extra arrays as .npy files
+# (never pickle), under ``<cache>/exported/<model key>-<code key>/``. A
+# second process then imports JAX only: no flax, no msgpack decoding, no
+# model rebuilt or traced; the executable comes from the compilation cache.
+# The folder's name covers the model files (the key) and the code that
+# computes (these modules, their libraries' versions, the backend).
+
+
+class _ExportedCall:
+    """An exported apply function: called with the model's flat state, then the arrays."""
+
+    def __init__(self, exported: Any) -> None:
+        self.exported = exported
+
+    def __call__(self, loaded: Loaded, *args: Any) -> Any:
+        assert loaded.leaves is not None
+        return self.exported.call(loaded.leaves, *args)
+
+
+def _code_key() -> str:
+    import jax
+
+    from graphengine.codehash import code_identity
+
+    identity = code_identity(__name__)
+    for module in ("nodes.model.inference", "nodes.model._nets"):
+        other = code_identity(module)
+        identity["modules"].update(other["modules"])
+        identity["packages"].update(other["packages"])
+    identity["backend"] = jax.default_backend()
+    text = json.dumps(identity, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+_FOLDERS: dict[str, Path | None] = {}
+
+
+@functools.cache
+def _can_export() -> bool:
+    """Whether exported functions can be written and read (jax.export needs flatbuffers)."""
+    return importlib.util.find_spec("flatbuffers") is not None
+
+
+def _exported_folder(key: str) -> Path | None:
+    """This model's folder of exported functions (``None``: no disk cache)."""
+    if key not in _FOLDERS:
+        jax_module()
+        base = _CONFIGURED[0] if _CONFIGURED else None
+        _FOLDERS[key] = None if base is None else base / "exported" / f"{key[:32]}-{_code_key()}"
+    return _FOLDERS[key]
+
+
+def _read_decoded(key: str) -> dict[str, np.ndarray] | None:
+    """The model's extra arrays from the disk cache, and its flat state into ``_LEAVES``."""
+    folder = _exported_folder(key)
+    if folder is None:
+        return None
+    try:
+        index = json.loads((folder / "weights.json").read_text())
+        leaves = [_leaf(folder / f"leaf{i}.npy", kind) for i, kind in enumerate(index["leaves"])]
+        extra = {
+            name: np.load(folder / f"extra{i}.npy", allow_pickle=False)
+            for i, name in enumerate(index["extra"])
+        }
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    _LEAVES[key] = leaves
+    return extra
+
+
+_LEAVES: dict[str, list[Any]] = {}
+
+
+def _leaf(path: Path, kind: str) -> Any:
+    array = np.load(path, allow_pickle=False)
+    if kind == "key":
+        import jax
+
+        return jax.random.wrap_key_data(array)
+    return array
+
+
+def _write_decoded(folder: Path, loaded: Loaded, leaves: list[Any]) -> None:
+    """Keep the flat state and extra arrays (written once, atomically; failures ignored)."""
+    if (folder / "weights.json").is_file():
+        return
+    import jax
+
+    temp = folder.with_name(f".{folder.name}.tmp-{os.getpid()}")
+    try:
+        temp.mkdir(parents=True, exist_ok=True)
+        kinds = []
+        for i, leaf in enumerate(leaves):
+            is_key = jax.dtypes.issubdtype(leaf.dtype, jax.dtypes.prng_key)
+            data = jax.random.key_data(leaf) if is_key else leaf
+            np.save(temp / f"leaf{i}.npy", np.asarray(data), allow_pickle=False)
+            kinds.append("key" if is_key else "array")
+        names = sorted(loaded.extra)
+        for i, name in enumerate(names):
+            np.save(temp / f"extra{i}.npy", np.asarray(loaded.extra[name]), allow_pickle=False)
+        (temp / "weights.json").write_text(json.dumps({"leaves": kinds, "extra": names}))
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        with contextlib.suppress(OSError):  # another process was first: its folder is the same
+            os.replace(temp, folder)
+    except OSError:
+        pass
+    finally:
+        shutil.rmtree(temp, ignore_errors=True)
+
+
+def _signature_file(folder: Path, signature: tuple, args: tuple[Any, ...]) -> Path:
+    dtypes = ",".join(str(np.asarray(a).dtype) for a in args)
+    text = json.dumps([list(map(str, signature)), dtypes])
+    return folder / f"{signature[0]}-{hashlib.sha256(text.encode()).hexdigest()[:16]}.jaxexport"
+
+
+def _exported(
+    loaded: Loaded, fn: Callable, signature: tuple, args: tuple[Any, ...]
+) -> _ExportedCall | None:
+    """The exported apply function for these arguments: from disk, or exported now.
+
+    ``None`` where it cannot be had (the caller then jit-compiles as before).
+    """
+    import jax
+    from jax import export
+
+    folder = _exported_folder(loaded.key)
+    assert folder is not None
+    path = _signature_file(folder, signature, args)
+    if loaded.leaves is None:
+        loaded.leaves = _LEAVES.get(loaded.key)
+    if loaded.leaves is not None and path.is_file():
+        try:
+            return _ExportedCall(export.deserialize(bytearray(path.read_bytes())))
+        except Exception:  # an artifact of another JAX: export it again
+            pass
+    from flax import nnx
+
+    graphdef, state = nnx.split(loaded.model)
+    leaves, treedef = jax.tree.flatten(state)
+
+    def flat(leaves: Any, *arrays: Any) -> Any:
+        return fn(nnx.merge(graphdef, jax.tree.unflatten(treedef, leaves)), *arrays)
+
+    try:
+        exported = export.export(jax.jit(flat))(leaves, *args)
+        blob = exported.serialize()
+    except Exception:  # a function JAX cannot export: jit-compile it as before
+        return None
+    loaded.leaves = leaves
+    _write_decoded(folder, loaded, leaves)
+    try:
+        temp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+        temp.write_bytes(blob)
+        os.replace(temp, path)
+    except OSError:
+        pass
+    COMPILES.append((loaded.key, signature))
+    return _ExportedCall(exported)

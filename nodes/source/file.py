@@ -98,10 +98,22 @@ def read_frames(handle: Any, frames: int) -> tuple[np.ndarray, str | None]:
     frames than asked mean the end of the data; the second item is then the
     decoder's complaint ("flac decoder lost sync"), or None for a clean end.
     """
+    return read_into(handle, np.empty((frames, handle.channels), dtype=np.float32))
+
+
+def read_into(handle: Any, out: np.ndarray) -> tuple[np.ndarray, str | None]:
+    """:func:`read_frames` into ``out`` (frames, channels), float32 or int16.
+
+    Into int16 a PCM_16 file's samples come as they are stored (libsndfile
+    converts nothing). Returns the part filled and the decoder's complaint.
+    """
     from soundfile import _ffi, _snd
 
-    out = np.empty((frames, handle.channels), dtype=np.float32)
-    got = _snd.sf_readf_float(handle._file, _ffi.cast("float *", out.ctypes.data), frames)
+    frames = out.shape[0]
+    if out.dtype == np.int16:
+        got = _snd.sf_readf_short(handle._file, _ffi.cast("short *", out.ctypes.data), frames)
+    else:
+        got = _snd.sf_readf_float(handle._file, _ffi.cast("float *", out.ctypes.data), frames)
     got = max(int(got), 0)
     complaint = None
     if got < frames and _snd.sf_error(handle._file):
@@ -294,6 +306,9 @@ class AudioFile(BlockSource):
         self._pending = np.zeros((0, self._channels), dtype=np.float32)
         self._read = 0  # frames taken from the file, up to self._length.frames
         self._said: set[str] = set()
+        self._buffer: np.ndarray | None = None
+        # libsndfile's own readers of uncompressed files print nothing to stderr
+        self._quiet = self._info.format in _COUNTED_BY_SIZE and self._info.subtype in _UNCOMPRESSED
 
     def start(self) -> None:
         import soundfile
@@ -328,12 +343,47 @@ class AudioFile(BlockSource):
                 self._say(f"decoding {Path(self.path).name!r}: {line}")
 
     def process(self, frames: int) -> np.ndarray:
+        if self._resampler is None and self._channels == self._info.channels:
+            return self._read_block(frames)
         while self._pending.shape[0] < frames and self._read < self._length.frames:
             self._pending = np.concatenate([self._pending, self._next_chunk(max(frames, 1 << 14))])
         out = np.zeros((self._channels, frames), dtype=np.float32)
         n = min(frames, self._pending.shape[0])
         out[:, :n] = self._pending[:n].T
         self._pending = self._pending[n:]
+        return out
+
+    def _read_block(self, frames: int) -> np.ndarray:
+        """One block read straight from the file: its one conversion, into the (channels, n) block.
+
+        A PCM_16 file is read as integers and scaled by 2**-15 here (exactly
+        libsndfile's conversion, fused with the interleaved-to-planar copy);
+        any other is converted to float32 by libsndfile and copied once.
+        """
+        out = np.empty((self._channels, frames), dtype=np.float32)
+        want = min(frames, self._length.frames - self._read)
+        got = 0
+        if want > 0:
+            if self._buffer is None or self._buffer.shape[0] < want:
+                dtype = np.int16 if self._info.subtype == "PCM_16" else np.float32
+                self._buffer = np.empty((max(want, frames), self._channels), dtype=dtype)
+            if self._quiet:
+                data, _ = read_into(self._file, self._buffer[:want])
+            else:
+                assert self._noise is not None
+                with self._noise:
+                    data, _ = read_into(self._file, self._buffer[:want])
+                self._say_noise()
+            got = data.shape[0]
+            if data.dtype == np.int16:
+                np.multiply(data.T, np.float32(2.0**-15), out=out[:, :got])
+            else:
+                np.copyto(out[:, :got], data.T)
+            if got < want:  # the file changed since it was counted
+                name = Path(self.path).name
+                self._say(f"{name!r} ended {want - got} frames early while read; padded")
+            self._read += want
+        out[:, got:] = 0.0
         return out
 
     def _next_chunk(self, size: int) -> np.ndarray:

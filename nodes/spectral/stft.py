@@ -346,29 +346,57 @@ def mel_basis(
     htk: bool,
     norm: str,
 ) -> np.ndarray:
-    """librosa.filters.mel as float32 (n_mels, bins), computed once per parameter set."""
+    """librosa.filters.mel as float32 (n_mels, bins), computed once per parameter set.
+
+    Computed here with librosa's own operations, in the same order (so the
+    same bits, checked against it in the tests): importing librosa, and the
+    scipy.signal it imports, costs a second of a model graph's start-up.
+    """
     key = (float(sample_rate), n_fft, n_mels, float(fmin), fmax, htk, norm)
     bank = _MEL_BANKS.get(key)
     if bank is None:
-        import warnings
-
-        import librosa
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # empty filters at tiny n_fft: librosa warns
-            bank = librosa.filters.mel(
-                sr=sample_rate,
-                n_fft=n_fft,
-                n_mels=n_mels,
-                fmin=fmin,
-                fmax=fmax,
-                htk=htk,
-                norm="slaney" if norm == "slaney" else None,
-                dtype=np.float32,
-            )
+        top = float(sample_rate) / 2 if fmax is None else fmax
+        bank = np.zeros((int(n_mels), int(1 + n_fft // 2)), dtype=np.float32)
+        fft_hz = np.fft.rfftfreq(n=n_fft, d=1.0 / sample_rate)
+        mel_hz = _mel_to_hz(
+            np.linspace(_hz_to_mel(fmin, htk), _hz_to_mel(top, htk), int(n_mels) + 2), htk
+        )
+        widths = np.diff(mel_hz)
+        ramps = np.subtract.outer(mel_hz, fft_hz)
+        for i in range(int(n_mels)):
+            lower = -ramps[i] / widths[i]
+            upper = ramps[i + 2] / widths[i + 1]
+            bank[i] = np.maximum(0, np.minimum(lower, upper))
+        if norm == "slaney":  # about constant energy per band
+            bank *= (2.0 / (mel_hz[2 : int(n_mels) + 2] - mel_hz[: int(n_mels)]))[:, np.newaxis]
         bank.flags.writeable = False
         _MEL_BANKS[key] = bank
     return bank
+
+
+_MEL_F_SP = 200.0 / 3  # Slaney's scale: linear (Hz / f_sp) below 1 kHz, logarithmic above
+_MEL_LOG_HZ = 1000.0
+_MEL_LOG_MEL = _MEL_LOG_HZ / _MEL_F_SP
+_MEL_LOG_STEP = np.log(6.4) / 27.0
+
+
+def _hz_to_mel(hz: float, htk: bool) -> float:
+    """librosa.hz_to_mel of one frequency."""
+    if htk:
+        return 2595.0 * np.log10(1.0 + hz / 700.0)
+    if hz >= _MEL_LOG_HZ:
+        return _MEL_LOG_MEL + np.log(hz / _MEL_LOG_HZ) / _MEL_LOG_STEP
+    return (hz - 0.0) / _MEL_F_SP
+
+
+def _mel_to_hz(mels: np.ndarray, htk: bool) -> np.ndarray:
+    """librosa.mel_to_hz of an array of mels."""
+    if htk:
+        return 700.0 * (10.0 ** (mels / 2595.0) - 1.0)
+    hz = 0.0 + _MEL_F_SP * mels
+    log = mels >= _MEL_LOG_MEL
+    hz[log] = _MEL_LOG_HZ * np.exp(_MEL_LOG_STEP * (mels[log] - _MEL_LOG_MEL))
+    return hz
 
 
 MEL_SCALES = ("slaney", "htk")

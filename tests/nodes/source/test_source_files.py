@@ -176,3 +176,14 @@ def test_a_chained_ogg_says_that_only_its_first_stream_is_read(tmp_path: Path) -
     assert samples.shape == _decode_to_end(tmp_path / "both.ogg").T.shape == (1, RATE)
     [warning] = _warning_lines(stderr)
     assert "2 Ogg streams joined end to end" in warning and str(RATE) in warning
+
+
+def test_every_pcm16_value_reads_as_libsndfile_converts_it(tmp_path: Path) -> None:
+    # PCM_16 is read as integers and scaled in the block copy; the reference
+    # is libsndfile's own conversion to float, and the raw bytes scaled
+    values = np.arange(-32768, 32768, dtype=np.int16)
+    stereo = np.stack([values, values[::-1]], axis=1)
+    sf.write(tmp_path / "all.wav", stereo, RATE, subtype="PCM_16")
+    samples, _ = _render(tmp_path, "all.wav")
+    np.testing.assert_array_equal(samples, _decode_to_end(tmp_path / "all.wav").T)
+    np.testing.assert_array_equal(samples, stereo.T.astype(np.float32) / 32768)
