@@ -16,7 +16,7 @@ that Debian ships (both packages are free to redistribute):
   ``drumkit.xml`` into ``drums`` (kick, snare, toms) and ``cymbals``
   (hi-hats, crash, ride, splash, china), padded with silence.
 
-Every clip records its *source*: the patch file, or the kit. The split is
+Every clip records its *source* (the ``group`` column): the patch file, or the kit. The split is
 made over sources, never over clips: per class, whole sources go to the
 test split (seeded) until it holds about ``test_fraction`` of the class's
 clips, so no instrument or kit is heard in both training and test. The
@@ -25,7 +25,7 @@ test set asks for instruments the model has never heard.
     python benchmarks/model_data.py [OUT] [--per-class 48] [--seed 0]
 
 writes ``OUT/<class>/<source>_NN.wav`` and ``OUT/labels.csv``
-(``path,label,split,source``; what ``graphengine train --labels`` reads).
+(``path,label,split,group``; what ``graphengine train --labels`` reads).
 OUT defaults to ``$GRAPHENGINE_BENCH_DATA/real-instruments`` (see
 benchmarks/debian_data.py); the packages are fetched once with ``apt-get
 download``. Same arguments, same clips, byte for byte.
@@ -221,16 +221,16 @@ def split_sources(rows: list[dict], test_fraction: float, seed: int) -> None:
     rng = np.random.default_rng(seed)
     for label in CLASSES:
         mine = [row for row in rows if row["label"] == label]
-        sources = sorted({row["source"] for row in mine})
+        sources = sorted({row["group"] for row in mine})
         order = [sources[i] for i in rng.permutation(len(sources))]
         want, taken, test = test_fraction * len(mine), 0, set()
         for source in order:
             if taken >= want or len(test) == len(sources) - 1:
                 break
             test.add(source)
-            taken += sum(row["source"] == source for row in mine)
+            taken += sum(row["group"] == source for row in mine)
         for row in mine:
-            row["split"] = "test" if row["source"] in test else "train"
+            row["split"] = "test" if row["group"] in test else "train"
 
 
 def build(out: Path, *, per_class: int = 48, seed: int = 0, test_fraction: float = 0.25) -> Path:
@@ -254,10 +254,10 @@ def build(out: Path, *, per_class: int = 48, seed: int = 0, test_fraction: float
         name = f"{label}/{source}_{number:02d}.wav"
         (temp / label).mkdir(exist_ok=True)
         sf.write(temp / name, clip, SAMPLE_RATE, subtype="PCM_16")
-        rows.append({"path": name, "label": label, "source": source})
+        rows.append({"path": name, "label": label, "group": source})
     split_sources(rows, test_fraction, seed)
     with open(temp / "labels.csv", "w", newline="") as handle:
-        writer = csv.DictWriter(handle, ["path", "label", "split", "source"])
+        writer = csv.DictWriter(handle, ["path", "label", "split", "group"])
         writer.writeheader()
         writer.writerows(rows)
     shutil.rmtree(out, ignore_errors=True)
@@ -281,8 +281,8 @@ def main(argv: list[str] | None = None) -> int:
     for label in CLASSES:
         mine = [row for row in rows if row["label"] == label]
         test = [row for row in mine if row["split"] == "test"]
-        sources = {row["source"] for row in mine}
-        held = sorted({row["source"] for row in test})
+        sources = {row["group"] for row in mine}
+        held = sorted({row["group"] for row in test})
         print(
             f"  {label:<9} {len(mine) - len(test):>3} train, {len(test):>3} test; "
             f"{len(sources)} sources, held out: {', '.join(held)}"
