@@ -10,6 +10,9 @@ mlp when scikit-learn is installed. Also the node path: model.classify in a
 graph, first run (load + compile) and later runs.
 
     python benchmarks/models.py [--per-class 24]
+
+Accuracy on real recordings, against a scikit-learn baseline, is
+benchmarks/models_real.py's.
 """
 
 from __future__ import annotations

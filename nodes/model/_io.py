@@ -6,8 +6,8 @@ input spec (port type, feature names, shape, frame and sample rates, the
 graph and node it came from), the normaliser fitted on the training split,
 training settings, and ``weights``: the weights file's name and sha256.
 ``weights.msgpack`` is ``flax.serialization.msgpack_serialize`` of a plain
-dict ``{"params": <the model's nnx.Param state as a pure dict>, "extra":
-{name: array}}``. Loading checks the sha256 first, so a corrupted or swapped
+dict ``{"params": <the model's nnx.Param and nnx.BatchStat state as a pure
+dict>, "extra": {name: array}}``. Loading checks the sha256 first, so a corrupted or swapped
 weights file fails with a clear message, and since ``model.json`` records
 the hash, the engine's content hash of ``model.json`` (an ``InputPath``)
 covers the weights too. Every key of ``model.json`` is checked before it is
@@ -149,8 +149,14 @@ def write_model_dir(
             check_out(out, replace=replace)
             old = out.with_name(f".{out.name}.old-{os.getpid()}")
             shutil.rmtree(old, ignore_errors=True)
-            os.replace(out, old)
-        os.replace(temp, out)
+        try:
+            if old is not None:
+                os.replace(out, old)
+            os.replace(temp, out)
+        except BaseException:  # Ctrl-C between the two renames: the old model goes back
+            if old is not None and old.exists() and not out.exists():
+                os.replace(old, out)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
     finally:
@@ -243,7 +249,8 @@ def restore(spec: dict[str, Any], tree: dict[str, Any] | None = None) -> Any:
     model = nnx.eval_shape(lambda: _nets.build(spec["arch"], spec["config"], seed=0))
     if tree is None:
         tree = read_weights(spec)
-    graphdef, state, rest = nnx.split(model, nnx.Param, ...)
+    saved = nnx.Any(nnx.Param, nnx.BatchStat)  # what training.params_of saves
+    graphdef, state, rest = nnx.split(model, saved, ...)
     try:
         params = _match(nnx.to_pure_dict(state), tree.get("params", {}))
     except (KeyError, ValueError, TypeError, AttributeError):

@@ -4,9 +4,10 @@ Every classifier takes a normalised batch and returns ``(logits, embedding)``,
 the embedding being the penultimate layer (what ``model.embed`` outputs):
 
 - :class:`MLP` on vectors ``(batch, dim)``: dense layers with ReLU and dropout;
-- :class:`CNN` on log-mel patches ``(batch, rows, frames)``: two 3x3
-  convolutions with 2x2 average pooling, then a mean over time (the
-  frequency layout is kept), a dense embedding and the classes;
+- :class:`CNN` on log-mel patches ``(batch, rows, frames)``: 3x3
+  convolution blocks with batch normalisation and 2x2 average pooling,
+  then mean and max over time (the frequency layout is kept), a dense
+  embedding and the classes;
 - :class:`LSTMClassifier` on feature sequences ``(batch, frames, n)`` with
   their lengths: an LSTM whose padded steps are masked out; the embedding
   is the masked mean of its outputs joined to its last valid state.
@@ -56,31 +57,54 @@ class MLP(nnx.Module):
 
 
 class CNN(nnx.Module):
-    """Two 3x3 convolutions over a (rows, frames) patch, pooled over time, then dense."""
+    """3x3 convolution blocks with batch norm over a (rows, frames) patch, pooled, then dense.
+
+    Each block is a 3x3 convolution, batch normalisation, ReLU and 2x2
+    average pooling; after the last the frequency rows are kept and time is
+    pooled by mean and max, then a dense embedding with dropout and the
+    classes. ``batch_norm = False`` (the configs of models trained before it
+    existed) leaves the normalisation out.
+    """
 
     def __init__(
         self,
         rows: int,
         n_classes: int,
         *,
-        channels: tuple[int, int] = (8, 16),
+        channels: tuple[int, ...] = (8, 16),
         embed: int = 32,
         dropout: float = 0.2,
+        batch_norm: bool = False,
         rngs: nnx.Rngs,
     ) -> None:
-        self.conv1 = nnx.Conv(1, channels[0], (3, 3), rngs=rngs)
-        self.conv2 = nnx.Conv(channels[0], channels[1], (3, 3), rngs=rngs)
-        pooled_rows = rows // 4
-        self.dense = nnx.Linear(pooled_rows * channels[1], embed, rngs=rngs)
+        sizes = (1, *channels)
+        self.convs = nnx.List(
+            [nnx.Conv(a, b, (3, 3), rngs=rngs) for a, b in itertools.pairwise(sizes)]
+        )
+        self.norms = nnx.List(
+            [nnx.BatchNorm(b, momentum=0.9, rngs=rngs) for b in channels] if batch_norm else []
+        )
+        self.batch_norm = batch_norm
+        pooled_rows = rows // 2 ** len(channels)
+        # the original two-block CNN pools time by its mean only
+        pooled = pooled_rows * channels[-1] * (2 if batch_norm else 1)
+        self.dense = nnx.Linear(pooled, embed, rngs=rngs)
         self.dropout = nnx.Dropout(dropout, rngs=rngs)
         self.head = nnx.Linear(embed, n_classes, rngs=rngs)
 
     def __call__(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
         x = x[..., None]  # (batch, rows, frames, 1): NHWC
-        x = nnx.avg_pool(nnx.relu(self.conv1(x)), (2, 2), strides=(2, 2))
-        x = nnx.avg_pool(nnx.relu(self.conv2(x)), (2, 2), strides=(2, 2))
-        x = x.mean(axis=2)  # over time: (batch, rows // 4, channels)
-        x = nnx.relu(self.dense(x.reshape(x.shape[0], -1)))
+        for i, conv in enumerate(self.convs):
+            x = conv(x)
+            if self.batch_norm:
+                x = self.norms[i](x)
+            x = nnx.avg_pool(nnx.relu(x), (2, 2), strides=(2, 2))
+        if self.batch_norm:
+            x = jnp.concatenate([x.mean(axis=2), x.max(axis=2)], axis=-1)
+            x = self.dropout(x.reshape(x.shape[0], -1))
+        else:
+            x = x.mean(axis=2).reshape(x.shape[0], -1)  # over time: pooled rows x channels
+        x = nnx.relu(self.dense(x))
         return self.head(self.dropout(x)), x
 
 

@@ -61,6 +61,14 @@ def register(subparsers: Any) -> None:
     train.add_argument("--arch", required=True, choices=("mlp", "cnn", "lstm"))
     train.add_argument("--patience", type=int, default=20, metavar="N", help="early stopping")
     train.add_argument(
+        "--weight-decay", type=float, default=1e-3, metavar="X", help="AdamW weight decay"
+    )
+    train.add_argument(
+        "--no-augment",
+        action="store_true",
+        help="train on the features as they are (default: varied every epoch)",
+    )
+    train.add_argument(
         "--test-fraction", type=float, default=0.25, metavar="F", help="without a split column"
     )
     train.set_defaults(func=cmd_train)
@@ -143,7 +151,13 @@ def cmd_train(args: argparse.Namespace) -> int:
 
     if not args.input_param:
         args.input_param = _only_file_input(args.graph)
-    given = {"labels": args.labels, "patience": args.patience, "test_fraction": args.test_fraction}
+    given = {
+        "labels": args.labels,
+        "patience": args.patience,
+        "test_fraction": args.test_fraction,
+        "weight_decay": args.weight_decay,
+        "augment": not args.no_augment,
+    }
     return _train(args, train_classifier, **given)
 
 

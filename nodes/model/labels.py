@@ -1,9 +1,12 @@
 """The labels CSV of ``graphengine train``: which file is which class, and the splits.
 
-Columns ``path,label`` and optionally ``split`` (``train``/``test``); paths
-are relative to the CSV's folder. Without a ``split`` column a seeded
-stratified split is made; both ways, :func:`split_indices` checks every
-class has enough files for the test, validation and fitting parts.
+Columns ``path,label`` and optionally ``split`` (``train``/``test``) and
+``group``; paths are relative to the CSV's folder. Without a ``split``
+column a seeded stratified split is made; both ways, :func:`split_indices`
+checks every class has enough files for the test, validation and fitting
+parts. ``group`` names where a file comes from (a recording, an
+instrument, a speaker): the seeded splits then keep each group whole on
+one side, so nothing of a test or validation group is heard in fitting.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ class Labelled:
     labels: list[str]
     splits: list[str | None]
     file: str
+    groups: list[str] | None = None
 
     @property
     def classes(self) -> list[str]:
@@ -54,7 +58,7 @@ def read_labels(path: str | os.PathLike) -> Labelled:
     rows = [row for row in rows if row.get("path")]
     if not rows:
         raise GraphError(f"{file}: no rows")
-    paths, labels, splits, missing = [], [], [], []
+    paths, labels, splits, groups, missing = [], [], [], [], []
     for number, row in enumerate(rows, start=2):
         resolved = (file.parent / row["path"]).resolve()
         if not resolved.is_file():
@@ -67,12 +71,13 @@ def read_labels(path: str | os.PathLike) -> Labelled:
         paths.append(str(resolved))
         labels.append(row["label"])
         splits.append(split)
+        groups.append(row.get("group") or f"row {number}")
     if missing:
         more = f" (and {len(missing) - 3} more)" if len(missing) > 3 else ""
         raise GraphError(
             f"{file}: {len(missing)} path(s) name no file: {'; '.join(missing[:3])}{more}"
         )
-    labelled = Labelled(paths, labels, splits, str(file))
+    labelled = Labelled(paths, labels, splits, str(file), groups if "group" in columns else None)
     if len(labelled.classes) < 2:
         raise GraphError(
             f"{file}: only one class ({labelled.classes[0]!r}); a classifier needs at least two"
@@ -98,7 +103,7 @@ def split_indices(
         _enough(labelled, [labels[i] for i in train], 2, "rows with split=train")
         return train, test
     _enough(labelled, labels, 3, "labelled files")
-    return stratified(labels, test_fraction, seed)
+    return stratified(labels, test_fraction, seed, labelled.groups)
 
 
 def _enough(labelled: Labelled, labels: Sequence[str], need: int, what: str) -> None:
@@ -115,8 +120,15 @@ def _enough(labelled: Labelled, labels: Sequence[str], need: int, what: str) -> 
         )
 
 
-def stratified(labels: Sequence[str], fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
-    """Per class, ``round(fraction * n)`` (at least one) rows to the second part, seeded."""
+def stratified(
+    labels: Sequence[str], fraction: float, seed: int, groups: Sequence[str] | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per class, ``round(fraction * n)`` (at least one) rows to the second part, seeded.
+
+    With ``groups``, whole groups of a class go to the second part, in a
+    seeded order, until it holds at least that many rows; a class with a
+    single group is split by rows as without groups.
+    """
     rng = np.random.default_rng(seed)
     labels = np.asarray(labels)
     first, second = [], []
@@ -124,6 +136,16 @@ def stratified(labels: Sequence[str], fraction: float, seed: int) -> tuple[np.nd
         rows = np.flatnonzero(labels == label)
         rows = rows[rng.permutation(len(rows))]
         take = min(max(1, round(fraction * len(rows))), len(rows) - 1) if len(rows) > 1 else 0
+        names = sorted({groups[i] for i in rows}) if groups is not None else []
+        if len(names) > 1:
+            held: set[str] = set()
+            for name in (names[i] for i in rng.permutation(len(names))):
+                if sum(groups[i] in held for i in rows) >= take or len(held) == len(names) - 1:
+                    break
+                held.add(name)
+            second.extend(i for i in rows.tolist() if groups[i] in held)
+            first.extend(i for i in rows.tolist() if groups[i] not in held)
+            continue
         second.extend(rows[:take].tolist())
         first.extend(rows[take:].tolist())
     return _rows(sorted(first)), _rows(sorted(second))

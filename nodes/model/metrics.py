@@ -15,10 +15,14 @@ def classification_metrics(
     test_pred: np.ndarray,
     classes: Sequence[str],
 ) -> dict[str, Any]:
-    """Accuracies, per-class precision/recall/F1 on the test split, confusion matrix.
+    """Accuracies, class-balanced scores, per-class precision/recall/F1 on test, confusion.
 
     The labels and predictions are class indices into ``classes``; the
     confusion matrix has the true class in rows, the predicted in columns.
+    ``test_balanced_accuracy`` is the mean recall over the classes present
+    in the test split, ``test_macro_f1`` the mean F1 over the same classes
+    (scikit-learn's ``balanced_accuracy_score`` and ``f1_score(average=
+    "macro")`` when every class is present).
     """
     k = len(classes)
     confusion = np.zeros((k, k), np.int64)
@@ -36,9 +40,12 @@ def classification_metrics(
             "f1": round(float(f1), 6),
             "support": int(actual),
         }
+    present = [row for row in per_class.values() if row["support"]]
     return {
         "train_accuracy": round(float(np.mean(y_train == train_pred)), 6),
         "test_accuracy": round(float(np.mean(y_test == test_pred)), 6),
+        "test_balanced_accuracy": round(float(np.mean([r["recall"] for r in present])), 6),
+        "test_macro_f1": round(float(np.mean([r["f1"] for r in present])), 6),
         "classes": list(classes),
         "per_class": per_class,
         "confusion": confusion.tolist(),
@@ -49,7 +56,9 @@ def report(metrics: dict[str, Any]) -> str:
     """Classifier metrics as a few lines of text (what the CLI prints)."""
     lines = [
         f"{metrics['arch']}: train accuracy {metrics['train_accuracy']:.3f}, "
-        f"test accuracy {metrics['test_accuracy']:.3f} "
+        f"test accuracy {metrics['test_accuracy']:.3f}, "
+        f"balanced {metrics['test_balanced_accuracy']:.3f}, "
+        f"macro F1 {metrics['test_macro_f1']:.3f} "
         f"(best epoch {metrics['best_epoch']} of {metrics['epochs_run']})",
         f"{'class':<12}{'precision':>10}{'recall':>10}{'f1':>8}{'n':>5}",
     ]

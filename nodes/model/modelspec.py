@@ -26,14 +26,17 @@ CONFIGS: dict[str, dict[str, str]] = {
     "cnn": {
         "rows": "count",
         "n_classes": "count",
-        "channels": "count pair",
+        "channels": "counts",
         "embed": "count",
         "dropout": "fraction",
+        "batch_norm": "flag",
     },
     "lstm": {"in_dim": "count", "n_classes": "count", "hidden": "count", "dropout": "fraction"},
     "lstm_gen": {"block": "count", "hidden": "count"},
     "gan": {"z_dim": "count", "length": "count"},
 }
+OPTIONAL: dict[str, set[str]] = {"cnn": {"batch_norm"}}
+"""Config keys a model may leave out (those written before the key existed)."""
 
 
 class ModelFileError(GraphError):
@@ -63,6 +66,8 @@ def check(spec: Any, file: Path) -> None:
             where.fail(f"config.{key}", f"is not a setting of {arch} (it takes {', '.join(kinds)})")
     for key, kind in kinds.items():
         if key not in config:
+            if key in OPTIONAL.get(arch, ()):
+                continue
             where.fail(f"config.{key}", f"missing ({arch} needs it)")
         where.value(config[key], f"config.{key}", kind)
     weights = where.mapping(spec["weights"], "weights")
@@ -100,6 +105,9 @@ class _Where:
         elif kind == "numbers":
             if not isinstance(value, list) or not all(_is_number(v) for v in value):
                 self.fail(key, f"must be a list of numbers, got {_shown(value)}")
+        elif kind == "flag":
+            if not isinstance(value, bool):
+                self.fail(key, f"must be true or false, got {_shown(value)}")
         elif kind == "names":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 self.fail(key, f"must be a list of names, got {_shown(value)}")

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from nodes.model import Progress, _dataset, train_classifier
+from nodes.model import Progress, _dataset, _io, train_classifier
 from support import REPO_ROOT, run_cli
 
 MODELS = REPO_ROOT / "graphs" / "models"
@@ -251,3 +253,54 @@ def test_a_bad_model_json_names_the_file_and_the_key(shipped: Path, change, key:
     done = _render(shipped)
     _refused(done, "voices_mlp/model.json", f"{key}:")
     assert _snapshot(shipped) == before
+
+
+# -- interrupted training --------------------------------------------------------------------
+
+
+def _interrupt_at(stage: str, done: int):
+    def progress(event: Progress) -> None:
+        if event.stage == stage and event.done == done:
+            raise KeyboardInterrupt
+
+    return progress
+
+
+def test_ctrl_c_during_a_training_run_leaves_no_model_folder(project: Path) -> None:
+    # the folder is written only after the last epoch; here Ctrl-C comes while the
+    # features are extracted (no JAX needed: the test stays cheap)
+    with pytest.raises(KeyboardInterrupt):
+        train_classifier(
+            project / "voices_train.toml",
+            project / "data" / "labels.csv",
+            input_param="input",
+            output_node="feats.vector",
+            arch="mlp",
+            out=project / "model",
+            epochs=3,
+            cache=False,
+            log=None,
+            progress=_interrupt_at("features", 2),
+        )
+    assert not [p.name for p in project.iterdir() if "model" in p.name]
+
+
+def test_ctrl_c_while_replacing_a_model_keeps_the_old_one_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    out = tmp_path / "model"
+    spec = {"task": "classify", "arch": "mlp"}
+    _io.write_model_dir(out, spec, {"w": np.zeros(3, np.float32)})
+    before = _snapshot(out)
+    rename = os.replace
+
+    def interrupted(source, target) -> None:  # Ctrl-C between moving the old model aside
+        rename(source, target)  # and moving the new one in
+        if Path(target).name.startswith(".model.old"):
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(_io.os, "replace", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        _io.write_model_dir(out, spec, {"w": np.ones(3, np.float32)}, replace=True)
+    assert _snapshot(out) == before
+    assert [p.name for p in tmp_path.iterdir()] == ["model"]
